@@ -1,0 +1,18 @@
+//! pyatlas: understand a Python codebase from Rust.
+//!
+//! This facade re-exports the pyatlas crates under short names:
+//!
+//! | module | crate | what it does |
+//! |---|---|---|
+//! | [`parser`] | `pyatlas-parser` | parallel, error-tolerant parsing into units, imports, calls, comments and diagnostics |
+//!
+//! ```
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let root = tempfile::tempdir()?;
+//! std::fs::write(root.path().join("app.py"), "import os\n\ndef main():\n    os.listdir('.')\n")?;
+//! let codebase = pyatlas::parser::parse_codebase(root.path(), &Default::default())?;
+//! assert_eq!(codebase.files[0].calls[0].callee, "os.listdir");
+//! # Ok(()) }
+//! ```
+
+pub use pyatlas_parser as parser;
