@@ -8,7 +8,7 @@ use std::path::PathBuf;
 #[non_exhaustive]
 pub enum Error {
     /// The root folder or file cannot be read.
-    #[error("cannot read the root {}: {source}", path.display())]
+    #[error("cannot read the root {}", path.display())]
     Root {
         /// The root as given.
         path: PathBuf,
@@ -17,7 +17,7 @@ pub enum Error {
         source: std::io::Error,
     },
     /// An include or exclude glob is not valid.
-    #[error("invalid glob `{glob}`: {source}")]
+    #[error("invalid glob `{glob}`")]
     Glob {
         /// The glob as given.
         glob: String,
@@ -26,9 +26,9 @@ pub enum Error {
         source: globset::Error,
     },
     /// The tree-sitter runtime cannot load the Python grammar (a version mismatch).
-    #[error("tree-sitter cannot load the Python grammar: {0}")]
+    #[error("tree-sitter cannot load the Python grammar")]
     Language(#[from] tree_sitter::LanguageError),
     /// A worker thread could not be started.
-    #[error("cannot start a parser worker thread: {0}")]
+    #[error("cannot start a parser worker thread")]
     Thread(#[source] std::io::Error),
 }

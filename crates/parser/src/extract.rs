@@ -146,7 +146,7 @@ enum Effect {
     Scope,
     /// The consequence of `if TYPE_CHECKING:`.
     TypeChecking,
-    /// An `ERROR` node: nested errors are not reported again.
+    /// An `ERROR` node, reported when left unless an inner error was.
     Error,
 }
 
@@ -179,7 +179,7 @@ pub(crate) fn extract(tree: &Tree, text: &str, record: &mut FileRecord, options:
         scopes: Vec::new(),
         function_depth: 0,
         type_checking_depth: 0,
-        error_depth: 0,
+        errors: Vec::new(),
         has_error: tree.root_node().has_error(),
         syntax_errors: 0,
         options,
@@ -200,7 +200,8 @@ struct Extractor<'a, 't> {
     scopes: Vec<Scope>,
     function_depth: u32,
     type_checking_depth: u32,
-    error_depth: u32,
+    /// For each open `ERROR` node: whether an error was found inside it.
+    errors: Vec<bool>,
     has_error: bool,
     syntax_errors: usize,
     options: ExtractOptions,
@@ -241,18 +242,25 @@ impl<'t> Extractor<'_, 't> {
                 }
             }
             Effect::TypeChecking => self.type_checking_depth -= 1,
-            Effect::Error => self.error_depth -= 1,
+            Effect::Error => {
+                // tree-sitter wraps whole regions around the bad tokens in
+                // nested ERROR nodes: only the innermost ones say where.
+                if self.errors.pop() == Some(false) {
+                    self.syntax_error(frame.node);
+                }
+            }
         }
     }
 
     fn enter(&mut self, node: Node<'t>, cursor: &TreeCursor<'t>) -> Effect {
         if self.has_error {
             if node.is_error() {
-                self.syntax_error(node);
-                self.error_depth += 1;
+                self.mark_inner_error();
+                self.errors.push(false);
                 return Effect::Error;
             }
             if node.is_missing() {
+                self.mark_inner_error();
                 self.missing(node);
                 return Effect::None;
             }
@@ -315,6 +323,7 @@ impl<'t> Extractor<'_, 't> {
     }
 
     fn finish(&mut self) {
+        self.record.diagnostics.sort_by_key(|d| (d.line, d.column));
         if self.syntax_errors > self.options.max_syntax_diagnostics {
             let hidden = self.syntax_errors - self.options.max_syntax_diagnostics;
             let line = self.record.diagnostics.last().map_or(1, |d| d.line);
@@ -780,10 +789,13 @@ impl<'t> Extractor<'_, 't> {
         }
     }
 
-    fn syntax_error(&mut self, node: Node<'_>) {
-        if self.error_depth > 0 {
-            return;
+    fn mark_inner_error(&mut self) {
+        if let Some(inner) = self.errors.last_mut() {
+            *inner = true;
         }
+    }
+
+    fn syntax_error(&mut self, node: Node<'_>) {
         let (line, column) = self.position(node);
         let snippet = self.text_of(node).lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or_default();
         let message = if snippet.is_empty() {

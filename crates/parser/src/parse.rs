@@ -181,7 +181,6 @@ impl SourceParser {
                 ));
             }
         }
-        record.diagnostics.sort_by_key(|d| (d.line, d.column));
         drop(parse_text);
         ParsedFile { record, text, tree: Some(tree) }
     }
