@@ -18,8 +18,25 @@ pub(crate) struct Decoded {
 
 const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
-/// Decodes `bytes` the way CPython's tokenizer reads a source file.
-pub(crate) fn decode(bytes: &[u8]) -> Decoded {
+/// Decodes `bytes` the way CPython's tokenizer reads a source file. Valid
+/// UTF-8 without a BOM (nearly every file) becomes the text without a copy.
+pub(crate) fn decode(mut bytes: Vec<u8>) -> Decoded {
+    if !bytes.starts_with(UTF8_BOM) && find_coding_cookie(&bytes).is_none() {
+        match String::from_utf8(bytes) {
+            Ok(text) => {
+                return Decoded {
+                    text: normalize_lone_cr(text),
+                    encoding: "utf-8".to_owned(),
+                    diagnostics: Vec::new(),
+                };
+            }
+            Err(error) => bytes = error.into_bytes(),
+        }
+    }
+    decode_slow(&bytes)
+}
+
+fn decode_slow(bytes: &[u8]) -> Decoded {
     let mut diagnostics = Vec::new();
     let (has_bom, body) = match bytes.strip_prefix(UTF8_BOM) {
         Some(rest) => (true, rest),
@@ -265,6 +282,10 @@ fn python_alias(normal: &str) -> Cow<'_, str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn decode(bytes: &[u8]) -> Decoded {
+        super::decode(bytes.to_vec())
+    }
 
     #[test]
     fn utf8_without_cookie_is_borrowed_through() {

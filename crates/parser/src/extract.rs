@@ -7,6 +7,8 @@
 
 use std::sync::OnceLock;
 
+use std::num::NonZeroU16 as FieldId;
+
 use tree_sitter::{Language, Node, Tree, TreeCursor};
 
 use crate::decode::{count_chars, to_u32};
@@ -68,8 +70,25 @@ struct Grammar {
     generic_type: u16,
     async_kw: u16,
     colon: u16,
-    field_body: u16,
-    field_consequence: u16,
+    fields: Fields,
+}
+
+/// Field ids of the grammar (0 when a field is unknown, which matches nothing).
+struct Fields {
+    name: u16,
+    body: u16,
+    superclasses: u16,
+    parameters: u16,
+    condition: u16,
+    r#type: u16,
+    value: u16,
+    left: u16,
+    right: u16,
+    function: u16,
+    alias: u16,
+    module_name: u16,
+    operator: u16,
+    consequence: u16,
 }
 
 fn grammar() -> &'static Grammar {
@@ -130,8 +149,22 @@ fn grammar() -> &'static Grammar {
             generic_type: named("generic_type"),
             async_kw: anon("async"),
             colon: anon(":"),
-            field_body: field("body"),
-            field_consequence: field("consequence"),
+            fields: Fields {
+                name: field("name"),
+                body: field("body"),
+                superclasses: field("superclasses"),
+                parameters: field("parameters"),
+                condition: field("condition"),
+                r#type: field("type"),
+                value: field("value"),
+                left: field("left"),
+                right: field("right"),
+                function: field("function"),
+                alias: field("alias"),
+                module_name: field("module_name"),
+                operator: field("operator"),
+                consequence: field("consequence"),
+            },
         }
     })
 }
@@ -213,9 +246,10 @@ impl<'t> Extractor<'_, 't> {
     fn walk(&mut self, mut cursor: TreeCursor<'t>) {
         loop {
             let node = cursor.node();
-            let effect = self.enter(node, &cursor);
+            let kind = node.kind_id();
+            let effect = self.enter(node, kind, &cursor);
             self.frames.push(Frame { node, effect });
-            if cursor.goto_first_child() {
+            if self.descend(node, kind) && cursor.goto_first_child() {
                 continue;
             }
             loop {
@@ -228,6 +262,17 @@ impl<'t> Extractor<'_, 't> {
                 }
             }
         }
+    }
+
+    /// Whether anything below `node` can matter. A string literal other
+    /// than an f-string holds no code (a tenth of all nodes); in a tree with
+    /// syntax errors everything is visited, as errors may hide anywhere.
+    fn descend(&self, node: Node<'t>, kind: u16) -> bool {
+        if kind != self.g.string || self.has_error {
+            return true;
+        }
+        let prefix = self.src.get(node.start_byte()..).unwrap_or_default();
+        prefix.iter().take_while(|&&b| b != b'\'' && b != b'"').any(|&b| b == b'f' || b == b'F')
     }
 
     fn leave(&mut self) {
@@ -252,7 +297,7 @@ impl<'t> Extractor<'_, 't> {
         }
     }
 
-    fn enter(&mut self, node: Node<'t>, cursor: &TreeCursor<'t>) -> Effect {
+    fn enter(&mut self, node: Node<'t>, kind: u16, cursor: &TreeCursor<'t>) -> Effect {
         if self.has_error {
             if node.is_error() {
                 self.mark_inner_error();
@@ -265,7 +310,7 @@ impl<'t> Extractor<'_, 't> {
                 return Effect::None;
             }
         }
-        let action = self.g.actions.get(usize::from(node.kind_id())).copied().unwrap_or(Action::Nothing);
+        let action = self.g.actions.get(usize::from(kind)).copied().unwrap_or(Action::Nothing);
         match action {
             Action::Nothing => Effect::None,
             Action::Function => Effect::Definition(self.unit(node, false)),
@@ -364,7 +409,7 @@ impl<'t> Extractor<'_, 't> {
 
     fn unit(&mut self, node: Node<'t>, is_class: bool) -> u32 {
         let g = self.g;
-        let name = node.child_by_field_name("name").map(|n| self.text_of(n).to_owned()).unwrap_or_default();
+        let name = node.child_by_field_id(self.g.fields.name).map(|n| self.text_of(n).to_owned()).unwrap_or_default();
         let enclosing = self.scopes.last().copied();
         let qualname = match enclosing.and_then(|s| self.record.units.get(s.unit as usize).map(|u| (u, s.is_class))) {
             None => name.clone(),
@@ -398,14 +443,15 @@ impl<'t> Extractor<'_, 't> {
                 header_end = child.start_position().row;
             }
         }
-        let body = node.child_by_field_name("body");
+        let body = node.child_by_field_id(self.g.fields.body);
         let docstring = body.and_then(|b| self.docstring(b));
         let (parameters, bases, keywords) = if is_class {
-            let (bases, keywords) = node.child_by_field_name("superclasses").map(|s| self.bases(s)).unwrap_or_default();
+            let (bases, keywords) =
+                node.child_by_field_id(self.g.fields.superclasses).map(|s| self.bases(s)).unwrap_or_default();
             (Vec::new(), bases, keywords)
         } else {
             (
-                node.child_by_field_name("parameters").map(|p| self.parameters(p)).unwrap_or_default(),
+                node.child_by_field_id(self.g.fields.parameters).map(|p| self.parameters(p)).unwrap_or_default(),
                 Vec::new(),
                 Vec::new(),
             )
@@ -436,7 +482,7 @@ impl<'t> Extractor<'_, 't> {
         let Some(parent) = self.parent_frame() else { return Effect::None };
         let field = cursor.field_id().map_or(0, |f| f.get());
         match parent.effect {
-            Effect::Definition(unit) if field == self.g.field_body => {
+            Effect::Definition(unit) if field == self.g.fields.body => {
                 let is_class = self.record.units.get(unit as usize).is_some_and(|u| u.kind == UnitKind::Class);
                 if !is_class {
                     self.function_depth += 1;
@@ -444,8 +490,9 @@ impl<'t> Extractor<'_, 't> {
                 self.scopes.push(Scope { unit, is_class });
                 Effect::Scope
             }
-            _ if field == self.g.field_consequence && parent.node.kind_id() == self.g.if_statement => {
-                let condition = parent.node.child_by_field_name("condition").map_or("", |c| self.text_of(c)).trim();
+            _ if field == self.g.fields.consequence && parent.node.kind_id() == self.g.if_statement => {
+                let condition =
+                    parent.node.child_by_field_id(self.g.fields.condition).map_or("", |c| self.text_of(c)).trim();
                 if condition == "TYPE_CHECKING" || condition.ends_with(".TYPE_CHECKING") {
                     self.type_checking_depth += 1;
                     Effect::TypeChecking
@@ -515,13 +562,13 @@ impl<'t> Extractor<'_, 't> {
                 continue;
             }
             let regular = if keyword_only { ParameterKind::KeywordOnly } else { ParameterKind::Regular };
-            let annotation = p.child_by_field_name("type").map(|t| self.text_of(t).to_owned());
-            let default = p.child_by_field_name("value").map(|v| self.text_of(v).to_owned());
+            let annotation = p.child_by_field_id(self.g.fields.r#type).map(|t| self.text_of(t).to_owned());
+            let default = p.child_by_field_id(self.g.fields.value).map(|v| self.text_of(v).to_owned());
             // `typed_parameter` holds its name (maybe a splat) as an unnamed-field child.
             let target = if kind_id == g.typed_parameter {
                 p.named_child(0).unwrap_or(p)
             } else {
-                p.child_by_field_name("name").unwrap_or(p)
+                p.child_by_field_id(self.g.fields.name).unwrap_or(p)
             };
             let (name_node, kind) = if target.kind_id() == g.list_splat_pattern {
                 keyword_only = true;
@@ -546,8 +593,8 @@ impl<'t> Extractor<'_, 't> {
             }
             if arg.kind_id() == self.g.keyword_argument {
                 keywords.push(Keyword {
-                    name: arg.child_by_field_name("name").map(|n| self.text_of(n).to_owned()),
-                    value: arg.child_by_field_name("value").map_or("", |v| self.text_of(v)).to_owned(),
+                    name: arg.child_by_field_id(self.g.fields.name).map(|n| self.text_of(n).to_owned()),
+                    value: arg.child_by_field_id(self.g.fields.value).map_or("", |v| self.text_of(v)).to_owned(),
                 });
             } else if arg.kind_id() == self.g.dictionary_splat {
                 keywords.push(Keyword { name: None, value: self.text_of(arg).to_owned() });
@@ -565,7 +612,7 @@ impl<'t> Extractor<'_, 't> {
     /// node. A real alias names an identifier (or a generic one); anything
     /// else is that assignment, and the call to `type` is put back.
     fn type_alias(&mut self, node: Node<'_>) {
-        let Some(left) = node.child_by_field_name("left") else { return };
+        let Some(left) = node.child_by_field_id(self.g.fields.left) else { return };
         let name = left.named_child(0).unwrap_or(left);
         if name.kind_id() == self.g.identifier || name.kind_id() == self.g.generic_type {
             return;
@@ -576,7 +623,7 @@ impl<'t> Extractor<'_, 't> {
     }
 
     fn call(&mut self, node: Node<'_>) {
-        let Some(function) = node.child_by_field_name("function") else { return };
+        let Some(function) = node.child_by_field_id(self.g.fields.function) else { return };
         let (line, column) = self.position(function);
         let callee = truncate(self.text_of(function), MAX_CALLEE_LEN);
         let unit = self.scope();
@@ -614,8 +661,8 @@ impl<'t> Extractor<'_, 't> {
         if node.kind_id() == self.g.dotted_name {
             Some((self.dotted(node), None))
         } else if node.kind_id() == self.g.aliased_import {
-            let name = node.child_by_field_name("name").map(|n| self.dotted(n))?;
-            let alias = node.child_by_field_name("alias").map(|a| self.text_of(a).to_owned());
+            let name = node.child_by_field_id(self.g.fields.name).map(|n| self.dotted(n))?;
+            let alias = node.child_by_field_id(self.g.fields.alias).map(|a| self.text_of(a).to_owned());
             Some((name, alias))
         } else {
             None
@@ -625,8 +672,10 @@ impl<'t> Extractor<'_, 't> {
     fn import(&mut self, node: Node<'_>) {
         let line = to_u32(node.start_position().row + 1);
         let mut cursor = node.walk();
-        let names: Vec<_> =
-            node.children_by_field_name("name", &mut cursor).filter_map(|n| self.name_and_alias(n)).collect();
+        let names: Vec<_> = node
+            .children_by_field_id(field_id(self.g.fields.name), &mut cursor)
+            .filter_map(|n| self.name_and_alias(n))
+            .collect();
         for (module, alias) in names {
             let (local, target) = match &alias {
                 Some(alias) => (alias.clone(), module.clone()),
@@ -656,7 +705,7 @@ impl<'t> Extractor<'_, 't> {
         let (module, level) = if is_future {
             ("__future__".to_owned(), 0)
         } else {
-            match node.child_by_field_name("module_name") {
+            match node.child_by_field_id(self.g.fields.module_name) {
                 Some(m) if m.kind_id() == g.relative_import => {
                     let mut level = 0;
                     let mut module = String::new();
@@ -682,7 +731,7 @@ impl<'t> Extractor<'_, 't> {
             }
         }
         let mut cursor = node.walk();
-        for child in node.children_by_field_name("name", &mut cursor) {
+        for child in node.children_by_field_id(field_id(self.g.fields.name), &mut cursor) {
             if let Some((name, alias)) = self.name_and_alias(child) {
                 names.push(ImportedName { name, alias });
             }
@@ -750,15 +799,15 @@ impl<'t> Extractor<'_, 't> {
     // ----- __all__ ---------------------------------------------------------------------
 
     fn dunder_all(&mut self, node: Node<'_>, augmented: bool) {
-        let Some(left) = node.child_by_field_name("left") else { return };
+        let Some(left) = node.child_by_field_id(self.g.fields.left) else { return };
         if left.kind_id() != self.g.identifier || self.text_of(left) != "__all__" {
             return;
         }
-        if augmented && node.child_by_field_name("operator").is_some_and(|op| self.text_of(op) != "+=") {
+        if augmented && node.child_by_field_id(self.g.fields.operator).is_some_and(|op| self.text_of(op) != "+=") {
             self.all_is_literal = false;
             return;
         }
-        let values = node.child_by_field_name("right").and_then(|r| self.string_list(r));
+        let values = node.child_by_field_id(self.g.fields.right).and_then(|r| self.string_list(r));
         match (values, augmented) {
             (Some(values), false) => self.record.dunder_all = Some(values),
             (Some(values), true) => self.record.dunder_all.get_or_insert_with(Vec::new).extend(values),
@@ -862,6 +911,11 @@ fn last_token_end(node: Node<'_>) -> (usize, usize) {
             None => return (current.end_byte(), current.end_position().row),
         }
     }
+}
+
+/// `id` as a [`FieldId`]; an unknown field (0) becomes one that matches nothing.
+fn field_id(id: u16) -> FieldId {
+    FieldId::new(id).unwrap_or(FieldId::MAX)
 }
 
 fn truncate(text: &str, max: usize) -> String {

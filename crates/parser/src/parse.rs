@@ -96,9 +96,9 @@ impl SourceParser {
     /// Reads and parses `file`. Never fails: a file that cannot be read or
     /// is over the size limit gets a record with a diagnostic and no tree.
     pub fn parse_file(&mut self, file: &SourceFile) -> ParsedFile {
-        let mut bytes = Vec::new();
-        let read = std::fs::File::open(&file.path)
-            .and_then(|f| f.take(self.max_file_size.saturating_add(1)).read_to_end(&mut bytes));
+        let limit = self.max_file_size.saturating_add(1);
+        let mut bytes = Vec::with_capacity(usize::try_from(file.size.min(limit)).unwrap_or(0) + 1);
+        let read = std::fs::File::open(&file.path).and_then(|f| f.take(limit).read_to_end(&mut bytes));
         if let Err(error) = read {
             let mut record = empty_record(file);
             record.diagnostics.push(Diagnostic::error(
@@ -123,12 +123,16 @@ impl SourceParser {
             ));
             return ParsedFile { record, text: String::new(), tree: None };
         }
-        self.parse_bytes(file, &bytes)
+        self.parse_owned(file, bytes)
     }
 
     /// Parses `source` as the contents of `file` (whose path and module name
     /// are used; the size limit is not applied).
     pub fn parse_bytes(&mut self, file: &SourceFile, source: &[u8]) -> ParsedFile {
+        self.parse_owned(file, source.to_vec())
+    }
+
+    fn parse_owned(&mut self, file: &SourceFile, source: Vec<u8>) -> ParsedFile {
         let mut record = empty_record(file);
         record.bytes = source.len() as u64;
         let decoded = decode(source);

@@ -5,7 +5,9 @@ use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use crossbeam_channel::{bounded, unbounded};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use crossbeam_channel::{Sender, bounded, unbounded};
 use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
@@ -13,6 +15,11 @@ use crate::discover::{Discovery, SourceFile, WalkProblem, discover};
 use crate::error::Error;
 use crate::model::FileRecord;
 use crate::parse::{ParsedFile, SourceParser};
+
+/// Files that may be parsed ahead of the one the sink waits for, per worker:
+/// enough that a worker rarely idles behind a large file, few enough that
+/// memory stays bounded by the largest files, not by the size of the tree.
+const WINDOW_PER_THREAD: usize = 16;
 
 /// Totals of a run.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -71,7 +78,7 @@ pub fn parse_codebase(root: impl AsRef<Path>, config: &Config) -> Result<Codebas
 /// `map` runs on the worker threads, with the whole [`ParsedFile`] (record,
 /// text and tree), and turns it into whatever the caller keeps; `sink` runs
 /// on the calling thread and receives those values **in the order of
-/// `files`**. At most a small window of files (four per thread) is parsed
+/// `files`**. At most a small window of files (16 per thread) is parsed
 /// ahead of the one `sink` waits for, so memory stays bounded by the largest
 /// files, not by the size of the tree.
 ///
@@ -100,52 +107,49 @@ where
 {
     let start = Instant::now();
     let threads = config.thread_count().min(files.len().max(1));
-    let window = threads * 4;
+    let window = threads * WINDOW_PER_THREAD;
     let mut parsers = (0..threads).map(|_| SourceParser::new(config)).collect::<Result<Vec<_>, _>>()?;
     let mut stats = Stats::default();
 
-    let (job_tx, job_rx) = bounded::<usize>(window);
-    let (result_tx, result_rx) = unbounded::<(usize, FileRecordSummary, T)>();
-    // One permit per file that may be in flight or waiting in the reorder buffer.
+    // A worker takes a permit before it claims the next file index; the
+    // calling thread hands the permit back once that file's result has been
+    // delivered in order. So at most `window` files are parsed or waiting
+    // ahead of the one `sink` needs next, and that one is always among them.
+    let next_index = AtomicUsize::new(0);
     let (permit_tx, permit_rx) = bounded::<()>(window);
     for _ in 0..window {
         let _ = permit_tx.send(());
     }
+    let (result_tx, result_rx) = unbounded::<Message<T>>();
 
     std::thread::scope(|scope| -> Result<(), Error> {
-        let map = &map;
+        let (map, next_index) = (&map, &next_index);
         for (index, mut parser) in parsers.drain(..).enumerate() {
-            let job_rx = job_rx.clone();
+            let permit_rx = permit_rx.clone();
             let result_tx = result_tx.clone();
             std::thread::Builder::new()
                 .name(format!("pyatlas-parser-{index}"))
                 .spawn_scoped(scope, move || {
-                    for i in job_rx {
-                        let parsed = parser.parse_file(&files[i]);
+                    let _guard = PanicGuard(&result_tx);
+                    while permit_rx.recv().is_ok() {
+                        let i = next_index.fetch_add(1, Ordering::Relaxed);
+                        let Some(file) = files.get(i) else { break };
+                        let parsed = parser.parse_file(file);
                         let summary = FileRecordSummary::of(parsed.record());
-                        if result_tx.send((i, summary, map(parsed))).is_err() {
+                        if result_tx.send(Message::Parsed(i, summary, map(parsed))).is_err() {
                             break;
                         }
                     }
                 })
                 .map_err(Error::Thread)?;
         }
-        drop(result_tx);
-        drop(job_rx);
-        std::thread::Builder::new()
-            .name("pyatlas-feeder".to_owned())
-            .spawn_scoped(scope, move || {
-                for i in 0..files.len() {
-                    if permit_rx.recv().is_err() || job_tx.send(i).is_err() {
-                        break;
-                    }
-                }
-            })
-            .map_err(Error::Thread)?;
+        drop((result_tx, permit_rx));
 
         let mut pending: VecDeque<Option<(FileRecordSummary, T)>> = VecDeque::with_capacity(window);
         let mut next = 0;
-        for (i, summary, value) in &result_rx {
+        for message in &result_rx {
+            // A panic in `map` ends the run; the scope re-raises it.
+            let Message::Parsed(i, summary, value) = message else { break };
             let slot = i - next;
             if pending.len() <= slot {
                 pending.resize_with(slot + 1, || None);
@@ -159,11 +163,34 @@ where
                     let _ = permit_tx.send(());
                 }
             }
+            if next == files.len() {
+                // Wake the workers waiting for a permit: there is no more work.
+                break;
+            }
         }
+        drop(permit_tx);
         Ok(())
     })?;
     stats.seconds = start.elapsed().as_secs_f64();
     Ok(stats)
+}
+
+enum Message<T> {
+    Parsed(usize, FileRecordSummary, T),
+    /// A worker is unwinding from a panic in `map`.
+    Panicked,
+}
+
+/// Tells the calling thread when its worker panics, so that it stops
+/// waiting for a result that will never come.
+struct PanicGuard<'a, T>(&'a Sender<Message<T>>);
+
+impl<T> Drop for PanicGuard<'_, T> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let _ = self.0.send(Message::Panicked);
+        }
+    }
 }
 
 /// What [`Stats`] needs of a record, taken before `map` consumes it.
@@ -193,5 +220,33 @@ impl FileRecordSummary {
         stats.units += self.units;
         stats.imports += self.imports;
         stats.files_with_errors += u64::from(self.has_errors);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn files(n: usize) -> Vec<SourceFile> {
+        (0..n).map(|i| SourceFile::in_memory(format!("/nonexistent/m{i}.py"), format!("m{i}"), false)).collect()
+    }
+
+    #[test]
+    #[should_panic(expected = "a scoped thread panicked")]
+    fn a_panic_in_map_propagates_instead_of_hanging() {
+        let config = Config::default().threads(2);
+        let _ = parse_files(&files(200), &config, |p| assert!(p.record().path != "/nonexistent/m3.py"), drop);
+    }
+
+    #[test]
+    fn every_file_is_delivered_once_in_order() {
+        let config = Config::default().threads(3);
+        let mut seen = Vec::new();
+        let stats =
+            parse_files(&files(300), &config, |p| p.record().path.clone(), |path| seen.push(path)).expect("parse");
+        let expected: Vec<_> = files(300).into_iter().map(|f| f.rel_path).collect();
+        assert_eq!(seen, expected);
+        // Unreadable files are delivered too, each with its diagnostic.
+        assert_eq!((stats.files, stats.files_with_errors), (300, 300));
     }
 }

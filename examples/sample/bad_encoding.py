@@ -1,0 +1,5 @@
+def broken(:
+    return "café"
+
+def fine():
+    return 1
