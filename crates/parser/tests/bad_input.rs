@@ -13,6 +13,17 @@ fn parse_bytes(source: &[u8]) -> FileRecord {
     parser.parse_bytes(&SourceFile::in_memory("m.py", "m", false), source).into_record()
 }
 
+/// Parses on a thread with a 256 KiB stack: proof that nothing recurses per
+/// level of nesting (a test thread's default stack is 2 MiB).
+fn parse_on_a_small_stack(source: String) -> FileRecord {
+    std::thread::Builder::new()
+        .stack_size(256 * 1024)
+        .spawn(move || parse_bytes(source.as_bytes()))
+        .expect("spawn")
+        .join()
+        .expect("no stack overflow")
+}
+
 fn names(record: &FileRecord) -> Vec<&str> {
     record.units.iter().map(|u| u.name.as_str()).collect()
 }
@@ -112,13 +123,7 @@ fn five_thousand_nested_blocks_do_not_overflow_the_stack() {
         writeln!(source, "{}if x:", " ".repeat(depth)).expect("write to string");
     }
     writeln!(source, "{}pass", " ".repeat(5000)).expect("write to string");
-    // A small stack proves the extraction does not recurse per level.
-    let record = std::thread::Builder::new()
-        .stack_size(256 * 1024)
-        .spawn(move || parse_bytes(source.as_bytes()))
-        .expect("spawn")
-        .join()
-        .expect("no stack overflow");
+    let record = parse_on_a_small_stack(source);
     assert_eq!(names(&record), ["before"]);
     // CPython refuses more than 100 levels of indentation; tree-sitter's
     // scanner gives up too: either way, it is reported.
@@ -128,12 +133,7 @@ fn five_thousand_nested_blocks_do_not_overflow_the_stack() {
 #[test]
 fn fifty_thousand_nested_brackets_parse_on_a_small_stack() {
     let source = format!("x = {}{}\n\ndef after():\n    return f(1)\n", "[".repeat(50_000), "]".repeat(50_000));
-    let record = std::thread::Builder::new()
-        .stack_size(256 * 1024)
-        .spawn(move || parse_bytes(source.as_bytes()))
-        .expect("spawn")
-        .join()
-        .expect("no stack overflow");
+    let record = parse_on_a_small_stack(source);
     assert!(record.diagnostics.is_empty(), "{:?}", record.diagnostics);
     assert_eq!(names(&record), ["after"]);
     assert_eq!(record.calls[0].line, 4);
