@@ -15,4 +15,5 @@
 //! # Ok(()) }
 //! ```
 
+pub use pyatlas_chunker as chunker;
 pub use pyatlas_parser as parser;
