@@ -244,8 +244,16 @@ impl<'a> File<'a> {
         if cursor <= b {
             siblings.push(Sibling::Gap { a: cursor, b });
         }
-        siblings.retain(|s| match *s {
-            Sibling::Gap { a, b } => (a..=b).any(|n| !self.is_blank(n)),
+        // Runs of code start and end on non-blank lines; blank-only runs go.
+        siblings.retain_mut(|s| match s {
+            Sibling::Gap { a, b } => match (*a..=*b).find(|&n| !self.is_blank(n)) {
+                Some(first) => {
+                    let last = (first..=*b).rev().find(|&n| !self.is_blank(n)).unwrap_or(first);
+                    (*a, *b) = (first, last);
+                    true
+                }
+                None => false,
+            },
             Sibling::Unit { .. } => true,
         });
 
@@ -504,6 +512,10 @@ impl<'a> File<'a> {
         for line in from..=to {
             if !self.is_blank(line) && !self.is_comment(line) {
                 break;
+            }
+            if self.is_blank(line) {
+                // Blank lines come along only before a comment that does.
+                continue;
             }
             let end = self.byte_range(from, line).end;
             let Some(tail) = self.text.get(inline.end..end) else { break };
