@@ -5,6 +5,7 @@
 //! | module | crate | what it does |
 //! |---|---|---|
 //! | [`parser`] | `pyatlas-parser` | parallel, error-tolerant parsing into units, imports, calls, comments and diagnostics |
+//! | [`chunker`] | `pyatlas-chunker` | AST-aware, token-capped chunks for embeddings |
 //!
 //! ```
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {

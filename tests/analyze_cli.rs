@@ -1,24 +1,14 @@
 //! The `analyze` example as users run it: exit status, the text summary and
 //! the JSON contract documented in the README.
 
-use std::path::PathBuf;
-use std::process::{Command, Output};
+mod common;
+
+use std::process::Output;
 
 use serde_json::{Map, Value};
 
-/// The example binary, built by `cargo test` next to the test binaries.
-fn analyze() -> Command {
-    let exe = std::env::current_exe().expect("test binary path");
-    let dir = exe.parent().and_then(|deps| deps.parent()).expect("target profile dir");
-    let bin: PathBuf = dir.join("examples").join(format!("analyze{}", std::env::consts::EXE_SUFFIX));
-    assert!(bin.exists(), "{} is missing: cargo test builds examples first", bin.display());
-    let mut command = Command::new(bin);
-    command.current_dir(env!("CARGO_MANIFEST_DIR"));
-    command
-}
-
 fn run(args: &[&str]) -> Output {
-    analyze().args(args).output().expect("run analyze")
+    common::example("analyze").args(args).output().expect("run analyze")
 }
 
 fn json(args: &[&str]) -> Value {
