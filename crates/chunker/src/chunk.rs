@@ -421,15 +421,10 @@ impl<'a> File<'a> {
                 }
             }
             let budget = cap.saturating_sub(header_tokens + tokens_of(from, start - 1));
-            // The furthest end whose lines fit, by the per-line counts.
+            // The furthest end whose lines fit, by the per-line counts (the
+            // first line alone may not: the exact count below decides).
             let mut end = start;
             let mut used = line_tokens[(start - a) as usize];
-            if used > budget {
-                parts.extend(self.split_line(container, start, kind, &qualnames, header));
-                previous_start = start;
-                start = self.absorb_trailing_comments(&mut parts, start + 1, b);
-                continue;
-            }
             while end < b && used + line_tokens[(end + 1 - a) as usize] <= budget {
                 end += 1;
                 used += line_tokens[(end - a) as usize];
@@ -452,6 +447,11 @@ impl<'a> File<'a> {
             // back lines until it fits.
             loop {
                 let mut span = self.span(container, from, end, kind, qualnames.clone(), header.clone());
+                if span.tokens > cap && from < start {
+                    // The overlap goes before any of the part's own lines do.
+                    from = start;
+                    continue;
+                }
                 if span.tokens <= cap || end == start {
                     if span.tokens > cap {
                         // One line over the cap once its header is added.
@@ -606,6 +606,12 @@ impl<'a> File<'a> {
         header: &str,
     ) -> Vec<Span> {
         let cap = self.config.max_tokens;
+        // A line that fits after all (its estimate counted a newline it does
+        // not carry) is an ordinary part, not a cut one.
+        let whole = self.span(container, n, n, kind, qualnames.to_vec(), header.to_owned());
+        if whole.tokens <= cap {
+            return vec![Span { mergeable: false, ..whole }];
+        }
         let mut header = header.to_owned();
         if self.counter.count(&header) + 8 > cap {
             header.clear();

@@ -23,8 +23,12 @@
 //! 1. `token_count(text) <= max_tokens` for every chunk, header included;
 //!    `token_count` is the exact count of `text`.
 //! 2. Every non-blank source line lies in some chunk: nothing is dropped.
-//! 3. No chunk's code is only decorators, a `def`/`class` line or a lone
-//!    comment (except a file that holds nothing but comments).
+//! 3. No chunk is header-only ([`is_header_only`]: only decorators,
+//!    `def`/`class` lines and at most a lone comment), except where the cap
+//!    leaves no choice, each case checked by exact count in the tests: a
+//!    file that holds nothing but a comment; a part whose decorators and
+//!    signature do not fit with even one line of the body; trailing comments
+//!    of a split unit that do not fit with the part before them.
 //! 4. The code part of `text` is exactly the source lines
 //!    `start_line..=end_line` after the configured normalisation (or, for a
 //!    chunk flagged `split_inside_line`, the bytes of [`Chunk::bytes`]).

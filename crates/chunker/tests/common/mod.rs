@@ -49,6 +49,14 @@ pub(crate) fn violations(chunker: &Chunker, parsed: &ParsedFile, chunks: &[Chunk
     let mut problems = Vec::new();
     let mut covered = vec![false; lines.len() + 1];
     let only_comments = lines.iter().all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'));
+    // Lines that hold a unit's decorators or signature, not code.
+    let mut header_lines = vec![false; lines.len() + 1];
+    for unit in &parsed.record().units {
+        let end = (unit.header_end_line as usize).min(lines.len());
+        if let Some(span) = header_lines.get_mut(unit.start_line as usize..=end) {
+            span.fill(true);
+        }
+    }
     let mut previous: Option<&Chunk> = None;
     for chunk in chunks {
         let after = previous.replace(chunk);
@@ -93,7 +101,7 @@ pub(crate) fn violations(chunker: &Chunker, parsed: &ParsedFile, chunks: &[Chunk
         if is_header_only(chunk.code())
             && !chunk.split_inside_line
             && !only_comments
-            && !unavoidable(chunker, chunk, &lines)
+            && !unavoidable(chunker, chunk, &lines, &header_lines)
             && !after_cut_line(chunker, chunk, after, text, &lines)
         {
             problems.push(format!("{at}: header-only chunk:\n{}", chunk.code()));
@@ -109,14 +117,14 @@ pub(crate) fn violations(chunker: &Chunker, parsed: &ParsedFile, chunks: &[Chunk
 
 /// A header-only first part is unavoidable when the unit's decorators and
 /// signature, with its first line of code, do not fit the cap together.
-fn unavoidable(chunker: &Chunker, chunk: &Chunk, lines: &[&str]) -> bool {
+fn unavoidable(chunker: &Chunker, chunk: &Chunk, lines: &[&str], header_lines: &[bool]) -> bool {
     if chunk.part_count < 2 {
         return false;
     }
     let end = chunk.end_line as usize;
     let Some(next_code) = (end..lines.len()).find(|&i| {
         let line = lines[i].trim();
-        !line.is_empty() && !line.starts_with('#')
+        !line.is_empty() && !line.starts_with('#') && !header_lines[i + 1]
     }) else {
         return false;
     };
