@@ -6,6 +6,7 @@
 //! |---|---|---|
 //! | [`parser`] | `pyatlas-parser` | parallel, error-tolerant parsing into units, imports, calls, comments and diagnostics |
 //! | [`chunker`] | `pyatlas-chunker` | AST-aware, token-capped chunks for embeddings |
+//! | [`classifier`] | `pyatlas-classifier` | explainable domain classification of modules and units |
 //!
 //! ```
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -17,4 +18,5 @@
 //! ```
 
 pub use pyatlas_chunker as chunker;
+pub use pyatlas_classifier as classifier;
 pub use pyatlas_parser as parser;

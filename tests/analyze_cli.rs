@@ -40,9 +40,11 @@ fn contract_shape() -> Value {
         "root": null,
         "files": [{
             "path": null, "module": null, "is_package": null, "lines": null,
+            "domains": [{"domain": null, "score": null, "evidence": [{"line": null, "text": null}]}],
             "diagnostics": [{"line": null, "column": null, "message": null}],
             "units": [{"kind": null, "is_async": null, "name": null, "qualname": null, "line": null,
-                       "start_line": null, "end_line": null, "decorators": null, "docstring": null}],
+                       "start_line": null, "end_line": null, "decorators": null, "docstring": null,
+                       "domains": [{"domain": null, "score": null, "evidence": [{"line": null, "text": null}]}]}],
             "imports": [{"kind": null, "module": null, "level": null, "alias": null,
                          "names": [{"name": null, "alias": null}], "line": null,
                          "type_checking": null, "in_function": null}],
@@ -78,6 +80,26 @@ fn text_summary_lists_files_with_errors_and_where() {
     assert!(text.contains("bad_encoding.py:1:12: invalid syntax"), "{text}");
     assert!(text.contains("bad_encoding.py:2:16: 'utf-8' codec can't decode byte 0xe9"), "{text}");
     assert!(text.contains("MB/s"), "{text}");
+}
+
+#[test]
+fn text_summary_lists_modules_per_domain() {
+    let text = String::from_utf8(run(&["examples/sample"]).stdout).expect("utf-8");
+    assert!(text.contains("web-api"), "{text}");
+    assert!(text.contains("shop.api: shop/api.py:5 import fastapi"), "{text}");
+    let bare = String::from_utf8(run(&["examples/sample", "--no-domains"]).stdout).expect("utf-8");
+    assert!(!bare.contains("domains"), "{bare}");
+}
+
+#[test]
+fn an_invalid_pyatlas_toml_exits_with_2_and_says_where() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("app.py"), "import os\n").expect("write");
+    std::fs::write(dir.path().join("pyatlas.toml"), "[classifier]\nthreshold = 2.0\n").expect("write");
+    let output = run(&[dir.path().to_str().expect("utf-8 path")]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("pyatlas.toml") && stderr.contains("threshold must be in [0, 1]"), "{stderr}");
 }
 
 #[test]
