@@ -94,6 +94,56 @@ impl Classifier for RuleClassifier {
     }
 }
 
+/// Several classifiers side by side (rules and embeddings, say): a domain's
+/// scores are combined as independent evidence (`1 - Π(1 - s)`) and its
+/// evidence lists joined.
+pub struct CombinedClassifier {
+    parts: Vec<Box<dyn Classifier>>,
+}
+
+impl std::fmt::Debug for CombinedClassifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.parts.iter().map(|p| p.name())).finish()
+    }
+}
+
+impl CombinedClassifier {
+    /// Combines `parts`.
+    pub fn new(parts: Vec<Box<dyn Classifier>>) -> Self {
+        Self { parts }
+    }
+}
+
+impl Classifier for CombinedClassifier {
+    fn name(&self) -> &str {
+        "combined"
+    }
+
+    fn classify(&self, file: &FileRecord) -> Classification {
+        let results: Vec<Classification> = self.parts.iter().map(|p| p.classify(file)).collect();
+        let merge = |lists: Vec<&Vec<DomainScore>>| -> Vec<DomainScore> {
+            let mut merged: Vec<DomainScore> = Vec::new();
+            for score in lists.into_iter().flatten() {
+                match merged.iter_mut().find(|m| m.domain == score.domain) {
+                    Some(m) => {
+                        m.score = 1.0 - (1.0 - m.score) * (1.0 - score.score);
+                        m.evidence.extend(score.evidence.iter().cloned());
+                    }
+                    None => merged.push(score.clone()),
+                }
+            }
+            merged.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.domain.cmp(&b.domain)));
+            merged
+        };
+        Classification {
+            module: merge(results.iter().map(|r| &r.module).collect()),
+            units: (0..file.units.len())
+                .map(|u| merge(results.iter().filter_map(|r| r.units.get(u)).collect()))
+                .collect(),
+        }
+    }
+}
+
 /// A matched fact: its domain and evidence, and where it was found.
 struct Item {
     domain: u16,

@@ -46,7 +46,7 @@ mod rules;
 
 use std::path::{Path, PathBuf};
 
-pub use classify::{Classification, Classifier, DomainScore, Evidence, RuleClassifier};
+pub use classify::{Classification, Classifier, CombinedClassifier, DomainScore, Evidence, RuleClassifier};
 pub use rules::{ConfigSource, DEFAULT_RULES, Domain, EvidenceKind, Rules, Weights};
 
 /// Why rules could not be loaded.
