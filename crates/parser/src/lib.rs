@@ -56,6 +56,7 @@ mod extract;
 mod model;
 mod parse;
 mod pool;
+mod scan;
 mod strings;
 
 pub use config::{Config, DEFAULT_MAX_FILE_SIZE};
@@ -67,5 +68,6 @@ pub use model::{
 };
 pub use parse::{ParsedFile, SourceParser};
 pub use pool::{Codebase, Stats, parse_codebase, parse_files};
+pub use scan::{scan_imports, scan_text};
 /// The tree-sitter version the trees of [`ParsedFile::tree`] come from.
 pub use tree_sitter;
