@@ -7,6 +7,7 @@
 //! | [`parser`] | `pyatlas-parser` | parallel, error-tolerant parsing into units, imports, calls, comments and diagnostics |
 //! | [`chunker`] | `pyatlas-chunker` | AST-aware, token-capped chunks for embeddings |
 //! | [`classifier`] | `pyatlas-classifier` | explainable domain classification of modules and units |
+//! | [`graph`] | `pyatlas-graph` | import graph, call graph, class hierarchy and architecture contracts |
 //!
 //! ```
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -19,4 +20,5 @@
 
 pub use pyatlas_chunker as chunker;
 pub use pyatlas_classifier as classifier;
+pub use pyatlas_graph as graph;
 pub use pyatlas_parser as parser;

@@ -45,7 +45,8 @@ fn the_scanner_finds_exactly_the_imports_of_the_full_parse() {
             let scanned = scan_text(parsed.text());
             let full = without_scope(&parsed.record().imports);
             if scanned != full {
-                let first = scanned.iter().zip(&full).position(|(a, b)| a != b).unwrap_or(scanned.len().min(full.len()));
+                let first =
+                    scanned.iter().zip(&full).position(|(a, b)| a != b).unwrap_or(scanned.len().min(full.len()));
                 mismatches.lock().expect("lock").push(format!(
                     "{}: scanner {:?}\n    full parse {:?}",
                     parsed.record().path,

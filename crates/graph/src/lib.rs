@@ -1,0 +1,98 @@
+//! The structure of a Python codebase, on petgraph: the module import graph,
+//! the call graph, the class hierarchy, and the architecture queries of
+//! grimp, import-linter and tach.
+//!
+//! ```
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use pyatlas_graph::{Contract, GraphConfig, ImportGraph, Walk};
+//!
+//! let root = tempfile::tempdir()?;
+//! let write = |path: &str, text: &str| std::fs::write(root.path().join(path), text);
+//! std::fs::create_dir_all(root.path().join("shop"))?;
+//! write("shop/__init__.py", "")?;
+//! write("shop/api.py", "from shop import services\n")?;
+//! write("shop/services.py", "from . import domain\nimport requests\n")?;
+//! write("shop/domain.py", "from shop.api import router\n")?; // a lower layer reaching up
+//!
+//! let (graph, _) = ImportGraph::build(root.path(), &GraphConfig::default())?;
+//! assert!(graph.edge("shop.services", "shop.domain").is_some());
+//! assert_eq!(graph.module("requests").map(|m| m.kind), Some(pyatlas_graph::ModuleKind::External));
+//! assert_eq!(graph.cycles(Walk::default())[0].example, ["shop.api", "shop.services", "shop.domain", "shop.api"]);
+//!
+//! let layers = Contract::Layers {
+//!     name: "layers".into(),
+//!     layers: vec![vec!["shop.api".into()], vec!["shop.services".into()], vec!["shop.domain".into()]],
+//!     ignore_type_checking: false,
+//! };
+//! let report = graph.check(&layers)?;
+//! assert!(!report.kept);
+//! assert_eq!(report.violations[0].chain[0].lines, [1]); // shop.domain imports shop.api at line 1
+//! # Ok(()) }
+//! ```
+//!
+//! # Resolution, as grimp does it
+//! - `import a.b.c` imports `a.b.c`; `from a.b import c` imports `a.b.c` when
+//!   that is a module, else `a.b`; `from a import *` imports `a`.
+//! - Relative imports resolve against the importing module's package (a
+//!   package's `__init__` is the package itself).
+//! - A name that is not a module of the codebase, and whose parent is not
+//!   either, is external: it becomes a node for its top-level package,
+//!   flagged `stdlib` when it is in the standard library (a bundled list of
+//!   CPython 3.11's `sys.stdlib_module_names`), else `external`.
+//! - Namespace packages (folders without `__init__.py`) are modules, as in grimp.
+//!
+//! # Deliberate differences from grimp
+//! - An import whose top-level package is the codebase's own but which names
+//!   no module of it (`import shop.gone`) is reported by
+//!   [`ImportGraph::unresolved`] instead of being treated as an external
+//!   package; so is a relative import that climbs above the top-level package.
+//! - Imports in the `else` branch of `if TYPE_CHECKING:` are not flagged as
+//!   type-checking (grimp flags both branches).
+//! - An external name is squashed to its top-level package even when it
+//!   shares a namespace package with the codebase (grimp keeps the deepest
+//!   non-clashing portion).
+//! - An import of a module by itself adds no edge.
+//! - Edges carry every line, a `TYPE_CHECKING`-only flag and a
+//!   function-level-only flag.
+
+mod cache;
+mod calls;
+mod contracts;
+mod export;
+mod imports;
+mod query;
+
+use std::path::PathBuf;
+
+pub use calls::{CallGraph, CallStats, ClassHierarchy, UnitRef};
+pub use contracts::{Contract, ContractReport, Violation};
+pub use imports::{
+    BuildStats, GraphConfig, ImportEdge, ImportGraph, ModuleKind, ModuleNode, UnresolvedImport, is_stdlib,
+};
+pub use query::{Cycle, Hop, Walk};
+
+/// What went wrong building or querying a graph.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The codebase could not be walked.
+    #[error("cannot discover the codebase")]
+    Discover(#[from] pyatlas_parser::Error),
+    /// The import cache could not be written.
+    #[error("cannot write the import cache {}", path.display())]
+    Cache {
+        /// The cache file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A contract names a module or package that is not in the graph.
+    #[error("contract `{contract}`: `{module}` matches no module: this rule checks nothing")]
+    ContractMatchesNothing {
+        /// The contract's name.
+        contract: String,
+        /// The name that matches nothing.
+        module: String,
+    },
+}
