@@ -127,22 +127,22 @@ impl<'a> Units<'a> {
         let (file, index) = self.unit(module, head)?;
         let unit = &file.units[index];
         match method {
-            None => Some(self.called(file, index)),
+            None => Some(UnitRef::new(module, unit.qualname.as_str())),
             Some(method) if unit.kind == UnitKind::Class && !method.contains('.') => self.method(file, index, method),
             Some(_) => None,
         }
     }
 
-    /// What calling the unit runs: `Class(...)` runs `Class.__init__` (the
-    /// class's own or inherited), else the unit itself.
-    fn called(&self, file: &FileRecord, index: usize) -> UnitRef {
-        let unit = &file.units[index];
-        if unit.kind == UnitKind::Class
+    /// What calling `unit` runs: `Class(...)` runs `Class.__init__` (the
+    /// class's own or inherited), anything else runs itself.
+    fn called(&self, unit: UnitRef) -> UnitRef {
+        if let Some((file, index)) = self.unit(&unit.module, &unit.qualname)
+            && file.units[index].kind == UnitKind::Class
             && let Some(init) = self.method(file, index, "__init__")
         {
             return init;
         }
-        UnitRef::new(file.module.as_str(), unit.qualname.as_str())
+        unit
     }
 
     /// Method `name` of the class at `index`, or of its bases in the
@@ -171,9 +171,10 @@ impl<'a> Units<'a> {
         None
     }
 
-    /// A written name (`helper`, `mod.func`, `Class.method`) in the scope of
-    /// unit `scope` of `file`, resolved as Python would: enclosing function
-    /// scopes (not class bodies), then module level, then imports.
+    /// The unit a written name (`helper`, `mod.func`, `Class.method`)
+    /// denotes in the scope of unit `scope` of `file`, resolved as Python
+    /// would: enclosing function scopes (not class bodies), then module
+    /// level, then imports.
     fn name(&self, file: &FileRecord, scope: Option<u32>, written: &str) -> Resolved {
         let (head, rest) = match written.split_once('.') {
             Some((head, rest)) => (head, Some(rest)),
@@ -185,7 +186,7 @@ impl<'a> Units<'a> {
             let defined = file.units.iter().enumerate().find(|(_, u)| u.parent == current && u.name == head);
             if let Some((index, unit)) = defined {
                 return match rest {
-                    None => Resolved::Unit(self.called(file, index)),
+                    None => Resolved::Unit(UnitRef::new(file.module.as_str(), unit.qualname.as_str())),
                     Some(method) if unit.kind == UnitKind::Class && !method.contains('.') => {
                         self.method(file, index, method).map_or(Resolved::Unknown, Resolved::Unit)
                     }
@@ -243,10 +244,10 @@ impl<'a> Units<'a> {
                 None => Resolved::Unknown,
             };
         }
-        if callee.starts_with("super()") {
-            return Resolved::Unknown;
+        match self.name(file, unit, callee) {
+            Resolved::Unit(found) => Resolved::Unit(self.called(found)),
+            other => other,
         }
-        self.name(file, unit, callee)
     }
 }
 
@@ -368,23 +369,16 @@ impl ClassHierarchy {
                 let class = UnitRef::new(file.module.as_str(), unit.qualname.as_str());
                 let from = hierarchy.node(class.clone());
                 for base in &unit.bases {
-                    let resolved = units.name(file, unit.parent, base.trim());
-                    let base_class = match resolved {
-                        Resolved::Unit(base) if units.unit(&base.module, &base.qualname).is_some() => Some(base),
-                        _ => None,
-                    };
-                    // `Class(...)` resolution maps a class to its __init__; a
-                    // base is the class itself.
-                    let base_class = base_class.map(|b| match b.qualname.strip_suffix(".__init__") {
-                        Some(class)
+                    let base_class = match units.name(file, unit.parent, base.trim()) {
+                        Resolved::Unit(base)
                             if units
-                                .unit(&b.module, class)
+                                .unit(&base.module, &base.qualname)
                                 .is_some_and(|(f, i)| f.units[i].kind == UnitKind::Class) =>
                         {
-                            UnitRef::new(b.module, class)
+                            Some(base)
                         }
-                        _ => b,
-                    });
+                        _ => None,
+                    };
                     match base_class {
                         Some(base) => {
                             let to = hierarchy.node(base);

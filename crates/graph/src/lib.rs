@@ -43,7 +43,7 @@
 //!
 //! # Deliberate differences from grimp
 //! - An import whose top-level package is the codebase's own but which names
-//!   no module of it (`import shop.gone`) is reported by
+//!   no module of it, nor its parent (`import shop.gone.away`), is reported by
 //!   [`ImportGraph::unresolved`] instead of being treated as an external
 //!   package; so is a relative import that climbs above the top-level package.
 //! - Imports in the `else` branch of `if TYPE_CHECKING:` are not flagged as

@@ -42,6 +42,18 @@ pub struct Walk {
     pub skip_type_checking: bool,
 }
 
+impl Walk {
+    /// Follow every import.
+    pub fn all() -> Self {
+        Self::default()
+    }
+
+    /// Do not follow imports made only under `if TYPE_CHECKING:`.
+    pub fn without_type_checking() -> Self {
+        Self { skip_type_checking: true }
+    }
+}
+
 impl ImportGraph {
     /// The nodes a name selects: the module itself and, for a package, every
     /// module below it.
