@@ -22,7 +22,9 @@ pub struct Config {
     pub include: Vec<String>,
     /// Files and folders whose relative path matches one of these globs are skipped.
     pub exclude: Vec<String>,
-    /// Honour `.gitignore`, `.ignore` and git's exclude files (default: `true`).
+    /// Honour `.gitignore` and `.ignore` files, in the root and above it
+    /// (default: `true`). Git's global excludes file and `.git/info/exclude`
+    /// are not read.
     pub respect_gitignore: bool,
     /// Skip hidden files and folders (default: `true`).
     pub skip_hidden: bool,
