@@ -123,6 +123,13 @@ impl ImportGraph {
         self.chain_between(&sources, &targets, walk)
     }
 
+    /// A shortest chain from exactly the module `from` to exactly the
+    /// module `to` (a package's modules are not included).
+    pub fn shortest_chain_between_modules(&self, from: &str, to: &str, walk: Walk) -> Option<Vec<Hop>> {
+        let (from, to) = (self.index.get(from)?, self.index.get(to)?);
+        self.chain_between(&[*from], &BTreeSet::from([*to]), walk)
+    }
+
     pub(crate) fn chain_between(
         &self,
         sources: &[NodeIndex],
