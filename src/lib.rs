@@ -8,6 +8,7 @@
 //! | [`chunker`] | `pyatlas-chunker` | AST-aware, token-capped chunks for embeddings |
 //! | [`classifier`] | `pyatlas-classifier` | explainable domain classification of modules and units |
 //! | [`graph`] | `pyatlas-graph` | import graph, call graph, class hierarchy and architecture contracts |
+//! | [`intent`] | `pyatlas-intent-tags` | intent tags in the code, and drift between them and the code |
 //!
 //! ```
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -21,4 +22,5 @@
 pub use pyatlas_chunker as chunker;
 pub use pyatlas_classifier as classifier;
 pub use pyatlas_graph as graph;
+pub use pyatlas_intent_tags as intent;
 pub use pyatlas_parser as parser;

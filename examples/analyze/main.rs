@@ -19,8 +19,9 @@ use std::time::Instant;
 use anyhow::Context;
 use clap::{Parser, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
-use pyatlas::classifier::{Classification, Classifier, RuleClassifier, Rules};
-use pyatlas::parser::{Config, FileRecord, discover, parse_files};
+use pyatlas::classifier::{RuleClassifier, Rules};
+use pyatlas::intent::{FileFacts, IntentConfig, check};
+use pyatlas::parser::{Config, FileRecord, ParsedFile, discover, parse_files};
 
 use crate::report::{Summary, file_json};
 
@@ -71,11 +72,14 @@ fn run(args: &Args) -> anyhow::Result<()> {
     let config =
         Config::default().threads(args.threads).include_stubs(args.include_stubs).exclude(args.exclude.clone());
     let discovery = discover(&args.root, &config)?;
-    let classifier = if args.no_domains {
+    // Domains and intent tags (and drift, which needs the whole codebase).
+    let intent = if args.no_domains {
         None
     } else {
         let (rules, _source) = Rules::for_root(&args.root).context("loading the classifier's rules")?;
-        Some(RuleClassifier::new(rules))
+        let known = rules.domains.iter().map(|d| d.name.clone()).collect();
+        let (config, _source) = IntentConfig::for_root(&args.root).context("loading the intent configuration")?;
+        Some((RuleClassifier::new(rules), config, known))
     };
     let progress = ProgressBar::new(discovery.files.len() as u64).with_style(
         ProgressStyle::with_template("{bar:40} {pos}/{len} files {per_sec} eta {eta}").context("progress template")?,
@@ -87,27 +91,30 @@ fn run(args: &Args) -> anyhow::Result<()> {
     if args.format == Format::Json {
         write!(out, "{{\"root\":{},\"files\":[", serde_json::to_string(&root)?)?;
     }
-    let classify = |parsed: pyatlas::parser::ParsedFile| {
-        let record = parsed.into_record();
-        let domains = classifier.as_ref().map(|c| c.classify(&record));
-        (record, domains)
+    let gather = |parsed: ParsedFile| {
+        let facts =
+            intent.as_ref().map(|(classifier, config, _)| FileFacts::gather(&parsed, classifier, &config.vocabulary));
+        (parsed.into_record(), facts)
     };
+    let mut all_facts = Vec::new();
     let mut stats =
-        parse_files(&discovery.files, &config, classify, |(record, domains): (FileRecord, Option<Classification>)| {
+        parse_files(&discovery.files, &config, gather, |(record, facts): (FileRecord, Option<FileFacts>)| {
             progress.inc(1);
             match args.format {
-                Format::Text => summary.add(&record, domains.as_ref()),
+                Format::Text => summary.add(&record, facts.as_ref()),
                 Format::Json if write_error.is_none() => {
                     let comma = if summary.files_written == 0 { "" } else { "," };
                     summary.files_written += 1;
                     let written = out.write_all(comma.as_bytes()).map_err(anyhow::Error::from);
                     write_error = written
-                        .and_then(|()| Ok(serde_json::to_writer(&mut out, &file_json(&record, domains.as_ref())?)?))
+                        .and_then(|()| Ok(serde_json::to_writer(&mut out, &file_json(&record, facts.as_ref())?)?))
                         .err();
                 }
                 Format::Json => {}
             }
+            all_facts.extend(facts);
         })?;
+    let drift = intent.as_ref().map(|(_, config, known)| check(&all_facts, config, known));
     progress.finish_and_clear();
     if let Some(error) = write_error {
         return Err(error.context("writing the JSON output"));
@@ -116,9 +123,20 @@ fn run(args: &Args) -> anyhow::Result<()> {
     match args.format {
         Format::Json => {
             let problems = serde_json::to_string(&discovery.problems)?;
-            writeln!(out, "],\"problems\":{problems},\"stats\":{}}}", serde_json::to_string(&stats)?)?;
+            write!(out, "],\"problems\":{problems},")?;
+            if let Some(drift) = &drift {
+                let findings = serde_json::to_string(&drift.findings)?;
+                write!(
+                    out,
+                    "\"findings\":{findings},\"tag_diagnostics\":{},",
+                    serde_json::to_string(&drift.diagnostics)?
+                )?;
+            }
+            writeln!(out, "\"stats\":{}}}", serde_json::to_string(&stats)?)?;
         }
-        Format::Text => summary.write(&mut out, &root, &stats, &discovery.problems, config.thread_count())?,
+        Format::Text => {
+            summary.write(&mut out, &root, &stats, &discovery.problems, drift.as_ref(), config.thread_count())?;
+        }
     }
     out.flush()?;
     Ok(())

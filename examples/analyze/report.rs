@@ -3,7 +3,8 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 
-use pyatlas::classifier::{Classification, DomainScore};
+use pyatlas::classifier::DomainScore;
+use pyatlas::intent::{DriftReport, FileFacts, Severity as DriftSeverity};
 use pyatlas::parser::{FileRecord, Severity, Stats, WalkProblem};
 use serde_json::Value;
 
@@ -12,16 +13,28 @@ const SHOWN_ERRORS: usize = 25;
 /// Modules listed per domain in the text summary.
 const SHOWN_MODULES: usize = 3;
 
-/// One file's record as JSON, with `"domains"` on the file and on each unit.
-pub(crate) fn file_json(record: &FileRecord, domains: Option<&Classification>) -> serde_json::Result<Value> {
+/// One file's record as JSON, with `"domains"` on the file and on each
+/// unit, and the file's intent `"tags"`.
+pub(crate) fn file_json(record: &FileRecord, facts: Option<&FileFacts>) -> serde_json::Result<Value> {
     let mut value = serde_json::to_value(record)?;
-    if let Some(classification) = domains {
+    if let Some(facts) = facts {
+        let classification = &facts.classification;
         value["domains"] = serde_json::to_value(&classification.module)?;
         if let Some(units) = value["units"].as_array_mut() {
             for (unit, domains) in units.iter_mut().zip(&classification.units) {
                 unit["domains"] = serde_json::to_value(domains)?;
             }
         }
+        let tags: Vec<Value> = facts
+            .tags
+            .tags
+            .iter()
+            .map(|t| {
+                let unit = t.unit.and_then(|u| record.units.get(u as usize)).map(|u| u.qualname.as_str());
+                serde_json::json!({"key": t.key, "values": t.values, "note": t.note, "line": t.line, "unit": unit})
+            })
+            .collect();
+        value["tags"] = Value::Array(tags);
     }
     Ok(value)
 }
@@ -41,7 +54,7 @@ pub(crate) struct Summary {
 }
 
 impl Summary {
-    pub(crate) fn add(&mut self, record: &FileRecord, domains: Option<&Classification>) {
+    pub(crate) fn add(&mut self, record: &FileRecord, facts: Option<&FileFacts>) {
         for d in record.diagnostics.iter().filter(|d| d.severity == Severity::Error) {
             if self.errors.len() < SHOWN_ERRORS {
                 self.errors.push(format!("{}:{d}", record.path));
@@ -49,7 +62,7 @@ impl Summary {
                 self.hidden_errors += 1;
             }
         }
-        for DomainScore { domain, score, evidence, .. } in domains.map_or(&[][..], |c| &c.module) {
+        for DomainScore { domain, score, evidence, .. } in facts.map_or(&[][..], |f| &f.classification.module) {
             let (count, top) = self.domains.entry(domain.clone()).or_default();
             *count += 1;
             let strongest =
@@ -66,6 +79,7 @@ impl Summary {
         root: &str,
         stats: &Stats,
         problems: &[WalkProblem],
+        drift: Option<&DriftReport>,
         threads: usize,
     ) -> std::io::Result<()> {
         let mb = stats.bytes as f64 / 1e6;
@@ -92,6 +106,16 @@ impl Summary {
                     writeln!(out, "      {score:.2} {module}: {evidence}")?;
                 }
             }
+        }
+        if let Some(drift) = drift {
+            let errors = drift.findings.iter().filter(|f| f.severity == DriftSeverity::Error).count();
+            let warnings = drift.findings.len() - errors;
+            writeln!(
+                out,
+                "  intent: {} tag(s), {errors} drift error(s), {warnings} warning(s), {} tag problem(s) (details: the drift example)",
+                drift.tags.len(),
+                drift.diagnostics.len()
+            )?;
         }
         let rate = if stats.seconds > 0.0 { mb / stats.seconds } else { 0.0 };
         let threads = threads.min(stats.files.max(1) as usize);

@@ -29,6 +29,9 @@ pub struct IntentConfig {
     pub ignore_type_checking: bool,
     /// Severity overrides per rule.
     pub severities: BTreeMap<RuleId, Severity>,
+    /// The file it was read from (its name) and its text, to point findings
+    /// about the configuration at the right line.
+    pub origin: Option<(String, String)>,
 }
 
 impl Default for IntentConfig {
@@ -41,6 +44,7 @@ impl Default for IntentConfig {
             call_depth: 3,
             ignore_type_checking: false,
             severities: BTreeMap::new(),
+            origin: None,
         }
     }
 }
@@ -104,7 +108,22 @@ impl IntentConfig {
         let table: Table = value
             .try_into()
             .map_err(|e: toml::de::Error| Error::config(path, format!("in [{}]: {}", keys.join("."), e.message())))?;
-        Self::from_table(table).map_err(|message| Error::config(path, message))
+        let mut config = Self::from_table(table).map_err(|message| Error::config(path, message))?;
+        let name = path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
+        config.origin = Some((name, text));
+        Ok(config)
+    }
+
+    /// The configuration file's name and the line of the first line that
+    /// contains `needle` (1 when unknown).
+    pub(crate) fn locate(&self, needle: &str) -> (String, u32) {
+        match &self.origin {
+            Some((name, text)) => {
+                let line = text.lines().position(|l| l.contains(needle)).map_or(1, |i| i as u32 + 1);
+                (name.clone(), line)
+            }
+            None => ("pyatlas.toml".to_owned(), 1),
+        }
     }
 
     fn from_table(table: Table) -> Result<Self, String> {

@@ -629,24 +629,30 @@ impl Checker<'_> {
         let mut stale = Vec::new();
         for layer in &self.config.layers {
             if !carried.contains(layer.as_str()) {
-                stale.push(format!("layer `{layer}` is configured but no module carries it: this rule checks nothing"));
+                let (path, line) = self.config.locate("layers");
+                stale.push((
+                    path,
+                    line,
+                    format!("layer `{layer}` is configured but no module carries it: this rule checks nothing"),
+                ));
             }
         }
         for (layer, patterns) in &self.config.layer_modules {
             for pattern in patterns {
                 if !self.files.iter().any(|f| module_matches(f.record.module.as_str(), pattern)) {
-                    stale.push(format!(
-                        "layer_modules.{layer}: `{pattern}` matches no module: this rule checks nothing"
-                    ));
+                    let (path, line) = self.config.locate(&format!("\"{pattern}\""));
+                    let message =
+                        format!("layer_modules.{layer}: `{pattern}` matches no module: this rule checks nothing");
+                    stale.push((path, line, message));
                 }
             }
         }
-        for message in stale {
+        for (path, line, message) in stale {
             self.findings.push(Finding {
                 rule: RuleId::D008,
                 severity: self.severity(RuleId::D008),
-                path: "pyatlas.toml".to_owned(),
-                line: 1,
+                path,
+                line,
                 unit: None,
                 message,
                 evidence: Vec::new(),

@@ -36,7 +36,7 @@ fn every_planted_case_is_found_and_nothing_else() {
         (RuleId::D006, orders, 69, unit("load_rates")),
         (RuleId::D006, orders, 75, unit("rated_total")),
         (RuleId::D007, orders, 88, unit("count_words")),
-        (RuleId::D008, "pyatlas.toml", 1, None),
+        (RuleId::D008, "pyatlas.toml", 3, None),
         (RuleId::D008, orders, 111, unit("plain")),
         (RuleId::D008, orders, 116, unit("charge")),
         (RuleId::D008, orders, 126, unit("misplaced")),
