@@ -1,0 +1,481 @@
+//! [`OpenAiEmbedder`]: embeddings through an OpenAI-compatible API.
+
+mod config;
+mod dispatch;
+mod wire;
+
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::StreamExt as _;
+use futures_util::stream::FuturesUnordered;
+use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue};
+use tokio::sync::Semaphore;
+use tokio::time::Instant;
+
+pub use self::config::{ApiKey, EncodingFormat, OpenAiConfig, ProgressHook, RetryPolicy, TooLongPolicy};
+use self::dispatch::Dispatcher;
+use self::wire::BodyError;
+use crate::metrics::Counters;
+use crate::{
+    BoxFuture, EmbedError, EmbedReport, Embedded, Embedder, InputFailure, Metrics, OnBatch, Progress, Truncation,
+};
+
+/// Embeddings from any OpenAI-compatible `/embeddings` endpoint, batched,
+/// paced under the provider's limits, retried and checked.
+///
+/// One embedder paces all its calls together: share it (it is `Sync`)
+/// rather than making one per task.
+pub struct OpenAiEmbedder {
+    config: OpenAiConfig,
+    url: reqwest::Url,
+    client: reqwest::Client,
+    model_id: String,
+    dimensions: usize,
+    max_input_tokens: usize,
+    batch_tokens: usize,
+    price: f64,
+    in_flight: Semaphore,
+    dispatcher: Dispatcher,
+    totals: Counters,
+}
+
+impl std::fmt::Debug for OpenAiEmbedder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OpenAiEmbedder")
+            .field("url", &self.url.as_str())
+            .field("model_id", &self.model_id)
+            .field("dimensions", &self.dimensions)
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A batch of inputs that travel in one request.
+#[derive(Debug)]
+struct Batch<'a> {
+    /// Positions of the inputs in the caller's slice.
+    indices: Vec<usize>,
+    /// The texts sent (prefixes where truncated).
+    texts: Vec<&'a str>,
+    /// Their tokens, as counted here.
+    tokens: usize,
+}
+
+/// A batch ready to go, and the inputs refused or truncated while forming it.
+struct Prepared<'a> {
+    batch: Option<Batch<'a>>,
+    failures: Vec<InputFailure>,
+    truncated: Vec<Truncation>,
+}
+
+/// What became of a batch.
+struct Outcome {
+    embedded: Vec<Embedded>,
+    failures: Vec<InputFailure>,
+    truncated: Vec<Truncation>,
+}
+
+/// What became of one request.
+enum Attempt {
+    Done(wire::Embeddings),
+    /// Worth another try, after `wait` if the provider named one.
+    Retry {
+        error: EmbedError,
+        wait: Option<Duration>,
+        rate_limited: bool,
+    },
+    Final(EmbedError),
+}
+
+impl OpenAiEmbedder {
+    /// Checks `config` and builds the HTTP client.
+    pub fn new(config: OpenAiConfig) -> Result<Self, EmbedError> {
+        let invalid = |reason: String| EmbedError::Config { reason };
+        let base = config.base_url.trim_end_matches('/');
+        let mut url = reqwest::Url::parse(&format!("{base}/embeddings"))
+            .map_err(|e| invalid(format!("base URL {:?} is not a URL: {e}", config.base_url)))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(invalid(format!("base URL {:?} is not http or https", config.base_url)));
+        }
+        if !config.query.is_empty() {
+            url.query_pairs_mut().extend_pairs(config.query.iter());
+        }
+        if config.api_key.is_none() && url.host_str() == Some("api.openai.com") {
+            return Err(invalid("OpenAI needs an API key: set OPENAI_API_KEY or OpenAiConfig::api_key".into()));
+        }
+        let known = config::known_model(&config.model);
+        let dimensions =
+            config.dimensions.or(config.expected_dimensions).or(known.as_ref().map(|m| m.dimensions)).ok_or_else(
+                || {
+                    invalid(format!(
+                        "the dimensions of model {:?} are unknown: set OpenAiConfig::dimensions or expect_dimensions",
+                        config.model
+                    ))
+                },
+            )?;
+        let nonzero = |value: usize, what: &str| {
+            if value == 0 { Err(invalid(format!("{what} must be at least 1"))) } else { Ok(value) }
+        };
+        nonzero(dimensions, "dimensions")?;
+        nonzero(config.max_batch_inputs, "max_batch_inputs")?;
+        nonzero(config.concurrency, "concurrency")?;
+        let max_input_tokens = nonzero(
+            config.max_input_tokens.or(known.as_ref().map(|m| m.max_input_tokens)).unwrap_or(8192),
+            "max_input_tokens",
+        )?;
+        let rpm = config
+            .requests_per_minute
+            .map(|limit| NonZeroU32::new(limit).ok_or_else(|| invalid("requests_per_minute must be at least 1".into())))
+            .transpose()?;
+        let tpm = config
+            .tokens_per_minute
+            .map(|limit| NonZeroU32::new(limit).ok_or_else(|| invalid("tokens_per_minute must be at least 1".into())))
+            .transpose()?;
+        // A request can never weigh more than a minute's tokens.
+        let batch_tokens =
+            nonzero(config.max_batch_tokens, "max_batch_tokens")?.min(tpm.map_or(usize::MAX, |t| t.get() as usize));
+        let price =
+            config.price_per_million_tokens.or(known.as_ref().map(|m| m.price_per_million_tokens)).unwrap_or(0.0);
+        let client = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10).min(config.request_timeout))
+            .user_agent(concat!("pyatlas-embed/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| invalid(format!("cannot build the HTTP client: {e}")))?;
+        Ok(Self {
+            model_id: format!("{}@{}", config.model, url.host_str().unwrap_or("")),
+            url,
+            client,
+            dimensions,
+            max_input_tokens,
+            batch_tokens,
+            price,
+            in_flight: Semaphore::new(config.concurrency),
+            dispatcher: Dispatcher::new(rpm, tpm, config.adaptive),
+            totals: Counters::default(),
+            config,
+        })
+    }
+
+    /// The endpoint requests go to.
+    pub fn url(&self) -> &str {
+        self.url.as_str()
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &OpenAiConfig {
+        &self.config
+    }
+
+    /// Metrics over the embedder's lifetime, all calls together.
+    pub fn metrics(&self) -> Metrics {
+        self.totals.snapshot(self.price)
+    }
+
+    /// Cuts `texts` into batches, refusing or truncating inputs the model
+    /// cannot take. Lazy: tokens are counted as batches are needed.
+    fn batches<'a>(&'a self, texts: &'a [&'a str]) -> impl Iterator<Item = Prepared<'a>> + 'a {
+        let mut next = 0;
+        std::iter::from_fn(move || {
+            if next >= texts.len() {
+                return None;
+            }
+            let mut batch = Batch { indices: Vec::new(), texts: Vec::new(), tokens: 0 };
+            let (mut failures, mut truncated) = (Vec::new(), Vec::new());
+            while next < texts.len() && batch.indices.len() < self.config.max_batch_inputs {
+                let index = next;
+                let text = texts[index];
+                let fail = |error| InputFailure { index, error: Arc::new(error) };
+                if text.is_empty() {
+                    failures.push(fail(EmbedError::EmptyInput { index }));
+                    next += 1;
+                    continue;
+                }
+                let (text, tokens) = match self.config.too_long {
+                    TooLongPolicy::Truncate => {
+                        let (prefix, kept) = self.config.tokenizer.truncate(text, self.max_input_tokens);
+                        if prefix.len() < text.len() {
+                            let total = self.config.tokenizer.count(text);
+                            truncated.push(Truncation { index, tokens: total, kept });
+                        }
+                        (prefix, kept)
+                    }
+                    _ => (text, self.config.tokenizer.count(text)),
+                };
+                if tokens > self.max_input_tokens {
+                    failures.push(fail(EmbedError::InputTooLong { index, tokens, limit: self.max_input_tokens }));
+                    next += 1;
+                    continue;
+                }
+                if let Some(tpm) = self.config.tokens_per_minute
+                    && tokens > tpm as usize
+                {
+                    failures.push(fail(EmbedError::OverRateLimit { index, tokens, tokens_per_minute: tpm }));
+                    next += 1;
+                    continue;
+                }
+                if !batch.indices.is_empty() && batch.tokens + tokens > self.batch_tokens {
+                    // Counted again with the next batch: cheap next to a request.
+                    truncated.retain(|t: &Truncation| t.index != index);
+                    break;
+                }
+                batch.indices.push(index);
+                batch.texts.push(text);
+                batch.tokens += tokens;
+                next += 1;
+            }
+            let batch = (!batch.indices.is_empty()).then_some(batch);
+            Some(Prepared { batch, failures, truncated })
+        })
+    }
+
+    /// Sends one batch until it succeeds, fails for good, runs out of
+    /// attempts or passes the deadline.
+    async fn run(
+        &self,
+        batch: &Batch<'_>,
+        deadline: Option<(Instant, Duration)>,
+        counters: &Counters,
+    ) -> Result<Vec<Vec<f32>>, EmbedError> {
+        let tokens = u32::try_from(batch.tokens).unwrap_or(u32::MAX);
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let permit = self.in_flight.acquire().await;
+            let (ticket, waited) = self.dispatcher.turn(tokens, deadline).await?;
+            counters.add_wait(waited);
+            Counters::add(&counters.requests, 1);
+            if attempt > 1 {
+                Counters::add(&counters.retries, 1);
+            }
+            let result = self.send(batch, ticket, deadline).await;
+            drop(permit);
+            let (error, wait, rate_limited) = match result {
+                Attempt::Done(embeddings) => {
+                    Counters::add(&counters.tokens, embeddings.tokens.unwrap_or(batch.tokens as u64));
+                    return Ok(embeddings.vectors);
+                }
+                Attempt::Final(error) => return Err(error),
+                Attempt::Retry { error, wait, rate_limited } => (error, wait, rate_limited),
+            };
+            match &error {
+                _ if rate_limited => Counters::add(&counters.rate_limited, 1),
+                EmbedError::Api { .. } => Counters::add(&counters.server_errors, 1),
+                _ => Counters::add(&counters.transport_errors, 1),
+            }
+            if attempt >= self.config.retry.max_attempts {
+                return Err(EmbedError::RetriesExhausted { attempts: attempt, last: Box::new(error) });
+            }
+            let delay = wait.unwrap_or_else(|| {
+                let ceiling = self.config.retry.ceiling(attempt);
+                ceiling.mul_f64(fastrand::f64())
+            });
+            let until = Instant::now() + delay;
+            if let Some((at, deadline)) = deadline
+                && until > at
+            {
+                return Err(EmbedError::DeadlineExceeded { deadline });
+            }
+            if rate_limited {
+                // The provider's limit is shared: everyone holds back.
+                self.dispatcher.pause(until);
+            } else {
+                tokio::time::sleep_until(until).await;
+            }
+        }
+    }
+
+    /// Runs a prepared batch to its outcome.
+    async fn process(
+        &self,
+        prepared: Prepared<'_>,
+        deadline: Option<(Instant, Duration)>,
+        counters: &Counters,
+    ) -> Outcome {
+        let mut outcome = Outcome { embedded: Vec::new(), failures: prepared.failures, truncated: prepared.truncated };
+        let Some(batch) = prepared.batch else { return outcome };
+        match self.run(&batch, deadline, counters).await {
+            Ok(vectors) => {
+                outcome.embedded =
+                    batch.indices.iter().zip(vectors).map(|(&index, vector)| Embedded { index, vector }).collect();
+            }
+            Err(error) => {
+                let error = Arc::new(error);
+                outcome.truncated.retain(|t| !batch.indices.contains(&t.index));
+                outcome
+                    .failures
+                    .extend(batch.indices.iter().map(|&index| InputFailure { index, error: Arc::clone(&error) }));
+            }
+        }
+        outcome
+    }
+
+    /// One request.
+    async fn send(
+        &self,
+        batch: &Batch<'_>,
+        ticket: dispatch::Ticket,
+        deadline: Option<(Instant, Duration)>,
+    ) -> Attempt {
+        let url = self.url.as_str();
+        let transport = |reason: String| Attempt::Retry {
+            error: EmbedError::Transport { url: url.to_owned(), reason: self.redact(&reason) },
+            wait: None,
+            rate_limited: false,
+        };
+        let body = wire::Request {
+            model: &self.config.model,
+            input: &batch.texts,
+            encoding_format: self.config.encoding_format.wire_name(),
+            dimensions: self.config.dimensions,
+        };
+        let body = match serde_json::to_vec(&body) {
+            Ok(body) => body,
+            Err(e) => {
+                return Attempt::Final(EmbedError::Transport {
+                    url: url.to_owned(),
+                    reason: format!("cannot encode the request: {e}"),
+                });
+            }
+        };
+        let mut timeout = self.config.request_timeout;
+        if let Some((at, _)) = deadline {
+            timeout = timeout.min(at.saturating_duration_since(Instant::now()));
+        }
+        let mut request =
+            self.client.post(self.url.clone()).header(CONTENT_TYPE, "application/json").body(body).timeout(timeout);
+        if let Some(key) = &self.config.api_key {
+            let (name, value) = match &self.config.auth_header {
+                Some(name) => (name.as_str(), key.expose().to_owned()),
+                None => (AUTHORIZATION.as_str(), format!("Bearer {}", key.expose())),
+            };
+            let Ok(mut value) = HeaderValue::from_str(&value) else {
+                return Attempt::Final(EmbedError::Config { reason: "the API key is not a valid header value".into() });
+            };
+            value.set_sensitive(true);
+            request = request.header(name, value);
+        }
+        let response = match request.send().await {
+            Ok(response) => response,
+            Err(e) => return transport(describe(&e)),
+        };
+        let status = response.status();
+        let headers = response.headers().clone();
+        if self.config.adaptive
+            && let Some(headroom) = wire::headroom(&headers)
+        {
+            self.dispatcher.report(ticket, headroom);
+        }
+        let body = match response.bytes().await {
+            Ok(body) => body,
+            Err(e) => return transport(describe(&e)),
+        };
+        if status.is_success() {
+            return match wire::parse_embeddings(&body, batch.texts.len(), self.dimensions) {
+                Ok(embeddings) => Attempt::Done(embeddings),
+                Err(BodyError::Dimensions(reason)) => {
+                    Attempt::Final(EmbedError::InvalidResponse { url: url.to_owned(), reason })
+                }
+                Err(BodyError::Invalid(reason)) => Attempt::Retry {
+                    error: EmbedError::InvalidResponse { url: url.to_owned(), reason },
+                    wait: None,
+                    rate_limited: false,
+                },
+            };
+        }
+        let api = wire::parse_error(&body);
+        let error = EmbedError::Api {
+            url: url.to_owned(),
+            status: status.as_u16(),
+            code: api.code.clone(),
+            message: self.redact(&api.message),
+        };
+        match status.as_u16() {
+            429 if api.is_quota() => Attempt::Final(error),
+            429 => Attempt::Retry { wait: wire::retry_after(&headers, &api.message), error, rate_limited: true },
+            408 | 409 | 500..=599 => {
+                Attempt::Retry { wait: wire::retry_after(&headers, ""), error, rate_limited: false }
+            }
+            _ => Attempt::Final(error),
+        }
+    }
+
+    /// Removes the API key from text that came from elsewhere (a provider
+    /// message that quotes it, an error that carries a URL).
+    fn redact(&self, text: &str) -> String {
+        match &self.config.api_key {
+            Some(key) if !key.expose().is_empty() => text.replace(key.expose(), "<redacted>"),
+            _ => text.to_owned(),
+        }
+    }
+}
+
+/// A reqwest error with its causes ("error sending request: connection reset").
+fn describe(error: &reqwest::Error) -> String {
+    let mut text = if error.is_timeout() { "timed out".to_owned() } else { error.to_string() };
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+impl Embedder for OpenAiEmbedder {
+    fn model_id(&self) -> &str {
+        &self.model_id
+    }
+
+    fn dimensions(&self) -> usize {
+        self.dimensions
+    }
+
+    fn max_input_tokens(&self) -> usize {
+        self.max_input_tokens
+    }
+
+    fn embed_each<'a>(&'a self, texts: &'a [&'a str], on_batch: &'a mut OnBatch<'a>) -> BoxFuture<'a, EmbedReport> {
+        Box::pin(async move {
+            let counters = Counters::default();
+            let deadline = self.config.deadline.map(|d| (Instant::now() + d, d));
+            // Requests beyond the concurrency wait in the dispatcher's FIFO;
+            // a few more batches are ready so that retries backing off do
+            // not leave the provider idle.
+            let window = self.config.concurrency.saturating_mul(2).max(2);
+            let mut prepared = self.batches(texts);
+            let mut running = FuturesUnordered::new();
+            let mut report = EmbedReport::default();
+            let mut done = 0;
+            loop {
+                while running.len() < window {
+                    let Some(next) = prepared.next() else { break };
+                    running.push(self.process(next, deadline, &counters));
+                }
+                let Some(outcome) = running.next().await else { break };
+                done += outcome.embedded.len() + outcome.failures.len();
+                report.embedded += outcome.embedded.len();
+                Counters::add(&counters.inputs_embedded, outcome.embedded.len() as u64);
+                Counters::add(&counters.inputs_failed, outcome.failures.len() as u64);
+                report.failures.extend(outcome.failures);
+                report.truncated.extend(outcome.truncated);
+                if !outcome.embedded.is_empty() {
+                    on_batch(outcome.embedded);
+                }
+                if let Some(hook) = &self.config.progress {
+                    hook(&Progress { total: texts.len(), done, metrics: counters.snapshot(self.price) });
+                }
+            }
+            drop(running);
+            report.failures.sort_by_key(|f| f.index);
+            report.truncated.sort_by_key(|t| t.index);
+            report.metrics = counters.snapshot(self.price);
+            self.totals.absorb(&report.metrics);
+            report
+        })
+    }
+}
