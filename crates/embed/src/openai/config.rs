@@ -63,24 +63,42 @@ pub enum TooLongPolicy {
 /// message); server errors (5xx, 408), timeouts, dropped connections and
 /// broken responses after an exponential backoff with full jitter: a random
 /// wait between zero and `min(max_delay, base_delay * 2^(attempt - 1))`.
+///
+/// A batch is given up after `max_attempts` failed requests, or after
+/// `max_rate_limited` refusals for rate limits, whichever comes first: a
+/// 429 is the provider pacing its clients, not failing, so it gets its own,
+/// larger allowance. The overall deadline bounds both.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RetryPolicy {
     pub(crate) max_attempts: u32,
+    pub(crate) max_rate_limited: u32,
     pub(crate) base_delay: Duration,
     pub(crate) max_delay: Duration,
 }
 
 impl Default for RetryPolicy {
-    /// 8 attempts, backoff from 500 ms up to 60 s.
+    /// 8 failed requests or 32 rate-limit refusals, backoff from 500 ms up to 60 s.
     fn default() -> Self {
-        Self { max_attempts: 8, base_delay: Duration::from_millis(500), max_delay: Duration::from_secs(60) }
+        Self {
+            max_attempts: 8,
+            max_rate_limited: 32,
+            base_delay: Duration::from_millis(500),
+            max_delay: Duration::from_secs(60),
+        }
     }
 }
 
 impl RetryPolicy {
-    /// Requests per batch at most, the first included (at least 1).
+    /// Failed requests per batch (server errors, timeouts, dropped
+    /// connections, broken answers) before it is given up (at least 1).
     pub fn max_attempts(mut self, attempts: u32) -> Self {
         self.max_attempts = attempts.max(1);
+        self
+    }
+
+    /// Rate-limit refusals (429) per batch before it is given up (at least 1).
+    pub fn max_rate_limited(mut self, refusals: u32) -> Self {
+        self.max_rate_limited = refusals.max(1);
         self
     }
 

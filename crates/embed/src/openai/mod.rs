@@ -5,7 +5,7 @@ mod dispatch;
 mod wire;
 
 use std::num::NonZeroU32;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use futures_util::StreamExt as _;
@@ -86,7 +86,19 @@ enum Attempt {
         wait: Option<Duration>,
         rate_limited: bool,
     },
+    /// This batch cannot succeed.
     Final(EmbedError),
+    /// No request can succeed: a bad key, no access, an unknown model, no
+    /// quota, vectors of the wrong size. The call stops sending.
+    Fatal(EmbedError),
+}
+
+/// The state of one [`Embedder::embed_each`] call, shared by its batches.
+struct Call {
+    deadline: Option<(Instant, Duration)>,
+    counters: Counters,
+    /// Set by the first fatal failure; the batches not yet sent fail with it.
+    fatal: OnceLock<Arc<EmbedError>>,
 }
 
 impl OpenAiEmbedder {
@@ -232,18 +244,19 @@ impl OpenAiEmbedder {
 
     /// Sends one batch until it succeeds, fails for good, runs out of
     /// attempts or passes the deadline.
-    async fn run(
-        &self,
-        batch: &Batch<'_>,
-        deadline: Option<(Instant, Duration)>,
-        counters: &Counters,
-    ) -> Result<Vec<Vec<f32>>, EmbedError> {
+    async fn run(&self, batch: &Batch<'_>, call: &Call) -> Result<Vec<Vec<f32>>, Arc<EmbedError>> {
+        let (deadline, counters) = (call.deadline, &call.counters);
         let tokens = u32::try_from(batch.tokens).unwrap_or(u32::MAX);
-        let mut attempt = 0;
+        let (mut attempt, mut failed, mut refused) = (0, 0, 0);
         loop {
             attempt += 1;
             let permit = self.in_flight.acquire().await;
-            let (ticket, waited) = self.dispatcher.turn(tokens, deadline).await?;
+            let turn = self.dispatcher.turn(tokens, deadline).await;
+            // Another batch of this call may have failed for good meanwhile.
+            if let Some(fatal) = call.fatal.get() {
+                return Err(Arc::clone(fatal));
+            }
+            let (ticket, waited) = turn.map_err(Arc::new)?;
             counters.add_wait(waited);
             Counters::add(&counters.requests, 1);
             if attempt > 1 {
@@ -256,7 +269,11 @@ impl OpenAiEmbedder {
                     Counters::add(&counters.tokens, embeddings.tokens.unwrap_or(batch.tokens as u64));
                     return Ok(embeddings.vectors);
                 }
-                Attempt::Final(error) => return Err(error),
+                Attempt::Final(error) => return Err(Arc::new(error)),
+                Attempt::Fatal(error) => {
+                    let error = Arc::new(error);
+                    return Err(Arc::clone(call.fatal.get_or_init(|| error)));
+                }
                 Attempt::Retry { error, wait, rate_limited } => (error, wait, rate_limited),
             };
             match &error {
@@ -264,18 +281,24 @@ impl OpenAiEmbedder {
                 EmbedError::Api { .. } => Counters::add(&counters.server_errors, 1),
                 _ => Counters::add(&counters.transport_errors, 1),
             }
-            if attempt >= self.config.retry.max_attempts {
-                return Err(EmbedError::RetriesExhausted { attempts: attempt, last: Box::new(error) });
+            if rate_limited {
+                refused += 1;
+            } else {
+                failed += 1;
+            }
+            let policy = &self.config.retry;
+            if failed >= policy.max_attempts || refused >= policy.max_rate_limited {
+                return Err(Arc::new(EmbedError::RetriesExhausted { attempts: attempt, last: Box::new(error) }));
             }
             let delay = wait.unwrap_or_else(|| {
-                let ceiling = self.config.retry.ceiling(attempt);
+                let ceiling = policy.ceiling(if rate_limited { refused } else { failed });
                 ceiling.mul_f64(fastrand::f64())
             });
             let until = Instant::now() + delay;
             if let Some((at, deadline)) = deadline
                 && until > at
             {
-                return Err(EmbedError::DeadlineExceeded { deadline });
+                return Err(Arc::new(EmbedError::DeadlineExceeded { deadline }));
             }
             if rate_limited {
                 // The provider's limit is shared: everyone holds back.
@@ -287,21 +310,15 @@ impl OpenAiEmbedder {
     }
 
     /// Runs a prepared batch to its outcome.
-    async fn process(
-        &self,
-        prepared: Prepared<'_>,
-        deadline: Option<(Instant, Duration)>,
-        counters: &Counters,
-    ) -> Outcome {
+    async fn process(&self, prepared: Prepared<'_>, call: &Call) -> Outcome {
         let mut outcome = Outcome { embedded: Vec::new(), failures: prepared.failures, truncated: prepared.truncated };
         let Some(batch) = prepared.batch else { return outcome };
-        match self.run(&batch, deadline, counters).await {
+        match self.run(&batch, call).await {
             Ok(vectors) => {
                 outcome.embedded =
                     batch.indices.iter().zip(vectors).map(|(&index, vector)| Embedded { index, vector }).collect();
             }
             Err(error) => {
-                let error = Arc::new(error);
                 outcome.truncated.retain(|t| !batch.indices.contains(&t.index));
                 outcome
                     .failures
@@ -375,7 +392,7 @@ impl OpenAiEmbedder {
             return match wire::parse_embeddings(&body, batch.texts.len(), self.dimensions) {
                 Ok(embeddings) => Attempt::Done(embeddings),
                 Err(BodyError::Dimensions(reason)) => {
-                    Attempt::Final(EmbedError::InvalidResponse { url: url.to_owned(), reason })
+                    Attempt::Fatal(EmbedError::InvalidResponse { url: url.to_owned(), reason })
                 }
                 Err(BodyError::Invalid(reason)) => Attempt::Retry {
                     error: EmbedError::InvalidResponse { url: url.to_owned(), reason },
@@ -392,7 +409,8 @@ impl OpenAiEmbedder {
             message: self.redact(&api.message),
         };
         match status.as_u16() {
-            429 if api.is_quota() => Attempt::Final(error),
+            429 if api.is_quota() => Attempt::Fatal(error),
+            401 | 403 | 404 => Attempt::Fatal(error),
             429 => Attempt::Retry { wait: wire::retry_after(&headers, &api.message), error, rate_limited: true },
             408 | 409 | 500..=599 => {
                 Attempt::Retry { wait: wire::retry_after(&headers, ""), error, rate_limited: false }
@@ -441,8 +459,12 @@ impl Embedder for OpenAiEmbedder {
 
     fn embed_each<'a>(&'a self, texts: &'a [&'a str], on_batch: &'a mut OnBatch<'a>) -> BoxFuture<'a, EmbedReport> {
         Box::pin(async move {
-            let counters = Counters::default();
-            let deadline = self.config.deadline.map(|d| (Instant::now() + d, d));
+            let call = Call {
+                deadline: self.config.deadline.map(|d| (Instant::now() + d, d)),
+                counters: Counters::default(),
+                fatal: OnceLock::new(),
+            };
+            let counters = &call.counters;
             // Requests beyond the concurrency wait in the dispatcher's FIFO;
             // a few more batches are ready so that retries backing off do
             // not leave the provider idle.
@@ -454,7 +476,7 @@ impl Embedder for OpenAiEmbedder {
             loop {
                 while running.len() < window {
                     let Some(next) = prepared.next() else { break };
-                    running.push(self.process(next, deadline, &counters));
+                    running.push(self.process(next, &call));
                 }
                 let Some(outcome) = running.next().await else { break };
                 done += outcome.embedded.len() + outcome.failures.len();
