@@ -9,6 +9,7 @@
 //! | [`classifier`] | `pyatlas-classifier` | explainable domain classification of modules and units |
 //! | [`graph`] | `pyatlas-graph` | import graph, call graph, class hierarchy and architecture contracts |
 //! | [`intent`] | `pyatlas-intent-tags` | intent tags in the code, and drift between them and the code |
+//! | [`embed`] | `pyatlas-embed` | embeddings under rate limits (OpenAI-compatible APIs), a cache seam, an offline lexical embedder |
 //!
 //! ```
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -21,6 +22,7 @@
 
 pub use pyatlas_chunker as chunker;
 pub use pyatlas_classifier as classifier;
+pub use pyatlas_embed as embed;
 pub use pyatlas_graph as graph;
 pub use pyatlas_intent_tags as intent;
 pub use pyatlas_parser as parser;

@@ -26,12 +26,10 @@ pub struct HashEmbedder {
     model_id: String,
 }
 
-/// The dimension of [`HashEmbedder::default`].
-const DEFAULT_DIMENSIONS: usize = 384;
-
 impl Default for HashEmbedder {
+    /// [`HashEmbedder::DEFAULT_DIMENSIONS`] dimensions.
     fn default() -> Self {
-        Self { dimensions: DEFAULT_DIMENSIONS, model_id: model_id(DEFAULT_DIMENSIONS) }
+        Self { dimensions: Self::DEFAULT_DIMENSIONS, model_id: model_id(Self::DEFAULT_DIMENSIONS) }
     }
 }
 
@@ -41,6 +39,9 @@ fn model_id(dimensions: usize) -> String {
 }
 
 impl HashEmbedder {
+    /// The dimension of [`HashEmbedder::default`]: 384.
+    pub const DEFAULT_DIMENSIONS: usize = 384;
+
     /// An embedder with vectors of `dimensions` values.
     pub fn new(dimensions: usize) -> Result<Self, EmbedError> {
         if dimensions == 0 {
