@@ -623,8 +623,11 @@ fn respond(
         .enumerate()
         .map(|(index, text)| {
             let mut vector = MockServer::vector_for(text, dims);
-            if index == 0 && fault == Some(&Fault::NonFinite) {
-                vector[0] = f32::NAN;
+            if index == 0
+                && fault == Some(&Fault::NonFinite)
+                && let Some(first) = vector.first_mut()
+            {
+                *first = f32::NAN;
             }
             let embedding = if float {
                 serde_json::json!(vector)

@@ -1,0 +1,85 @@
+//! PostgreSQL + pgvector storage for pyatlas: versioned analysis runs,
+//! binary `COPY` ingest, an embedding cache, and semantic and hybrid search.
+//!
+//! - [`Store::connect`] builds a `deadpool-postgres` pool and applies the
+//!   embedded, versioned migrations (safe to run twice, and from two
+//!   processes at once: they run under an advisory lock).
+//! - [`Store::begin_run`] starts a run of a project, holding the project's
+//!   lock (a second writer of the same project waits); a run left `running`
+//!   by a process that died is resumed or failed. [`RunHandle`] writes
+//!   files, chunks, edges, tags and findings; [`RunHandle::complete`] makes
+//!   the run visible to search, atomically.
+//! - Every write goes through binary `COPY` into a staging table and
+//!   `INSERT ... ON CONFLICT` into the real one, in one transaction per
+//!   batch: idempotent, nothing half-written, retried on a new connection
+//!   when the connection was lost. Rows are validated first: vector sizes and
+//!   finite values; NUL bytes, which PostgreSQL text cannot hold, are
+//!   replaced by U+FFFD and counted, never fatal.
+//! - [`Store::embedding_cache`] is the embed crate's [`EmbeddingCache`]:
+//!   vectors are keyed by (model id, dimensions, chunk id), so a chunk
+//!   already embedded, by any run, is not embedded again.
+//! - [`Store::search`]: cosine nearest neighbours on an HNSW index, filtered
+//!   by project, run (latest complete by default), path prefix, domain and
+//!   kind; hybrid mode fuses PostgreSQL full-text search with it by
+//!   reciprocal rank fusion.
+//! - [`Store::runs`] and [`Store::diff`]: history.
+//!
+//! All queries are parametrised; the only values written into SQL text are
+//! the schema name (checked to be a plain identifier) and dimension counts
+//! (numbers).
+//!
+//! [`EmbeddingCache`]: pyatlas_embed::EmbeddingCache
+//!
+//! # Schema (version 1)
+//!
+//! In schema `pyatlas` (configurable); the `vector` extension in `public`.
+//!
+//! | table | key | columns |
+//! |---|---|---|
+//! | `schema_migrations` | `version` | `name`, `applied_at` |
+//! | `projects` | `id` | `name` (unique), `created_at` |
+//! | `runs` | `id` | `project_id`, `started_at`, `finished_at`, `status` (`running`/`complete`/`failed`), `git_commit`, `config_fingerprint`, `model_id`, `dimensions`, `summary` (jsonb) |
+//! | `files` | `(run_id, path)` | `module`, `content_hash`, `lines` |
+//! | `chunk_texts` | `id` (chunk id) | `text`, `token_count`, `search` (tsvector, `simple`, GIN index) |
+//! | `chunks` | `(run_id, id, path, start_line)` | `qualnames`, `kind`, `end_line`, `domains`, `metadata` (jsonb) |
+//! | `embeddings` | `(model_id, dimensions, chunk_id)` | `embedding` (`vector`), `created_at` |
+//! | `edges` | `(run_id, kind, source, target, line)` | |
+//! | `tags` | `(run_id, path, line, key, value)` | `scope` |
+//! | `findings` | `(run_id, fingerprint)` | `rule`, `severity`, `path`, `line`, `message` |
+//!
+//! Chunk texts are content-addressed and shared by runs, so an unchanged
+//! chunk costs a location row per run, not a text. `embeddings.embedding` is
+//! a `vector` of any size; for each dimension count in use there is a
+//! partial HNSW index (cosine) on `embedding::vector(n)`, or on
+//! `embedding::halfvec(n)` from 2,001 to 4,000 dimensions (pgvector's index
+//! limits); above 4,000, search scans exactly.
+//!
+//! # Example
+//!
+//! ```no_run
+//! use pyatlas_store::{RunSpec, SearchQuery, Store, StoreConfig};
+//!
+//! # async fn demo() -> Result<(), pyatlas_store::StoreError> {
+//! let store = Store::connect(StoreConfig::from_env()?).await?;
+//! let run = store.begin_run(RunSpec::new("shop", "pyatlas-hash-v1-384", 384)).await?;
+//! // run.add_files(..), run.add_chunks(..), store.put_embeddings(..)
+//! run.complete(serde_json::json!({ "files": 0 })).await?;
+//! let hits = store.search(&SearchQuery::new("shop", vec![0.0; 384]).k(5)).await?;
+//! # Ok(()) }
+//! ```
+
+mod cache;
+mod config;
+mod error;
+mod history;
+mod run;
+mod search;
+mod store;
+
+pub use cache::{StoreCache, chunk_id_of};
+pub use config::StoreConfig;
+pub use error::StoreError;
+pub use history::{ChunkRef, RunDiff};
+pub use run::{ChunkRow, EdgeRow, FileRow, FindingRow, IngestReport, Rejected, RunHandle, TagRow};
+pub use search::{SearchHit, SearchQuery};
+pub use store::{RunInfo, RunSpec, RunStatus, Store};

@@ -1,0 +1,593 @@
+//! [`RunHandle`]: one run being written. Rows go in through binary `COPY`
+//! into a staging table and `INSERT ... ON CONFLICT` into the real one, one
+//! transaction per batch: idempotent, and nothing half-written.
+
+use std::time::Duration;
+
+use deadpool_postgres::Object;
+use tokio_postgres::binary_copy::BinaryCopyInWriter;
+use tokio_postgres::types::{ToSql, Type};
+
+use crate::store::{RUN_COLUMNS, run_info};
+use crate::{RunInfo, RunSpec, Store, StoreError};
+
+/// A file of a run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileRow {
+    /// Its path, relative to the project root, `/`-separated.
+    pub path: String,
+    /// Its dotted module name.
+    pub module: String,
+    /// A hash of its bytes (to tell changed files between runs).
+    pub content_hash: String,
+    /// Its line count.
+    pub lines: u32,
+}
+
+/// A chunk of a run (see `pyatlas-chunker`'s `Chunk`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ChunkRow {
+    /// The chunk id: content-addressed (BLAKE3 of `text`), also the
+    /// embedding key.
+    pub id: String,
+    /// The file.
+    pub path: String,
+    /// The qualified names it holds.
+    pub qualnames: Vec<String>,
+    /// Its kind (`function`, `method`, `class`, `class_head`, `module`, `part`).
+    pub kind: String,
+    /// First line, 1-based.
+    pub start_line: u32,
+    /// Last line, inclusive.
+    pub end_line: u32,
+    /// Its tokens.
+    pub token_count: u32,
+    /// The text that was embedded.
+    pub text: String,
+    /// Domains the classifier found.
+    pub domains: Vec<String>,
+    /// Anything else (part index, parent, ...).
+    pub metadata: serde_json::Value,
+}
+
+/// A graph edge of a run: `kind` is `import`, `call` or `inherits`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EdgeRow {
+    /// The kind of edge.
+    pub kind: String,
+    /// From (module or qualname).
+    pub source: String,
+    /// To.
+    pub target: String,
+    /// Where, 0 when unknown.
+    pub line: u32,
+}
+
+/// An intent tag found in the code.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TagRow {
+    /// The file.
+    pub path: String,
+    /// Its line.
+    pub line: u32,
+    /// The unit or module it applies to.
+    pub scope: String,
+    /// `intent`, `layer`, ...
+    pub key: String,
+    /// `parallel`, `domain`, ...
+    pub value: String,
+}
+
+/// A drift finding.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FindingRow {
+    /// Stable across runs while the finding is the same (rule, place, subject).
+    pub fingerprint: String,
+    /// `D001`, ...
+    pub rule: String,
+    /// `error`, `warning`, ...
+    pub severity: String,
+    /// The file.
+    pub path: String,
+    /// The line.
+    pub line: u32,
+    /// What it says.
+    pub message: String,
+}
+
+/// What a write did.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
+pub struct IngestReport {
+    /// Rows sent (valid ones; rows already there are not written twice).
+    pub sent: u64,
+    /// Rows refused before sending, with why (their position in the input).
+    pub rejected: Vec<Rejected>,
+    /// Texts in which NUL bytes (which PostgreSQL text cannot hold) were
+    /// replaced by U+FFFD.
+    pub nul_replaced: u64,
+}
+
+/// A row refused by validation.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Rejected {
+    /// Its position in the input.
+    pub index: usize,
+    /// Why.
+    pub reason: String,
+}
+
+/// One run being written. Holds the project's lock (a session advisory lock
+/// on its own connection) until it is completed, failed or dropped.
+pub struct RunHandle {
+    store: Store,
+    info: RunInfo,
+    resumed: bool,
+    lock: Option<Object>,
+}
+
+impl std::fmt::Debug for RunHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunHandle").field("info", &self.info).field("resumed", &self.resumed).finish_non_exhaustive()
+    }
+}
+
+fn i32_of(value: u32) -> i32 {
+    i32::try_from(value).unwrap_or(i32::MAX)
+}
+
+/// PostgreSQL text cannot hold NUL: replaced, and counted.
+fn pg_text(text: &str, replaced: &mut bool) -> String {
+    if text.contains('\0') {
+        *replaced = true;
+        text.replace('\0', "\u{FFFD}")
+    } else {
+        text.to_owned()
+    }
+}
+
+impl Store {
+    /// Starts a run of `spec.project` (created if new), waiting while
+    /// another process runs the same project. A run of the project left
+    /// `running` by a process that died is resumed when it has the same
+    /// configuration, model and dimensions, and marked `failed` otherwise.
+    pub async fn begin_run(&self, spec: RunSpec) -> Result<RunHandle, StoreError> {
+        if spec.dimensions == 0 {
+            return Err(StoreError::InvalidQuery { reason: "a run needs at least one embedding dimension".into() });
+        }
+        self.ensure_vector_index(spec.dimensions).await?;
+        let lock = self.client().await?;
+        let project_id: i64 = lock
+            .query_one(
+                "INSERT INTO projects (name) VALUES ($1) ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name RETURNING id",
+                &[&spec.project],
+            )
+            .await
+            .map_err(StoreError::db(format!("creating project {:?}", spec.project)))?
+            .get(0);
+        let key = format!("pyatlas:{}:project:{project_id}", self.schema());
+        lock.execute("SELECT pg_advisory_lock(hashtextextended($1, 0))", &[&key])
+            .await
+            .map_err(StoreError::db("waiting for the project lock"))?;
+        // Holding the lock: any run still `running` lost its writer.
+        let orphans = lock
+            .query(
+                "SELECT id, config_fingerprint, model_id, dimensions FROM runs
+                 WHERE project_id = $1 AND status = 'running' ORDER BY id DESC",
+                &[&project_id],
+            )
+            .await
+            .map_err(StoreError::db("looking for unfinished runs"))?;
+        let dimensions = i32::try_from(spec.dimensions).unwrap_or(i32::MAX);
+        let mut resume = None;
+        for row in &orphans {
+            let id: i64 = row.get(0);
+            let same = row.get::<_, &str>(1) == spec.config_fingerprint
+                && row.get::<_, &str>(2) == spec.model_id
+                && row.get::<_, i32>(3) == dimensions;
+            if same && resume.is_none() {
+                resume = Some(id);
+            } else {
+                lock.execute(
+                    "UPDATE runs SET status = 'failed', finished_at = now(),
+                         summary = summary || '{\"reason\": \"abandoned; a later run did not resume it\"}'
+                     WHERE id = $1",
+                    &[&id],
+                )
+                .await
+                .map_err(StoreError::db(format!("failing abandoned run {id}")))?;
+            }
+        }
+        let id = match resume {
+            Some(id) => {
+                lock.execute("UPDATE runs SET git_commit = $2 WHERE id = $1", &[&id, &spec.git_commit])
+                    .await
+                    .map_err(StoreError::db("resuming the run"))?;
+                id
+            }
+            None => lock
+                .query_one(
+                    "INSERT INTO runs (project_id, config_fingerprint, model_id, dimensions, git_commit)
+                     VALUES ($1, $2, $3, $4, $5) RETURNING id",
+                    &[&project_id, &spec.config_fingerprint, &spec.model_id, &dimensions, &spec.git_commit],
+                )
+                .await
+                .map_err(StoreError::db("creating the run"))?
+                .get(0),
+        };
+        let info = lock
+            .query_one(
+                &format!("SELECT {RUN_COLUMNS} FROM runs r JOIN projects p ON p.id = r.project_id WHERE r.id = $1"),
+                &[&id],
+            )
+            .await
+            .map_err(StoreError::db("reading the run"))?;
+        Ok(RunHandle { store: self.clone(), info: run_info(&info), resumed: resume.is_some(), lock: Some(lock) })
+    }
+
+    /// Waits before attempt `attempt + 1` of a write whose connection was
+    /// lost; `None` when it is time to give up.
+    pub(crate) async fn retry_pause(error: &StoreError, attempt: u32) -> Option<()> {
+        if !error.is_transient() || attempt >= 6 {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(250) * (1 << attempt)).await;
+        Some(())
+    }
+
+    /// Sends `rows` (already validated) through binary COPY into a staging
+    /// table made by `staging` (with `types`), then runs `merge`, in one
+    /// transaction.
+    pub(crate) async fn copy_merge(
+        &self,
+        what: &str,
+        staging: &str,
+        types: &[Type],
+        rows: &[Vec<&(dyn ToSql + Sync)>],
+        merge: &str,
+    ) -> Result<u64, StoreError> {
+        if rows.is_empty() {
+            return Ok(0);
+        }
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match self.copy_merge_once(what, staging, types, rows, merge).await {
+                Err(error) if Self::retry_pause(&error, attempt).await.is_some() => {}
+                other => return other,
+            }
+        }
+    }
+
+    async fn copy_merge_once(
+        &self,
+        what: &str,
+        staging: &str,
+        types: &[Type],
+        rows: &[Vec<&(dyn ToSql + Sync)>],
+        merge: &str,
+    ) -> Result<u64, StoreError> {
+        let mut client = self.client().await?;
+        {
+            let tx = client.transaction().await.map_err(StoreError::db(format!("{what}: starting")))?;
+            tx.batch_execute(staging).await.map_err(StoreError::db(format!("{what}: staging table")))?;
+            let sink = tx
+                .copy_in("COPY staging FROM STDIN (FORMAT binary)")
+                .await
+                .map_err(StoreError::db(format!("{what}: COPY")))?;
+            let writer = BinaryCopyInWriter::new(sink, types);
+            futures_util::pin_mut!(writer);
+            for row in rows {
+                writer.as_mut().write(row).await.map_err(StoreError::db(format!("{what}: COPY row")))?;
+            }
+            writer.finish().await.map_err(StoreError::db(format!("{what}: COPY end")))?;
+            let merged = tx.execute(merge, &[]).await.map_err(StoreError::db(format!("{what}: merge")))?;
+            tx.commit().await.map_err(StoreError::db(format!("{what}: commit")))?;
+            Ok(merged)
+        }
+    }
+}
+
+impl RunHandle {
+    /// The run.
+    pub fn info(&self) -> &RunInfo {
+        &self.info
+    }
+
+    /// The run's id.
+    pub fn id(&self) -> i64 {
+        self.info.id
+    }
+
+    /// Whether this run continues one a dead process left unfinished.
+    pub fn resumed(&self) -> bool {
+        self.resumed
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Adds (or updates) files.
+    pub async fn add_files(&self, files: &[FileRow]) -> Result<IngestReport, StoreError> {
+        let mut report = IngestReport::default();
+        let owned: Vec<(String, String, String, i32)> = files
+            .iter()
+            .map(|f| {
+                let mut replaced = false;
+                let row = (
+                    pg_text(&f.path, &mut replaced),
+                    pg_text(&f.module, &mut replaced),
+                    f.content_hash.clone(),
+                    i32_of(f.lines),
+                );
+                report.nul_replaced += u64::from(replaced);
+                row
+            })
+            .collect();
+        let run = self.info.id;
+        let rows: Vec<Vec<&(dyn ToSql + Sync)>> =
+            owned.iter().map(|(p, m, h, l)| vec![&run as &(dyn ToSql + Sync), p, m, h, l]).collect();
+        self.store
+            .copy_merge(
+                "storing files",
+                "CREATE TEMP TABLE staging (run_id bigint, path text, module text, content_hash text, lines integer) ON COMMIT DROP",
+                &[Type::INT8, Type::TEXT, Type::TEXT, Type::TEXT, Type::INT4],
+                &rows,
+                "INSERT INTO files SELECT DISTINCT ON (path) * FROM staging ORDER BY path
+                 ON CONFLICT (run_id, path) DO UPDATE SET module = EXCLUDED.module,
+                     content_hash = EXCLUDED.content_hash, lines = EXCLUDED.lines",
+            )
+            .await?;
+        report.sent = rows.len() as u64;
+        Ok(report)
+    }
+
+    /// Adds chunks: texts once per id (shared by runs), locations per run.
+    pub async fn add_chunks(&self, chunks: &[ChunkRow]) -> Result<IngestReport, StoreError> {
+        let mut report = IngestReport::default();
+        let mut owned = Vec::with_capacity(chunks.len());
+        for (index, c) in chunks.iter().enumerate() {
+            if c.id.is_empty() || c.start_line == 0 || c.end_line < c.start_line {
+                report.rejected.push(Rejected {
+                    index,
+                    reason: format!(
+                        "chunk {:?} has no id or an empty line range {}..{}",
+                        c.id, c.start_line, c.end_line
+                    ),
+                });
+                continue;
+            }
+            let mut replaced = false;
+            let text = pg_text(&c.text, &mut replaced);
+            let path = pg_text(&c.path, &mut replaced);
+            let qualnames: Vec<String> = c.qualnames.iter().map(|q| pg_text(q, &mut replaced)).collect();
+            let mut metadata = c.metadata.clone();
+            if replaced {
+                report.nul_replaced += 1;
+                if let serde_json::Value::Object(map) = &mut metadata {
+                    map.insert("nul_replaced".into(), serde_json::Value::Bool(true));
+                } else {
+                    metadata = serde_json::json!({ "nul_replaced": true });
+                }
+            }
+            let metadata = if metadata.is_null() { serde_json::json!({}) } else { metadata };
+            owned.push((
+                c.id.clone(),
+                path,
+                qualnames,
+                c.kind.clone(),
+                i32_of(c.start_line),
+                i32_of(c.end_line),
+                i32_of(c.token_count),
+                text,
+                c.domains.clone(),
+                metadata,
+            ));
+        }
+        let run = self.info.id;
+        let rows: Vec<Vec<&(dyn ToSql + Sync)>> = owned
+            .iter()
+            .map(|(id, path, q, kind, s, e, t, text, d, m)| {
+                vec![&run as &(dyn ToSql + Sync), id, path, q, kind, s, e, t, text, d, m]
+            })
+            .collect();
+        self.store
+            .copy_merge(
+                "storing chunks",
+                "CREATE TEMP TABLE staging (run_id bigint, id text, path text, qualnames text[], kind text,
+                     start_line integer, end_line integer, token_count integer, text text, domains text[],
+                     metadata jsonb) ON COMMIT DROP",
+                &[
+                    Type::INT8,
+                    Type::TEXT,
+                    Type::TEXT,
+                    Type::TEXT_ARRAY,
+                    Type::TEXT,
+                    Type::INT4,
+                    Type::INT4,
+                    Type::INT4,
+                    Type::TEXT,
+                    Type::TEXT_ARRAY,
+                    Type::JSONB,
+                ],
+                &rows,
+                "WITH texts AS (
+                     INSERT INTO chunk_texts (id, text, token_count)
+                     SELECT DISTINCT ON (id) id, text, token_count FROM staging ORDER BY id
+                     ON CONFLICT (id) DO NOTHING
+                 )
+                 INSERT INTO chunks (run_id, id, path, qualnames, kind, start_line, end_line, domains, metadata)
+                 SELECT DISTINCT ON (id, path, start_line) run_id, id, path, qualnames, kind, start_line, end_line,
+                        domains, metadata
+                 FROM staging ORDER BY id, path, start_line
+                 ON CONFLICT (run_id, id, path, start_line) DO UPDATE SET qualnames = EXCLUDED.qualnames,
+                     kind = EXCLUDED.kind, end_line = EXCLUDED.end_line, domains = EXCLUDED.domains,
+                     metadata = EXCLUDED.metadata",
+            )
+            .await?;
+        report.sent = rows.len() as u64;
+        Ok(report)
+    }
+
+    /// Adds graph edges.
+    pub async fn add_edges(&self, edges: &[EdgeRow]) -> Result<IngestReport, StoreError> {
+        let run = self.info.id;
+        let mut report = IngestReport::default();
+        let owned: Vec<(String, String, String, i32)> = edges
+            .iter()
+            .map(|e| {
+                let mut replaced = false;
+                let row = (
+                    pg_text(&e.kind, &mut replaced),
+                    pg_text(&e.source, &mut replaced),
+                    pg_text(&e.target, &mut replaced),
+                    i32_of(e.line),
+                );
+                report.nul_replaced += u64::from(replaced);
+                row
+            })
+            .collect();
+        let rows: Vec<Vec<&(dyn ToSql + Sync)>> =
+            owned.iter().map(|(k, s, t, l)| vec![&run as &(dyn ToSql + Sync), k, s, t, l]).collect();
+        self.store
+            .copy_merge(
+                "storing edges",
+                "CREATE TEMP TABLE staging (run_id bigint, kind text, source text, target text, line integer) ON COMMIT DROP",
+                &[Type::INT8, Type::TEXT, Type::TEXT, Type::TEXT, Type::INT4],
+                &rows,
+                "INSERT INTO edges SELECT DISTINCT * FROM staging ON CONFLICT DO NOTHING",
+            )
+            .await?;
+        report.sent = rows.len() as u64;
+        Ok(report)
+    }
+
+    /// Adds intent tags.
+    pub async fn add_tags(&self, tags: &[TagRow]) -> Result<IngestReport, StoreError> {
+        let run = self.info.id;
+        let mut report = IngestReport::default();
+        let owned: Vec<(String, i32, String, String, String)> = tags
+            .iter()
+            .map(|t| {
+                let mut replaced = false;
+                let row = (
+                    pg_text(&t.path, &mut replaced),
+                    i32_of(t.line),
+                    pg_text(&t.scope, &mut replaced),
+                    pg_text(&t.key, &mut replaced),
+                    pg_text(&t.value, &mut replaced),
+                );
+                report.nul_replaced += u64::from(replaced);
+                row
+            })
+            .collect();
+        let rows: Vec<Vec<&(dyn ToSql + Sync)>> =
+            owned.iter().map(|(p, l, s, k, v)| vec![&run as &(dyn ToSql + Sync), p, l, s, k, v]).collect();
+        self.store
+            .copy_merge(
+                "storing tags",
+                "CREATE TEMP TABLE staging (run_id bigint, path text, line integer, scope text, key text, value text) ON COMMIT DROP",
+                &[Type::INT8, Type::TEXT, Type::INT4, Type::TEXT, Type::TEXT, Type::TEXT],
+                &rows,
+                "INSERT INTO tags SELECT DISTINCT ON (path, line, key, value) * FROM staging
+                 ORDER BY path, line, key, value ON CONFLICT DO NOTHING",
+            )
+            .await?;
+        report.sent = rows.len() as u64;
+        Ok(report)
+    }
+
+    /// Adds drift findings.
+    pub async fn add_findings(&self, findings: &[FindingRow]) -> Result<IngestReport, StoreError> {
+        let run = self.info.id;
+        let mut report = IngestReport::default();
+        let owned: Vec<(String, String, String, String, i32, String)> = findings
+            .iter()
+            .map(|f| {
+                let mut replaced = false;
+                let row = (
+                    pg_text(&f.fingerprint, &mut replaced),
+                    pg_text(&f.rule, &mut replaced),
+                    pg_text(&f.severity, &mut replaced),
+                    pg_text(&f.path, &mut replaced),
+                    i32_of(f.line),
+                    pg_text(&f.message, &mut replaced),
+                );
+                report.nul_replaced += u64::from(replaced);
+                row
+            })
+            .collect();
+        let rows: Vec<Vec<&(dyn ToSql + Sync)>> =
+            owned.iter().map(|(fp, r, s, p, l, m)| vec![&run as &(dyn ToSql + Sync), fp, r, s, p, l, m]).collect();
+        self.store
+            .copy_merge(
+                "storing findings",
+                "CREATE TEMP TABLE staging (run_id bigint, fingerprint text, rule text, severity text, path text,
+                     line integer, message text) ON COMMIT DROP",
+                &[Type::INT8, Type::TEXT, Type::TEXT, Type::TEXT, Type::TEXT, Type::INT4, Type::TEXT],
+                &rows,
+                "INSERT INTO findings SELECT DISTINCT ON (fingerprint) * FROM staging ORDER BY fingerprint
+                 ON CONFLICT DO NOTHING",
+            )
+            .await?;
+        report.sent = rows.len() as u64;
+        Ok(report)
+    }
+
+    /// Marks the run complete (visible to search) with a summary, and
+    /// releases the project.
+    pub async fn complete(mut self, summary: serde_json::Value) -> Result<RunInfo, StoreError> {
+        self.finish("complete", summary).await
+    }
+
+    /// Marks the run failed, with why, and releases the project.
+    pub async fn fail(mut self, reason: &str) -> Result<RunInfo, StoreError> {
+        self.finish("failed", serde_json::json!({ "reason": reason })).await
+    }
+
+    async fn finish(&mut self, status: &str, summary: serde_json::Value) -> Result<RunInfo, StoreError> {
+        let id = self.info.id;
+        let mut attempt = 0;
+        let updated = loop {
+            attempt += 1;
+            let result = match self.store.client().await {
+                Ok(client) => client
+                    .execute(
+                        "UPDATE runs SET status = $2, finished_at = now(), summary = summary || $3
+                         WHERE id = $1 AND status = 'running'",
+                        &[&id, &status, &summary],
+                    )
+                    .await
+                    .map_err(StoreError::db(format!("marking run {id} {status}"))),
+                Err(error) => Err(error),
+            };
+            match result {
+                Err(error) if Store::retry_pause(&error, attempt).await.is_some() => {}
+                other => break other?,
+            }
+        };
+        if let Some(lock) = self.lock.take() {
+            // Closing the session would release it too; the pool keeps it.
+            let key = lock.query_one("SELECT pg_advisory_unlock_all()", &[]).await;
+            drop(key);
+        }
+        if updated == 0 {
+            return Err(StoreError::NotFound {
+                what: format!("run {id} in state running (another process finished it)"),
+            });
+        }
+        self.store.run(id).await
+    }
+}
+
+impl Drop for RunHandle {
+    fn drop(&mut self) {
+        // A handle dropped unfinished: the lock's connection must not go
+        // back to the pool still holding the project.
+        if let Some(lock) = self.lock.take() {
+            let _ = deadpool_postgres::Object::take(lock);
+        }
+    }
+}

@@ -1,0 +1,268 @@
+//! Search: cosine nearest neighbours on HNSW, and hybrid with full text.
+
+use std::collections::HashMap;
+
+use pgvector::{HalfVector, Vector};
+use tokio_postgres::types::ToSql;
+
+use crate::store::index_cast;
+use crate::{Store, StoreError};
+
+/// What to look for, and where.
+#[derive(Clone, Debug)]
+pub struct SearchQuery {
+    pub(crate) project: String,
+    pub(crate) run: Option<i64>,
+    pub(crate) vector: Vec<f32>,
+    pub(crate) text: Option<String>,
+    pub(crate) k: usize,
+    pub(crate) path_prefix: Option<String>,
+    pub(crate) domain: Option<String>,
+    pub(crate) kind: Option<String>,
+}
+
+impl SearchQuery {
+    /// The `k` (default 10) chunks of `project` nearest to `vector`, in its
+    /// latest complete run.
+    pub fn new(project: impl Into<String>, vector: Vec<f32>) -> Self {
+        Self {
+            project: project.into(),
+            run: None,
+            vector,
+            text: None,
+            k: 10,
+            path_prefix: None,
+            domain: None,
+            kind: None,
+        }
+    }
+
+    /// Searches this run (complete or not) instead of the latest complete one.
+    pub fn run(mut self, run: i64) -> Self {
+        self.run = Some(run);
+        self
+    }
+
+    /// How many results.
+    pub fn k(mut self, k: usize) -> Self {
+        self.k = k.max(1);
+        self
+    }
+
+    /// Hybrid search: fuses the vector ranking with PostgreSQL full-text
+    /// search of `text` (reciprocal rank fusion).
+    pub fn hybrid(mut self, text: impl Into<String>) -> Self {
+        self.text = Some(text.into());
+        self
+    }
+
+    /// Only chunks whose path starts with `prefix`.
+    pub fn path_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.path_prefix = Some(prefix.into());
+        self
+    }
+
+    /// Only chunks of this domain.
+    pub fn domain(mut self, domain: impl Into<String>) -> Self {
+        self.domain = Some(domain.into());
+        self
+    }
+
+    /// Only chunks of this kind.
+    pub fn kind(mut self, kind: impl Into<String>) -> Self {
+        self.kind = Some(kind.into());
+        self
+    }
+}
+
+/// One result.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[non_exhaustive]
+pub struct SearchHit {
+    /// The chunk id.
+    pub id: String,
+    /// Its file.
+    pub path: String,
+    /// The qualnames it holds.
+    pub qualnames: Vec<String>,
+    /// First line.
+    pub start_line: u32,
+    /// Last line.
+    pub end_line: u32,
+    /// Its kind.
+    pub kind: String,
+    /// Its domains.
+    pub domains: Vec<String>,
+    /// Cosine similarity (vector search), or the fused score (hybrid): higher is better.
+    pub score: f64,
+    /// Its text.
+    pub text: String,
+}
+
+/// Candidates each ranking contributes to hybrid search.
+const HYBRID_POOL: usize = 50;
+/// The constant of reciprocal rank fusion.
+const RRF_K: f64 = 60.0;
+
+const HIT_COLUMNS: &str = "c.id, c.path, c.qualnames, c.start_line, c.end_line, c.kind, c.domains, t.text";
+const FILTERS: &str = "($3::text IS NULL OR starts_with(c.path, $3))
+      AND ($4::text IS NULL OR $4 = ANY(c.domains))
+      AND ($5::text IS NULL OR c.kind = $5)";
+
+fn hit(row: &tokio_postgres::Row, score: f64) -> SearchHit {
+    let line = |i: usize| u32::try_from(row.get::<_, i32>(i)).unwrap_or(0);
+    SearchHit {
+        id: row.get(0),
+        path: row.get(1),
+        qualnames: row.get(2),
+        start_line: line(3),
+        end_line: line(4),
+        kind: row.get(5),
+        domains: row.get(6),
+        text: row.get(7),
+        score,
+    }
+}
+
+impl Store {
+    /// Runs `query`. The vector must have the run's dimensions; it is
+    /// compared with the vectors of the run's embedding model.
+    pub async fn search(&self, query: &SearchQuery) -> Result<Vec<SearchHit>, StoreError> {
+        let run = match query.run {
+            Some(id) => self.run(id).await?,
+            None => self.latest_complete_run(&query.project).await?,
+        };
+        if query.vector.len() != run.dimensions {
+            return Err(StoreError::InvalidQuery {
+                reason: format!(
+                    "the query vector has {} dimensions; run {} was embedded with {} at {}",
+                    query.vector.len(),
+                    run.id,
+                    run.model_id,
+                    run.dimensions
+                ),
+            });
+        }
+        if query.vector.iter().any(|v| !v.is_finite()) {
+            return Err(StoreError::InvalidQuery { reason: "the query vector has a non-finite value".into() });
+        }
+        let pool = if query.text.is_some() { HYBRID_POOL.max(query.k) } else { query.k };
+        let by_vector = self.vector_ranking(query, run.id, &run.model_id, run.dimensions, pool).await?;
+        let Some(text) = &query.text else { return Ok(by_vector) };
+        let by_text = self.text_ranking(query, run.id, text, pool).await?;
+        Ok(fuse(by_vector, by_text, query.k))
+    }
+
+    async fn vector_ranking(
+        &self,
+        query: &SearchQuery,
+        run: i64,
+        model_id: &str,
+        dimensions: usize,
+        limit: usize,
+    ) -> Result<Vec<SearchHit>, StoreError> {
+        let dims = i32::try_from(dimensions).unwrap_or(i32::MAX);
+        // The cast matches the partial HNSW index's expression (a number,
+        // not text, so nothing to inject); without an index, an exact scan.
+        let (cast, half) = match index_cast(dimensions) {
+            Some((cast, ops)) => (cast, ops.starts_with("halfvec")),
+            None => ("vector".to_owned(), false),
+        };
+        let dimension_filter = format!("e.dimensions = {dimensions}");
+        let sql = format!(
+            "SELECT {HIT_COLUMNS}, (e.embedding::{cast} <=> $1::{cast}) AS distance
+             FROM embeddings e
+             JOIN chunks c ON c.id = e.chunk_id AND c.run_id = $2
+             JOIN chunk_texts t ON t.id = c.id
+             WHERE {dimension_filter} AND e.model_id = $6 AND {FILTERS}
+             ORDER BY distance LIMIT $7"
+        );
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let vector = Vector::from(query.vector.clone());
+        let half_vector = HalfVector::from_f32_slice(&query.vector);
+        let probe: &(dyn ToSql + Sync) = if half { &half_vector } else { &vector };
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(StoreError::db("starting the search"))?;
+        // Filters are applied while the index is walked, until `limit` rows pass.
+        tx.batch_execute("SET LOCAL hnsw.iterative_scan = strict_order; SET LOCAL hnsw.ef_search = 100")
+            .await
+            .map_err(StoreError::db("configuring the search"))?;
+        let _ = dims;
+        let rows = tx
+            .query(&sql, &[probe, &run, &query.path_prefix, &query.domain, &query.kind, &model_id, &limit])
+            .await
+            .map_err(StoreError::db("searching by vector"))?;
+        tx.commit().await.map_err(StoreError::db("ending the search"))?;
+        Ok(rows.iter().map(|row| hit(row, 1.0 - row.get::<_, f64>(8))).collect())
+    }
+
+    async fn text_ranking(
+        &self,
+        query: &SearchQuery,
+        run: i64,
+        text: &str,
+        limit: usize,
+    ) -> Result<Vec<SearchHit>, StoreError> {
+        let sql = format!(
+            "SELECT {HIT_COLUMNS}, ts_rank_cd(t.search, q)::float8 AS rank
+             FROM chunks c JOIN chunk_texts t ON t.id = c.id, websearch_to_tsquery('simple', $1) q
+             WHERE c.run_id = $2 AND t.search @@ q AND {FILTERS}
+             ORDER BY rank DESC, c.id LIMIT $6"
+        );
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let client = self.client().await?;
+        let rows = client
+            .query(&sql, &[&text, &run, &query.path_prefix, &query.domain, &query.kind, &limit])
+            .await
+            .map_err(StoreError::db("searching by text"))?;
+        Ok(rows.iter().map(|row| hit(row, row.get::<_, f64>(8))).collect())
+    }
+}
+
+/// Reciprocal rank fusion: a hit scores `sum 1 / (60 + rank)` over the
+/// rankings it appears in.
+fn fuse(by_vector: Vec<SearchHit>, by_text: Vec<SearchHit>, k: usize) -> Vec<SearchHit> {
+    let mut fused: HashMap<(String, String, u32), SearchHit> = HashMap::new();
+    for ranking in [by_vector, by_text] {
+        for (rank, mut hit) in ranking.into_iter().enumerate() {
+            let score = 1.0 / (RRF_K + rank as f64 + 1.0);
+            let key = (hit.id.clone(), hit.path.clone(), hit.start_line);
+            fused.entry(key).and_modify(|h| h.score += score).or_insert_with(|| {
+                hit.score = score;
+                hit
+            });
+        }
+    }
+    let mut hits: Vec<SearchHit> = fused.into_values().collect();
+    hits.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.id.cmp(&b.id)));
+    hits.truncate(k);
+    hits
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hit(id: &str) -> SearchHit {
+        SearchHit {
+            id: id.into(),
+            path: "p.py".into(),
+            qualnames: vec![],
+            start_line: 1,
+            end_line: 1,
+            kind: "function".into(),
+            domains: vec![],
+            score: 0.0,
+            text: String::new(),
+        }
+    }
+
+    #[test]
+    fn rank_fusion_rewards_agreement() {
+        let fused = fuse(vec![hit("a"), hit("b"), hit("c")], vec![hit("c"), hit("d")], 3);
+        let ids: Vec<&str> = fused.iter().map(|h| h.id.as_str()).collect();
+        // c is in both rankings; a is first in one.
+        assert_eq!(ids, ["c", "a", "d"]);
+        assert!((fused[0].score - (1.0 / 63.0 + 1.0 / 61.0)).abs() < 1e-12);
+    }
+}

@@ -1,0 +1,339 @@
+//! [`Store`]: the pool, migrations, projects and runs.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
+use tokio::sync::OnceCell;
+use tokio_postgres::NoTls;
+use tokio_postgres::types::Type;
+
+use crate::{StoreConfig, StoreError};
+
+/// The migrations, in order. Each runs once per schema, in one transaction
+/// with the others that are missing, under an advisory lock.
+const MIGRATIONS: &[(i32, &str, &str)] = &[(1, "init", include_str!("../migrations/0001_init.sql"))];
+
+/// Advisory-lock key of migrations and index creation (any schema).
+const DDL_LOCK: &str = "pyatlas-store ddl";
+
+/// A handle on the database: cheap to clone, shared by tasks.
+#[derive(Clone)]
+pub struct Store {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) pool: Pool,
+    pub(crate) schema: String,
+    vector_type: OnceCell<Type>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let status = self.inner.pool.status();
+        f.debug_struct("Store")
+            .field("schema", &self.inner.schema)
+            .field("pool_size", &status.max_size)
+            .field("pool_available", &status.available)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Whether a run can be searched.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    /// Being written (or abandoned by a process that died: the next run of
+    /// the project resumes or fails it).
+    Running,
+    /// Finished: visible to search.
+    Complete,
+    /// Given up.
+    Failed,
+}
+
+impl RunStatus {
+    fn parse(text: &str) -> Self {
+        match text {
+            "complete" => Self::Complete,
+            "failed" => Self::Failed,
+            _ => Self::Running,
+        }
+    }
+}
+
+/// One run, as stored.
+#[derive(Clone, Debug, serde::Serialize)]
+#[non_exhaustive]
+pub struct RunInfo {
+    /// The run's id.
+    pub id: i64,
+    /// The project's name.
+    pub project: String,
+    /// Its status.
+    pub status: RunStatus,
+    /// When it started (ISO 8601, from the server's clock).
+    pub started_at: String,
+    /// When it finished, if it did.
+    pub finished_at: Option<String>,
+    /// The git commit of the tree, when there is one.
+    pub git_commit: Option<String>,
+    /// A fingerprint of the configuration that produced it.
+    pub config_fingerprint: String,
+    /// The embedding model id.
+    pub model_id: String,
+    /// The embedding dimensions.
+    pub dimensions: usize,
+    /// What the run's writer recorded at the end (counts, timings).
+    pub summary: serde_json::Value,
+}
+
+/// What a new run is.
+#[derive(Clone, Debug)]
+pub struct RunSpec {
+    pub(crate) project: String,
+    pub(crate) config_fingerprint: String,
+    pub(crate) model_id: String,
+    pub(crate) dimensions: usize,
+    pub(crate) git_commit: Option<String>,
+}
+
+impl RunSpec {
+    /// A run of `project` whose chunks are embedded by `model_id` at `dimensions`.
+    pub fn new(project: impl Into<String>, model_id: impl Into<String>, dimensions: usize) -> Self {
+        Self {
+            project: project.into(),
+            config_fingerprint: String::new(),
+            model_id: model_id.into(),
+            dimensions,
+            git_commit: None,
+        }
+    }
+
+    /// A fingerprint of the configuration (only a run with the same one is resumed).
+    pub fn config_fingerprint(mut self, fingerprint: impl Into<String>) -> Self {
+        self.config_fingerprint = fingerprint.into();
+        self
+    }
+
+    /// The tree's git commit.
+    pub fn git_commit(mut self, commit: Option<String>) -> Self {
+        self.git_commit = commit;
+        self
+    }
+}
+
+pub(crate) const RUN_COLUMNS: &str = "r.id, p.name, r.status, r.started_at::text, r.finished_at::text, r.git_commit, \
+     r.config_fingerprint, r.model_id, r.dimensions, r.summary";
+
+pub(crate) fn run_info(row: &tokio_postgres::Row) -> RunInfo {
+    RunInfo {
+        id: row.get(0),
+        project: row.get(1),
+        status: RunStatus::parse(row.get(2)),
+        started_at: row.get(3),
+        finished_at: row.get(4),
+        git_commit: row.get(5),
+        config_fingerprint: row.get(6),
+        model_id: row.get(7),
+        dimensions: usize::try_from(row.get::<_, i32>(8)).unwrap_or(0),
+        summary: row.get(9),
+    }
+}
+
+impl Store {
+    /// Connects, creates the schema and the `vector` extension if needed,
+    /// and applies the migrations this crate has and the database lacks.
+    pub async fn connect(config: StoreConfig) -> Result<Self, StoreError> {
+        config.check()?;
+        let mut postgres = config.postgres.clone();
+        postgres.options(format!("-c search_path={},public", config.schema));
+        if postgres.get_application_name().is_none() {
+            postgres.application_name("pyatlas-store");
+        }
+        postgres.connect_timeout(Duration::from_secs(10));
+        let manager = Manager::from_config(postgres, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        let pool = Pool::builder(manager)
+            .max_size(config.pool_size)
+            .wait_timeout(Some(config.wait_timeout))
+            .create_timeout(Some(Duration::from_secs(15)))
+            .runtime(Runtime::Tokio1)
+            .build()
+            .map_err(|e| StoreError::Config { reason: format!("cannot build the connection pool: {e}") })?;
+        let store = Self { inner: Arc::new(Inner { pool, schema: config.schema, vector_type: OnceCell::new() }) };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// The schema holding the tables.
+    pub fn schema(&self) -> &str {
+        &self.inner.schema
+    }
+
+    pub(crate) async fn client(&self) -> Result<Object, StoreError> {
+        self.inner.pool.get().await.map_err(|e| StoreError::Connect { reason: describe_pool_error(&e) })
+    }
+
+    /// Applies missing migrations; returns the versions applied. Safe to
+    /// run twice, and from two processes at once.
+    pub async fn migrate(&self) -> Result<Vec<i32>, StoreError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(StoreError::db("starting the migration"))?;
+        tx.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", &[&DDL_LOCK])
+            .await
+            .map_err(StoreError::db("waiting for the migration lock"))?;
+        tx.batch_execute("CREATE EXTENSION IF NOT EXISTS vector SCHEMA public").await.map_err(|e| {
+            StoreError::NoVector { reason: e.as_db_error().map_or_else(|| e.to_string(), |d| d.message().to_owned()) }
+        })?;
+        let schema = &self.inner.schema;
+        tx.batch_execute(&format!(
+            "CREATE SCHEMA IF NOT EXISTS {schema};
+             CREATE TABLE IF NOT EXISTS {schema}.schema_migrations (
+                 version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())"
+        ))
+        .await
+        .map_err(StoreError::db("creating the schema"))?;
+        let current: i32 = tx
+            .query_one(&format!("SELECT coalesce(max(version), 0) FROM {schema}.schema_migrations"), &[])
+            .await
+            .map_err(StoreError::db("reading the schema version"))?
+            .get(0);
+        let known = MIGRATIONS.last().map_or(0, |m| m.0);
+        if current > known {
+            return Err(StoreError::SchemaTooNew { found: current, known });
+        }
+        let mut applied = Vec::new();
+        for (version, name, sql) in MIGRATIONS.iter().filter(|m| m.0 > current) {
+            tx.batch_execute(&format!("SET LOCAL search_path TO {schema}, public;\n{sql}"))
+                .await
+                .map_err(StoreError::db(format!("applying migration {version} ({name})")))?;
+            tx.execute(
+                &format!("INSERT INTO {schema}.schema_migrations (version, name) VALUES ($1, $2)"),
+                &[version, name],
+            )
+            .await
+            .map_err(StoreError::db("recording the migration"))?;
+            applied.push(*version);
+        }
+        tx.commit().await.map_err(StoreError::db("committing the migration"))?;
+        Ok(applied)
+    }
+
+    /// The schema version of the database.
+    pub async fn schema_version(&self) -> Result<i32, StoreError> {
+        let client = self.client().await?;
+        let row = client
+            .query_one("SELECT coalesce(max(version), 0) FROM schema_migrations", &[])
+            .await
+            .map_err(StoreError::db("reading the schema version"))?;
+        Ok(row.get(0))
+    }
+
+    /// The `vector` type, whose oid differs from database to database.
+    pub(crate) async fn vector_type(&self, client: &Object) -> Result<Type, StoreError> {
+        self.inner
+            .vector_type
+            .get_or_try_init(|| async {
+                let statement =
+                    client.prepare("SELECT $1::vector").await.map_err(StoreError::db("looking up the vector type"))?;
+                Ok(statement.params()[0].clone())
+            })
+            .await
+            .cloned()
+    }
+
+    /// Creates the HNSW index (cosine) for vectors of `dimensions`, unless
+    /// it exists: `vector` up to 2,000 dimensions, `halfvec` up to 4,000
+    /// (pgvector's limits); above that, search scans exactly.
+    pub async fn ensure_vector_index(&self, dimensions: usize) -> Result<(), StoreError> {
+        let Some((cast, ops)) = index_cast(dimensions) else { return Ok(()) };
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(StoreError::db("starting the index creation"))?;
+        tx.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", &[&DDL_LOCK])
+            .await
+            .map_err(StoreError::db("waiting for the DDL lock"))?;
+        // `dimensions` is a number, not text: nothing to inject.
+        tx.batch_execute(&format!(
+            "CREATE INDEX IF NOT EXISTS embeddings_hnsw_{dimensions} ON embeddings
+                 USING hnsw ((embedding::{cast})) {ops} WHERE dimensions = {dimensions}"
+        ))
+        .await
+        .map_err(StoreError::db(format!("creating the HNSW index for {dimensions} dimensions")))?;
+        tx.commit().await.map_err(StoreError::db("committing the index creation"))
+    }
+
+    /// The runs of `project`, newest first.
+    pub async fn runs(&self, project: &str) -> Result<Vec<RunInfo>, StoreError> {
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                &format!(
+                    "SELECT {RUN_COLUMNS} FROM runs r JOIN projects p ON p.id = r.project_id
+                     WHERE p.name = $1 ORDER BY r.id DESC"
+                ),
+                &[&project],
+            )
+            .await
+            .map_err(StoreError::db(format!("listing the runs of project {project:?}")))?;
+        Ok(rows.iter().map(run_info).collect())
+    }
+
+    /// One run.
+    pub async fn run(&self, id: i64) -> Result<RunInfo, StoreError> {
+        let client = self.client().await?;
+        let row = client
+            .query_opt(
+                &format!("SELECT {RUN_COLUMNS} FROM runs r JOIN projects p ON p.id = r.project_id WHERE r.id = $1"),
+                &[&id],
+            )
+            .await
+            .map_err(StoreError::db(format!("reading run {id}")))?;
+        row.as_ref().map(run_info).ok_or_else(|| StoreError::NotFound { what: format!("run {id}") })
+    }
+
+    /// The newest complete run of `project`: what search sees by default.
+    pub async fn latest_complete_run(&self, project: &str) -> Result<RunInfo, StoreError> {
+        let client = self.client().await?;
+        let row = client
+            .query_opt(
+                &format!(
+                    "SELECT {RUN_COLUMNS} FROM runs r JOIN projects p ON p.id = r.project_id
+                     WHERE p.name = $1 AND r.status = 'complete' ORDER BY r.id DESC LIMIT 1"
+                ),
+                &[&project],
+            )
+            .await
+            .map_err(StoreError::db(format!("finding the latest run of project {project:?}")))?;
+        row.as_ref()
+            .map(run_info)
+            .ok_or_else(|| StoreError::NotFound { what: format!("a complete run of project {project:?}") })
+    }
+}
+
+/// The cast and operator class of the HNSW index for `dimensions`.
+pub(crate) fn index_cast(dimensions: usize) -> Option<(String, &'static str)> {
+    match dimensions {
+        1..=2000 => Some((format!("vector({dimensions})"), "vector_cosine_ops")),
+        2001..=4000 => Some((format!("halfvec({dimensions})"), "halfvec_cosine_ops")),
+        _ => None,
+    }
+}
+
+fn describe_pool_error(error: &deadpool_postgres::PoolError) -> String {
+    use deadpool_postgres::PoolError;
+    match error {
+        PoolError::Timeout(_) => "timed out waiting for a free connection (pool exhausted)".into(),
+        PoolError::Backend(e) => {
+            let mut text = e.to_string();
+            let mut source = std::error::Error::source(e);
+            while let Some(cause) = source {
+                text.push_str(": ");
+                text.push_str(&cause.to_string());
+                source = cause.source();
+            }
+            text
+        }
+        other => other.to_string(),
+    }
+}
