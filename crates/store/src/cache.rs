@@ -83,9 +83,9 @@ impl Store {
             )
             .await
             .map_err(StoreError::db("reading embeddings"))?;
-        let mut found: HashMap<String, Vec<f32>> =
+        let found: HashMap<String, Vec<f32>> =
             rows.iter().map(|row| (row.get::<_, String>(0), row.get::<_, Vector>(1).to_vec())).collect();
-        Ok(chunk_ids.iter().map(|id| found.remove(id)).collect())
+        Ok(chunk_ids.iter().map(|id| found.get(id).cloned()).collect())
     }
 
     /// The store as an [`EmbeddingCache`]: vectors keyed by (model id,

@@ -59,6 +59,13 @@ impl StoreConfig {
         self
     }
 
+    /// The `application_name` the connections show in `pg_stat_activity`
+    /// (default `pyatlas-store`).
+    pub fn application_name(mut self, name: &str) -> Self {
+        self.postgres.application_name(name);
+        self
+    }
+
     /// How long to wait for a free connection before failing with
     /// [`StoreError::Connect`].
     pub fn wait_timeout(mut self, timeout: Duration) -> Self {

@@ -548,32 +548,39 @@ impl RunHandle {
     }
 
     async fn finish(&mut self, status: &str, summary: serde_json::Value) -> Result<RunInfo, StoreError> {
+        const FINISH: &str = "UPDATE runs SET status = $2, finished_at = now(), summary = summary || $3
+                              WHERE id = $1 AND status = 'running'";
         let id = self.info.id;
+        let mut updated = None;
+        // On the lock's own connection while it is alive: no other needed.
+        if let Some(lock) = self.lock.take() {
+            if !lock.is_closed()
+                && let Ok(count) = lock.execute(FINISH, &[&id, &status, &summary]).await
+            {
+                updated = Some(count);
+                let _ = lock.execute("SELECT pg_advisory_unlock_all()", &[]).await;
+                drop(lock);
+            } else {
+                // A lost lock connection goes, it does not return to the pool.
+                let _ = Object::take(lock);
+            }
+        }
         let mut attempt = 0;
-        let updated = loop {
+        while updated.is_none() {
             attempt += 1;
             let result = match self.store.client().await {
                 Ok(client) => client
-                    .execute(
-                        "UPDATE runs SET status = $2, finished_at = now(), summary = summary || $3
-                         WHERE id = $1 AND status = 'running'",
-                        &[&id, &status, &summary],
-                    )
+                    .execute(FINISH, &[&id, &status, &summary])
                     .await
                     .map_err(StoreError::db(format!("marking run {id} {status}"))),
                 Err(error) => Err(error),
             };
             match result {
                 Err(error) if Store::retry_pause(&error, attempt).await.is_some() => {}
-                other => break other?,
+                other => updated = Some(other?),
             }
-        };
-        if let Some(lock) = self.lock.take() {
-            // Closing the session would release it too; the pool keeps it.
-            let key = lock.query_one("SELECT pg_advisory_unlock_all()", &[]).await;
-            drop(key);
         }
-        if updated == 0 {
+        if updated == Some(0) {
             return Err(StoreError::NotFound {
                 what: format!("run {id} in state running (another process finished it)"),
             });

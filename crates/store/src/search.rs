@@ -261,8 +261,8 @@ mod tests {
     fn rank_fusion_rewards_agreement() {
         let fused = fuse(vec![hit("a"), hit("b"), hit("c")], vec![hit("c"), hit("d")], 3);
         let ids: Vec<&str> = fused.iter().map(|h| h.id.as_str()).collect();
-        // c is in both rankings; a is first in one.
-        assert_eq!(ids, ["c", "a", "d"]);
+        // c is in both rankings; a is first in one; b and d tie, by id.
+        assert_eq!(ids, ["c", "a", "b"]);
         assert!((fused[0].score - (1.0 / 63.0 + 1.0 / 61.0)).abs() < 1e-12);
     }
 }

@@ -256,7 +256,7 @@ impl Store {
         // `dimensions` is a number, not text: nothing to inject.
         tx.batch_execute(&format!(
             "CREATE INDEX IF NOT EXISTS embeddings_hnsw_{dimensions} ON embeddings
-                 USING hnsw ((embedding::{cast})) {ops} WHERE dimensions = {dimensions}"
+                 USING hnsw ((embedding::{cast}) {ops}) WHERE dimensions = {dimensions}"
         ))
         .await
         .map_err(StoreError::db(format!("creating the HNSW index for {dimensions} dimensions")))?;

@@ -1,0 +1,318 @@
+//! The store against a real PostgreSQL with pgvector (`DATABASE_URL`;
+//! `scripts/test` starts one). Each test works in a schema of its own.
+
+use std::time::Duration;
+
+use pyatlas_embed::{CachedEmbedder, Embedder, HashEmbedder};
+use pyatlas_store::{
+    ChunkRow, FileRow, FindingRow, RunSpec, RunStatus, SearchQuery, Store, StoreConfig, StoreError, chunk_id_of,
+};
+
+const DIMS: usize = 64;
+
+fn config(test: &str) -> StoreConfig {
+    let url = std::env::var("DATABASE_URL").unwrap_or_else(|_| {
+        panic!(
+            "the store tests need a PostgreSQL with pgvector: set DATABASE_URL=postgres://... \
+             or run scripts/test, which starts one"
+        )
+    });
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+    StoreConfig::new(&url).expect("DATABASE_URL").schema(format!("t_{test}_{}_{nanos}", std::process::id()))
+}
+
+async fn store(test: &str) -> Store {
+    Store::connect(config(test)).await.expect("connect and migrate")
+}
+
+fn embedder() -> HashEmbedder {
+    HashEmbedder::new(DIMS).expect("dims")
+}
+
+fn chunk(path: &str, qualname: &str, body: &str) -> ChunkRow {
+    let text = format!("# {path}\ndef {qualname}():\n    {body}\n");
+    ChunkRow {
+        id: chunk_id_of(&pyatlas_embed::TextHash::of(&text)),
+        path: path.into(),
+        qualnames: vec![qualname.into()],
+        kind: "function".into(),
+        start_line: 1,
+        end_line: 2,
+        token_count: 10,
+        text,
+        domains: if body.contains("select") { vec!["database".into()] } else { vec![] },
+        metadata: serde_json::json!({}),
+    }
+}
+
+fn file(path: &str, hash: &str) -> FileRow {
+    FileRow {
+        path: path.into(),
+        module: path.trim_end_matches(".py").replace('/', "."),
+        content_hash: hash.into(),
+        lines: 3,
+    }
+}
+
+/// Writes `chunks` with their hash embeddings into a new run and completes it.
+async fn index(store: &Store, project: &str, files: &[FileRow], chunks: &[ChunkRow]) -> i64 {
+    let run = store.begin_run(RunSpec::new(project, embedder().model_id(), DIMS)).await.expect("run");
+    run.add_files(files).await.expect("files");
+    run.add_chunks(chunks).await.expect("chunks");
+    let vectors: Vec<(String, Vec<f32>)> =
+        chunks.iter().map(|c| (c.id.clone(), embedder().embed_text(&c.text))).collect();
+    let refs: Vec<(String, &[f32])> = vectors.iter().map(|(id, v)| (id.clone(), v.as_slice())).collect();
+    store.put_embeddings(embedder().model_id(), DIMS, &refs).await.expect("embeddings");
+    run.complete(serde_json::json!({ "chunks": chunks.len() })).await.expect("complete").id
+}
+
+async fn count(store: &Store, table: &str) -> i64 {
+    // Test-only, on a table name of ours.
+    let url = std::env::var("DATABASE_URL").expect("url");
+    let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.expect("connect");
+    tokio::spawn(connection);
+    client.query_one(&format!("SELECT count(*) FROM {}.{table}", store.schema()), &[]).await.expect("count").get(0)
+}
+
+#[tokio::test]
+async fn migrations_are_idempotent_and_safe_in_parallel() {
+    let config = config("migrations");
+    let (a, b) = tokio::join!(Store::connect(config.clone()), Store::connect(config.clone()));
+    let (a, b) = (a.expect("first"), b.expect("second"));
+    assert_eq!(a.schema_version().await.expect("version"), 1);
+    assert_eq!(b.migrate().await.expect("again"), Vec::<i32>::new());
+    assert!(!format!("{config:?}").contains("password="), "{config:?}");
+}
+
+#[tokio::test]
+async fn ingest_is_idempotent_and_survives_hostile_text() {
+    let store = store("ingest").await;
+    let hostile = "x'); DROP TABLE runs; --.py";
+    let chunks = vec![
+        chunk("app/db.py", "load", "return db.select('users')"),
+        chunk(hostile, "evil", "return \"'; DELETE FROM chunks; --\""),
+        chunk("app/nul.py", "nul", "return 'a\0b'"),
+    ];
+    let files = vec![file("app/db.py", "h1"), file(hostile, "h2"), file("app/nul.py", "h3")];
+    let run = store.begin_run(RunSpec::new("ingest", embedder().model_id(), DIMS)).await.expect("run");
+    let first = run.add_chunks(&chunks).await.expect("chunks");
+    assert_eq!(first.nul_replaced, 1);
+    run.add_chunks(&chunks).await.expect("twice");
+    run.add_files(&files).await.expect("files");
+    run.add_files(&files).await.expect("files twice");
+    run.complete(serde_json::json!({})).await.expect("complete");
+    assert_eq!(count(&store, "chunks").await, 3);
+    assert_eq!(count(&store, "chunk_texts").await, 3);
+    assert_eq!(count(&store, "files").await, 3);
+    assert_eq!(count(&store, "runs").await, 1, "the hostile path dropped nothing");
+}
+
+#[tokio::test]
+async fn invalid_vectors_are_refused_before_sending() {
+    let store = store("validate").await;
+    let good = vec![0.5f32; DIMS];
+    let short = vec![0.5f32; DIMS - 1];
+    let mut nan = vec![0.5f32; DIMS];
+    nan[3] = f32::NAN;
+    let rows = [("a".to_owned(), &good[..]), ("b".to_owned(), &short[..]), ("c".to_owned(), &nan[..])];
+    let report = store.put_embeddings("m", DIMS, &rows).await.expect("put");
+    assert_eq!(report.sent, 1);
+    assert_eq!(report.rejected.iter().map(|r| r.index).collect::<Vec<_>>(), [1, 2]);
+    assert!(report.rejected[1].reason.contains("non-finite value at 3"), "{:?}", report.rejected);
+    let found = store.get_embeddings("m", DIMS, &["a".into(), "b".into()]).await.expect("get");
+    assert_eq!(found[0].as_deref(), Some(&good[..]));
+    assert_eq!(found[1], None);
+}
+
+#[tokio::test]
+async fn search_finds_by_vector_and_filters() {
+    let store = store("search").await;
+    let chunks = vec![
+        chunk("app/db.py", "load_users", "return db.select('users')"),
+        chunk("app/net.py", "fetch_page", "return http.get(url)"),
+        chunk("lib/cache.py", "cache_users", "return cache.store(users)"),
+    ];
+    let files: Vec<FileRow> = chunks.iter().map(|c| file(&c.path, "h")).collect();
+    let run = index(&store, "search", &files, &chunks).await;
+    let probe = embedder().embed_text("load users");
+    let hits = store.search(&SearchQuery::new("search", probe.clone()).k(3)).await.expect("search");
+    assert_eq!(hits.len(), 3);
+    assert_eq!(hits[0].qualnames, ["load_users"]);
+    assert!(hits[0].score > hits[2].score);
+    let exact =
+        store.search(&SearchQuery::new("search", embedder().embed_text(&chunks[1].text)).k(1)).await.expect("s");
+    assert_eq!(exact[0].id, chunks[1].id);
+    assert!((exact[0].score - 1.0).abs() < 1e-5, "{}", exact[0].score);
+
+    let filtered = store.search(&SearchQuery::new("search", probe.clone()).path_prefix("lib/")).await.expect("s");
+    assert_eq!(filtered.iter().map(|h| h.path.as_str()).collect::<Vec<_>>(), ["lib/cache.py"]);
+    let by_domain = store.search(&SearchQuery::new("search", probe.clone()).domain("database")).await.expect("s");
+    assert_eq!(by_domain.len(), 1);
+    assert!(store.search(&SearchQuery::new("search", probe.clone()).kind("class")).await.expect("s").is_empty());
+    let by_run = store.search(&SearchQuery::new("search", probe.clone()).run(run).k(2)).await.expect("s");
+    assert_eq!(by_run.len(), 2);
+
+    let hybrid = store.search(&SearchQuery::new("search", probe).hybrid("fetch_page").k(3)).await.expect("s");
+    assert_eq!(hybrid[0].qualnames, ["fetch_page"], "the text match is fused in: {hybrid:?}");
+
+    let wrong = store.search(&SearchQuery::new("search", vec![1.0; 3])).await.expect_err("wrong size");
+    assert!(matches!(wrong, StoreError::InvalidQuery { .. }), "{wrong}");
+}
+
+#[tokio::test]
+async fn runs_become_visible_only_when_complete() {
+    let store = store("atomic").await;
+    let chunks = vec![chunk("a.py", "f", "pass")];
+    let run = store.begin_run(RunSpec::new("atomic", embedder().model_id(), DIMS)).await.expect("run");
+    run.add_chunks(&chunks).await.expect("chunks");
+    let probe = embedder().embed_text("f");
+    let error = store.search(&SearchQuery::new("atomic", probe.clone())).await.expect_err("nothing complete");
+    assert!(matches!(error, StoreError::NotFound { .. }), "{error}");
+
+    // A second writer of the project waits for the first.
+    let second = {
+        let store = store.clone();
+        tokio::spawn(async move { store.begin_run(RunSpec::new("atomic", embedder().model_id(), DIMS)).await })
+    };
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    if second.is_finished() {
+        panic!("the project is locked while a run writes: {:?}", second.await.expect("join"));
+    }
+    let done = run.complete(serde_json::json!({})).await.expect("complete");
+    assert_eq!(done.status, RunStatus::Complete);
+    let second = second.await.expect("join").expect("second run");
+    assert!(!second.resumed());
+    assert_ne!(second.id(), done.id);
+    assert_eq!(store.latest_complete_run("atomic").await.expect("latest").id, done.id);
+    second.fail("test").await.expect("fail");
+    let runs = store.runs("atomic").await.expect("runs");
+    assert_eq!(runs.iter().map(|r| r.status).collect::<Vec<_>>(), [RunStatus::Failed, RunStatus::Complete]);
+}
+
+#[tokio::test]
+async fn an_abandoned_run_is_resumed_or_failed() {
+    let store = store("resume").await;
+    let spec = RunSpec::new("resume", embedder().model_id(), DIMS).config_fingerprint("cfg-1");
+    let run = store.begin_run(spec.clone()).await.expect("run");
+    let id = run.id();
+    run.add_chunks(&[chunk("a.py", "f", "pass")]).await.expect("chunks");
+    drop(run); // the writer dies: its connection, and the lock, go with it
+    let again = store.begin_run(spec).await.expect("resume");
+    assert!(again.resumed());
+    assert_eq!(again.id(), id);
+    drop(again);
+    let other = store.begin_run(RunSpec::new("resume", embedder().model_id(), DIMS).config_fingerprint("cfg-2")).await;
+    let other = other.expect("new run");
+    assert!(!other.resumed());
+    assert_eq!(store.run(id).await.expect("old").status, RunStatus::Failed);
+}
+
+#[tokio::test]
+async fn the_store_is_an_embedding_cache() {
+    let store = store("cache").await;
+    let cached = CachedEmbedder::new(embedder(), store.embedding_cache());
+    let texts = ["def a(): ...", "def b(): ...", "def a(): ..."];
+    let first = cached.embed_each(&texts, &mut |_| {}).await;
+    assert!(first.is_complete() && first.warnings.is_empty(), "{:?}", first.warnings);
+    assert_eq!(first.metrics.cache_hits, 0);
+    assert_eq!(count(&store, "embeddings").await, 2);
+    let second = cached.embed(&texts).await.expect("embed");
+    let report = cached.embed_each(&texts, &mut |_| {}).await;
+    assert_eq!(report.metrics.cache_hits, 3);
+    assert_eq!(second[0], embedder().embed_text(texts[0]));
+}
+
+#[tokio::test]
+async fn diffs_between_runs() {
+    let store = store("diff").await;
+    let a = chunk("a.py", "f", "return 1");
+    let b = chunk("b.py", "g", "return 2");
+    let c = chunk("c.py", "h", "return 3");
+    let b2 = chunk("b.py", "g", "return 22");
+    let first = index(&store, "diff", &[file("a.py", "1"), file("b.py", "2")], &[a.clone(), b]).await;
+    let second = index(&store, "diff", &[file("b.py", "2b"), file("c.py", "3")], &[b2.clone(), c.clone()]).await;
+    let finding = |fp: &str| FindingRow {
+        fingerprint: fp.into(),
+        rule: "D001".into(),
+        severity: "error".into(),
+        path: "a.py".into(),
+        line: 1,
+        message: "m".into(),
+    };
+    // Findings of a third pair of runs.
+    let run = store.begin_run(RunSpec::new("diff", embedder().model_id(), DIMS)).await.expect("run");
+    run.add_findings(&[finding("old"), finding("kept")]).await.expect("findings");
+    let third = run.complete(serde_json::json!({})).await.expect("complete").id;
+    let run = store.begin_run(RunSpec::new("diff", embedder().model_id(), DIMS)).await.expect("run");
+    run.add_findings(&[finding("kept"), finding("new")]).await.expect("findings");
+    let fourth = run.complete(serde_json::json!({})).await.expect("complete").id;
+
+    let diff = store.diff(first, second).await.expect("diff");
+    assert_eq!(diff.files_added, ["c.py"]);
+    assert_eq!(diff.files_removed, ["a.py"]);
+    assert_eq!(diff.files_changed, ["b.py"]);
+    assert_eq!(diff.chunks_added.iter().map(|c| c.id.clone()).collect::<Vec<_>>(), [c.id]);
+    assert_eq!(diff.chunks_removed.iter().map(|c| c.id.clone()).collect::<Vec<_>>(), [a.id]);
+    assert_eq!(diff.chunks_changed.iter().map(|c| c.id.clone()).collect::<Vec<_>>(), [b2.id]);
+    let findings = store.diff(third, fourth).await.expect("diff");
+    assert_eq!((findings.findings_new, findings.findings_fixed), (vec!["new".to_owned()], vec!["old".to_owned()]));
+    assert!(matches!(store.diff(first, 999_999).await, Err(StoreError::NotFound { .. })));
+}
+
+#[tokio::test]
+async fn an_exhausted_pool_is_a_clear_error_and_recovers() {
+    let store = Store::connect(config("pool").pool_size(2).wait_timeout(Duration::from_millis(300))).await.expect("c");
+    // Each run holds a connection for its lock.
+    let one = store.begin_run(RunSpec::new("p1", "m", DIMS)).await.expect("one");
+    let two = store.begin_run(RunSpec::new("p2", "m", DIMS)).await.expect("two");
+    let error = store.runs("p1").await.expect_err("no connection left");
+    assert!(error.to_string().contains("pool exhausted"), "{error}");
+    one.complete(serde_json::json!({})).await.expect("complete");
+    assert_eq!(store.runs("p1").await.expect("runs").len(), 1);
+    two.fail("done").await.expect("fail");
+}
+
+#[tokio::test]
+async fn wide_vectors_use_halfvec_indexes() {
+    let store = store("halfvec").await;
+    let dims = 3072;
+    let run = store.begin_run(RunSpec::new("wide", "big-model", dims)).await.expect("run");
+    let chunks = vec![chunk("a.py", "f", "pass"), chunk("b.py", "g", "pass")];
+    run.add_chunks(&chunks).await.expect("chunks");
+    let vectors: Vec<Vec<f32>> =
+        (0..2).map(|i| (0..dims).map(|d| if d % 2 == i { 1.0 } else { 0.0 }).collect()).collect();
+    let rows: Vec<(String, &[f32])> = chunks.iter().zip(&vectors).map(|(c, v)| (c.id.clone(), v.as_slice())).collect();
+    store.put_embeddings("big-model", dims, &rows).await.expect("put");
+    run.complete(serde_json::json!({})).await.expect("complete");
+    let hits = store.search(&SearchQuery::new("wide", vectors[1].clone()).k(1)).await.expect("search");
+    assert_eq!(hits[0].id, chunks[1].id);
+}
+
+/// The server drops every connection of the store mid-run (as a restart
+/// does): the writes that follow reconnect and complete.
+#[tokio::test]
+async fn writes_survive_lost_connections() {
+    let app = format!("pyatlas-store-restart-{}", std::process::id());
+    let config = config("restart").application_name(&app);
+    let store = Store::connect(config.clone()).await.expect("connect");
+    let run = store.begin_run(RunSpec::new("restart", embedder().model_id(), DIMS)).await.expect("run");
+    run.add_chunks(&[chunk("a.py", "f", "pass")]).await.expect("before");
+    let url = std::env::var("DATABASE_URL").expect("url");
+    let (admin, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.expect("admin");
+    tokio::spawn(connection);
+    let killed: i64 = admin
+        .query_one(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+             WHERE application_name = $1 AND pid <> pg_backend_pid()",
+            &[&app],
+        )
+        .await
+        .expect("terminate")
+        .get(0);
+    assert!(killed >= 1);
+    run.add_chunks(&[chunk("b.py", "g", "pass")]).await.expect("after the connections were dropped");
+    // The lock's connection was dropped too: the run cannot be completed by
+    // this writer with certainty, but completing marks it all the same.
+    run.complete(serde_json::json!({})).await.expect("complete");
+    assert_eq!(count(&store, "chunks").await, 2);
+}
