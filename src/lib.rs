@@ -10,6 +10,7 @@
 //! | [`graph`] | `pyatlas-graph` | import graph, call graph, class hierarchy and architecture contracts |
 //! | [`intent`] | `pyatlas-intent-tags` | intent tags in the code, and drift between them and the code |
 //! | [`embed`] | `pyatlas-embed` | embeddings under rate limits (OpenAI-compatible APIs), a cache seam, an offline lexical embedder |
+//! | [`store`] | `pyatlas-store` | PostgreSQL + pgvector: versioned runs, binary COPY ingest, embedding cache, semantic and hybrid search |
 //!
 //! ```
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -26,3 +27,4 @@ pub use pyatlas_embed as embed;
 pub use pyatlas_graph as graph;
 pub use pyatlas_intent_tags as intent;
 pub use pyatlas_parser as parser;
+pub use pyatlas_store as store;

@@ -138,6 +138,35 @@ pub trait Embedder: Send + Sync {
     }
 }
 
+macro_rules! forward_embedder {
+    ($($pointer:ident),*) => {$(
+        /// Forwards to the embedder pointed to.
+        impl<E: Embedder + ?Sized> Embedder for $pointer<E> {
+            fn model_id(&self) -> &str {
+                (**self).model_id()
+            }
+
+            fn dimensions(&self) -> usize {
+                (**self).dimensions()
+            }
+
+            fn max_input_tokens(&self) -> usize {
+                (**self).max_input_tokens()
+            }
+
+            fn embed_each<'a>(
+                &'a self,
+                texts: &'a [&'a str],
+                on_batch: &'a mut OnBatch<'a>,
+            ) -> BoxFuture<'a, EmbedReport> {
+                (**self).embed_each(texts, on_batch)
+            }
+        }
+    )*};
+}
+
+forward_embedder!(Box, Arc);
+
 /// One input's vector.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Embedded {

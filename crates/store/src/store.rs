@@ -263,6 +263,16 @@ impl Store {
         tx.commit().await.map_err(StoreError::db("committing the index creation"))
     }
 
+    /// The names of the projects, sorted.
+    pub async fn projects(&self) -> Result<Vec<String>, StoreError> {
+        let client = self.client().await?;
+        let rows = client
+            .query("SELECT name FROM projects ORDER BY name", &[])
+            .await
+            .map_err(StoreError::db("listing the projects"))?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+
     /// The runs of `project`, newest first.
     pub async fn runs(&self, project: &str) -> Result<Vec<RunInfo>, StoreError> {
         let client = self.client().await?;

@@ -1,0 +1,106 @@
+//! The history of an indexed project: its runs, and what changed between two.
+//!
+//! ```text
+//! cargo run --release --example runs -- <PROJECT> [--database-url URL] [--diff FROM TO] [--format text|json]
+//! ```
+//! Exit status: 0 when it ran, 2 for a bad argument, an unknown run or a
+//! database error.
+
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::{Parser, ValueEnum};
+use pyatlas::store::{Store, StoreConfig};
+
+#[derive(Parser)]
+#[command(about = "List the runs of an indexed project, or diff two of them")]
+struct Args {
+    /// The project.
+    project: String,
+    /// PostgreSQL URL (default: DATABASE_URL).
+    #[arg(long)]
+    database_url: Option<String>,
+    /// Diff two runs instead: files and chunks added, removed and changed,
+    /// drift findings new and fixed.
+    #[arg(long, num_args = 2, value_names = ["FROM", "TO"])]
+    diff: Option<Vec<i64>>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Format {
+    Text,
+    Json,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    match runtime.block_on(run(&args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn run(args: &Args) -> anyhow::Result<()> {
+    let url = match &args.database_url {
+        Some(url) => url.clone(),
+        None => std::env::var("DATABASE_URL").context("no database: pass --database-url or set DATABASE_URL")?,
+    };
+    let store = Store::connect(StoreConfig::new(&url)?).await?;
+    if let Some([from, to]) = args.diff.as_deref() {
+        let diff = store.diff(*from, *to).await?;
+        if args.format == Format::Json {
+            println!("{}", serde_json::to_string_pretty(&diff)?);
+            return Ok(());
+        }
+        println!("run {from} -> run {to}");
+        let list = |label: &str, items: &[String]| {
+            println!("  {label} ({}): {}", items.len(), items.join(", "));
+        };
+        list("files added", &diff.files_added);
+        list("files removed", &diff.files_removed);
+        list("files changed", &diff.files_changed);
+        let names = |chunks: &[pyatlas::store::ChunkRef]| -> Vec<String> {
+            chunks.iter().map(|c| format!("{}:{}", c.path, c.qualnames.join("+"))).collect()
+        };
+        list("chunks added", &names(&diff.chunks_added));
+        list("chunks removed", &names(&diff.chunks_removed));
+        list("chunks changed", &names(&diff.chunks_changed));
+        list("findings new", &diff.findings_new);
+        list("findings fixed", &diff.findings_fixed);
+        return Ok(());
+    }
+    let runs = store.runs(&args.project).await?;
+    if args.format == Format::Json {
+        println!("{}", serde_json::to_string_pretty(&runs)?);
+        return Ok(());
+    }
+    if runs.is_empty() {
+        println!("no run of project {:?}", args.project);
+    }
+    for run in &runs {
+        println!(
+            "{:5} {:9} {}  {}  {} ({} dims)  {}",
+            run.id,
+            format!("{:?}", run.status).to_lowercase(),
+            run.started_at,
+            run.git_commit.as_deref().unwrap_or("-"),
+            run.model_id,
+            run.dimensions,
+            run.summary
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,163 @@
+//! Search an indexed codebase.
+//!
+//! ```text
+//! cargo run --release --example search -- "<query>" [--database-url URL] [--project NAME] [-k 10]
+//!     [--path-prefix P] [--domain D] [--kind K] [--hybrid] [--format text|json] [--run ID]
+//!     [--api-base URL]
+//! ```
+//! The query is embedded the way the run was (the embedder, model and
+//! dimensions recorded with it): offline for the `hash` embedder, through
+//! the OpenAI-compatible API otherwise (`OPENAI_API_KEY`, `OPENAI_BASE_URL`).
+//! JSON: `[{"id", "path", "qualnames", "start_line", "end_line", "score",
+//! "text"}]`, best first. Exit status: 0 when the search ran (even with no
+//! result), 2 for a bad argument, a missing project or run, or a database
+//! or embedder error.
+
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::{Parser, ValueEnum};
+use pyatlas::embed::{Embedder, HashEmbedder, OpenAiConfig, OpenAiEmbedder};
+use pyatlas::store::{RunInfo, SearchQuery, Store, StoreConfig};
+
+#[derive(Parser)]
+#[command(about = "Search an indexed Python codebase")]
+struct Args {
+    /// What to look for.
+    query: String,
+    /// PostgreSQL URL (default: DATABASE_URL).
+    #[arg(long)]
+    database_url: Option<String>,
+    /// The project (default: the only one, or an error naming them).
+    #[arg(long)]
+    project: Option<String>,
+    /// How many results.
+    #[arg(short, long, default_value_t = 10)]
+    k: usize,
+    /// Only chunks whose path starts with this.
+    #[arg(long)]
+    path_prefix: Option<String>,
+    /// Only chunks of this domain.
+    #[arg(long)]
+    domain: Option<String>,
+    /// Only chunks of this kind (function, method, class, class_head, module, part).
+    #[arg(long)]
+    kind: Option<String>,
+    /// Fuse full-text search with the vector ranking.
+    #[arg(long)]
+    hybrid: bool,
+    /// Search this run instead of the latest complete one.
+    #[arg(long)]
+    run: Option<i64>,
+    /// The provider's base URL, for runs embedded through an API.
+    #[arg(long)]
+    api_base: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Format {
+    Text,
+    Json,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    match runtime.block_on(run(&args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// The embedder a run was indexed with.
+fn embedder_of(run: &RunInfo, args: &Args) -> anyhow::Result<Box<dyn Embedder>> {
+    if run.model_id.starts_with("pyatlas-hash-v1-") {
+        return Ok(Box::new(HashEmbedder::new(run.dimensions)?));
+    }
+    let model = run.model_id.split('@').next().unwrap_or(&run.model_id);
+    let mut config = OpenAiConfig::from_env(model);
+    if let Some(url) = &args.api_base {
+        config = config.base_url(url);
+    }
+    // Ask for the run's size only where the run asked for one.
+    config = match run.summary.get("dimensions_requested").and_then(serde_json::Value::as_bool) {
+        Some(true) => config.dimensions(run.dimensions),
+        _ => config.expect_dimensions(run.dimensions),
+    };
+    Ok(Box::new(OpenAiEmbedder::new(config)?))
+}
+
+async fn run(args: &Args) -> anyhow::Result<()> {
+    let url = match &args.database_url {
+        Some(url) => url.clone(),
+        None => std::env::var("DATABASE_URL").context("no database: pass --database-url or set DATABASE_URL")?,
+    };
+    let store = Store::connect(StoreConfig::new(&url)?).await?;
+    let project = match &args.project {
+        Some(project) => project.clone(),
+        None => {
+            let projects = store.projects().await?;
+            match projects.as_slice() {
+                [only] => only.clone(),
+                [] => anyhow::bail!("the database holds no project yet: run the `index` example first"),
+                many => anyhow::bail!("several projects ({}): pass --project", many.join(", ")),
+            }
+        }
+    };
+    let run = match args.run {
+        Some(id) => store.run(id).await?,
+        None => store.latest_complete_run(&project).await?,
+    };
+    let embedder = embedder_of(&run, args)?;
+    let vector = embedder.embed(&[args.query.as_str()]).await?.pop().context("no vector for the query")?;
+    let mut query = SearchQuery::new(&project, vector).run(run.id).k(args.k);
+    if let Some(prefix) = &args.path_prefix {
+        query = query.path_prefix(prefix);
+    }
+    if let Some(domain) = &args.domain {
+        query = query.domain(domain);
+    }
+    if let Some(kind) = &args.kind {
+        query = query.kind(kind);
+    }
+    if args.hybrid {
+        query = query.hybrid(&args.query);
+    }
+    let hits = store.search(&query).await?;
+    match args.format {
+        Format::Json => {
+            let hits: Vec<serde_json::Value> = hits
+                .iter()
+                .map(|h| {
+                    serde_json::json!({
+                        "id": h.id, "path": h.path, "qualnames": h.qualnames, "start_line": h.start_line,
+                        "end_line": h.end_line, "score": h.score, "text": h.text,
+                    })
+                })
+                .collect();
+            println!("{}", serde_json::to_string_pretty(&hits)?);
+        }
+        Format::Text => {
+            for (rank, hit) in hits.iter().enumerate() {
+                let name = hit.qualnames.join(", ");
+                println!("{:2}. {:.4}  {}:{}-{}  {name}", rank + 1, hit.score, hit.path, hit.start_line, hit.end_line);
+            }
+            if hits.is_empty() {
+                println!("no result in run {} of {project:?}", run.id);
+            }
+        }
+    }
+    Ok(())
+}
