@@ -65,6 +65,8 @@ CREATE TABLE embeddings (
     created_at  timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (model_id, dimensions, chunk_id)
 );
+-- Vectors do not compress: out of line, uncompressed.
+ALTER TABLE embeddings ALTER COLUMN embedding SET STORAGE EXTERNAL;
 
 CREATE TABLE edges (
     run_id  bigint NOT NULL REFERENCES runs (id) ON DELETE CASCADE,

@@ -54,7 +54,8 @@ impl Store {
             owned.iter().map(|(id, v)| vec![&model as &(dyn ToSql + Sync), &dims, id, v]).collect();
         self.copy_merge(
             "storing embeddings",
-            "CREATE TEMP TABLE staging (model_id text, dimensions integer, chunk_id text, embedding vector) ON COMMIT DROP",
+            "CREATE TEMP TABLE staging (model_id text, dimensions integer, chunk_id text, embedding vector) ON COMMIT DROP;
+             ALTER TABLE staging ALTER COLUMN embedding SET STORAGE EXTERNAL",
             &[Type::TEXT, Type::INT4, Type::TEXT, vector_type],
             &rows,
             "INSERT INTO embeddings (model_id, dimensions, chunk_id, embedding)

@@ -50,7 +50,8 @@
 //! Chunk texts are content-addressed and shared by runs, so an unchanged
 //! chunk costs a location row per run, not a text. `embeddings.embedding` is
 //! a `vector` of any size; for each dimension count in use there is a
-//! partial HNSW index (cosine) on `embedding::vector(n)`, or on
+//! partial HNSW index (cosine), built when the first run with that count
+//! completes (after its bulk load, as pgvector advises), on `embedding::vector(n)`, or on
 //! `embedding::halfvec(n)` from 2,001 to 4,000 dimensions (pgvector's index
 //! limits); above 4,000, search scans exactly.
 //!

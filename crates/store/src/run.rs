@@ -155,7 +155,6 @@ impl Store {
         if spec.dimensions == 0 {
             return Err(StoreError::InvalidQuery { reason: "a run needs at least one embedding dimension".into() });
         }
-        self.ensure_vector_index(spec.dimensions).await?;
         let lock = self.client().await?;
         let project_id: i64 = lock
             .query_one(
@@ -539,6 +538,9 @@ impl RunHandle {
     /// Marks the run complete (visible to search) with a summary, and
     /// releases the project.
     pub async fn complete(mut self, summary: serde_json::Value) -> Result<RunInfo, StoreError> {
+        // Built after the first bulk load rather than before it, as pgvector
+        // advises: later runs add few vectors (the rest come from the cache).
+        self.store.ensure_vector_index(self.info.dimensions).await?;
         self.finish("complete", summary).await
     }
 

@@ -260,7 +260,9 @@ impl Store {
         ))
         .await
         .map_err(StoreError::db(format!("creating the HNSW index for {dimensions} dimensions")))?;
-        tx.commit().await.map_err(StoreError::db("committing the index creation"))
+        tx.commit().await.map_err(StoreError::db("committing the index creation"))?;
+        // Fresh statistics, so that the planner sees the bulk load and the index.
+        client.batch_execute("ANALYZE embeddings").await.map_err(StoreError::db("analysing the embeddings"))
     }
 
     /// The names of the projects, sorted.
