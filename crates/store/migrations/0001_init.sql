@@ -52,7 +52,6 @@ CREATE TABLE chunks (
     metadata    jsonb NOT NULL DEFAULT '{}',
     PRIMARY KEY (run_id, id, path, start_line)
 );
-CREATE INDEX chunks_by_id ON chunks (id);
 
 -- Vectors, keyed by what produced them and the chunk (text) they embed;
 -- shared by all runs and projects. HNSW indexes are created per dimension

@@ -540,7 +540,10 @@ impl RunHandle {
     pub async fn complete(mut self, summary: serde_json::Value) -> Result<RunInfo, StoreError> {
         // Built after the first bulk load rather than before it, as pgvector
         // advises: later runs add few vectors (the rest come from the cache).
-        self.store.ensure_vector_index(self.info.dimensions).await?;
+        match self.lock.as_mut() {
+            Some(lock) if !lock.is_closed() => Store::ensure_vector_index_on(lock, self.info.dimensions).await?,
+            _ => self.store.ensure_vector_index(self.info.dimensions).await?,
+        }
         self.finish("complete", summary).await
     }
 

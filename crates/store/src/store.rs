@@ -247,8 +247,13 @@ impl Store {
     /// it exists: `vector` up to 2,000 dimensions, `halfvec` up to 4,000
     /// (pgvector's limits); above that, search scans exactly.
     pub async fn ensure_vector_index(&self, dimensions: usize) -> Result<(), StoreError> {
-        let Some((cast, ops)) = index_cast(dimensions) else { return Ok(()) };
         let mut client = self.client().await?;
+        Self::ensure_vector_index_on(&mut client, dimensions).await
+    }
+
+    /// [`Store::ensure_vector_index`] on a connection the caller has.
+    pub(crate) async fn ensure_vector_index_on(client: &mut Object, dimensions: usize) -> Result<(), StoreError> {
+        let Some((cast, ops)) = index_cast(dimensions) else { return Ok(()) };
         let tx = client.transaction().await.map_err(StoreError::db("starting the index creation"))?;
         tx.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", &[&DDL_LOCK])
             .await
