@@ -7,6 +7,7 @@
 //! cargo bench --bench embed_rate                  # 4 clients x 120 s, real time
 //! cargo bench --bench embed_rate -- --seconds 300 # longer runs
 //! cargo bench --bench embed_rate -- --virtual     # on paused tokio time, in seconds
+//! cargo bench --bench embed_rate -- --serve       # only the mock server, until killed
 //! ```
 //!
 //! The texts are the chunks of the corpus (`$PYATLAS_BENCH_CORPUS`, or the
@@ -237,7 +238,22 @@ fn print(o: &Outcome, options: &Options) {
     );
 }
 
+/// `--serve`: only the mock server, with the bench's limits and latency,
+/// until killed; prints its base URL (for `index --api-base`).
+fn serve() {
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+    runtime.block_on(async {
+        let server = MockServer::start(server_config()).await.expect("mock server");
+        println!("{}", server.url());
+        std::future::pending::<()>().await;
+    });
+}
+
 fn main() {
+    if std::env::args().any(|a| a == "--serve") {
+        serve();
+        return;
+    }
     let options = options();
     let texts = Arc::new(texts());
     let tokens: usize = texts.iter().map(|t| tiktoken_rs::cl100k_base_singleton().encode_ordinary(t).len()).sum();

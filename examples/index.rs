@@ -27,10 +27,14 @@ use std::time::Instant;
 use anyhow::Context as _;
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
+use std::collections::{BTreeSet, HashMap};
+
 use pyatlas::chunker::{Chunk, ChunkConfig, Chunker, Tiktoken};
+use pyatlas::classifier::{RuleClassifier, Rules};
 use pyatlas::embed::{CachedEmbedder, Embedder};
+use pyatlas::intent::{FileFacts, IntentConfig, check};
 use pyatlas::parser::{Config, discover, parse_files};
-use pyatlas::store::{ChunkRow, FileRow, RunSpec, Store, StoreConfig};
+use pyatlas::store::{ChunkRow, EdgeRow, FileRow, FindingRow, RunSpec, Store, StoreConfig, TagRow};
 
 use self::embedder::EmbedderArgs;
 
@@ -61,7 +65,72 @@ struct Args {
 /// What one parsed file sends down the pipeline.
 struct FileWork {
     file: FileRow,
-    chunks: Vec<Chunk>,
+    chunks: Vec<(Chunk, Vec<String>)>,
+    edges: Vec<EdgeRow>,
+    tags: Vec<TagRow>,
+    /// Kept for drift, which needs the whole codebase.
+    facts: FileFacts,
+}
+
+/// The chunks of a file with their domains (those of the units they hold,
+/// or of the module for module-level code), its import edges and its tags.
+fn file_work(parsed: &pyatlas::parser::ParsedFile, chunker: &Chunker, facts: FileFacts) -> FileWork {
+    let record = parsed.record();
+    let module = record.module.to_string();
+    let mut unit_domains: HashMap<String, Vec<String>> = HashMap::new();
+    for (unit, domains) in record.units.iter().zip(&facts.classification.units) {
+        unit_domains.insert(unit.qualname.to_string(), domains.iter().map(|d| d.domain.clone()).collect());
+    }
+    let module_domains: Vec<String> = facts.classification.module.iter().map(|d| d.domain.clone()).collect();
+    let chunks = chunker
+        .chunk(parsed)
+        .into_iter()
+        .map(|chunk| {
+            let mut domains = BTreeSet::new();
+            for name in &chunk.qualnames {
+                domains.extend(unit_domains.get(&name.to_string()).into_iter().flatten().cloned());
+            }
+            if chunk.qualnames.is_empty() {
+                domains.extend(module_domains.iter().cloned());
+            }
+            (chunk, domains.into_iter().collect())
+        })
+        .collect();
+    let edges = record
+        .imports
+        .iter()
+        .map(|import| EdgeRow {
+            kind: "import".into(),
+            source: module.clone(),
+            target: format!("{}{}", ".".repeat(import.level as usize), import.module),
+            line: import.line,
+        })
+        .collect();
+    let tags = facts
+        .tags
+        .tags
+        .iter()
+        .flat_map(|tag| {
+            let scope = tag
+                .unit
+                .and_then(|u| record.units.get(u as usize))
+                .map_or_else(|| module.clone(), |u| u.qualname.to_string());
+            tag.values.iter().map(move |value| TagRow {
+                path: record.path.clone(),
+                line: tag.line,
+                scope: scope.clone(),
+                key: tag.key.clone(),
+                value: value.clone(),
+            })
+        })
+        .collect();
+    let file = FileRow {
+        path: record.path.clone(),
+        module,
+        content_hash: blake3::hash(parsed.text().as_bytes()).to_hex()[..32].to_owned(),
+        lines: record.lines,
+    };
+    FileWork { file, chunks, edges, tags, facts }
 }
 
 fn main() -> ExitCode {
@@ -96,7 +165,7 @@ fn git_commit(root: &Path) -> Option<String> {
     out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
 }
 
-fn row(chunk: &Chunk) -> ChunkRow {
+fn row(chunk: &Chunk, domains: &[String]) -> ChunkRow {
     ChunkRow {
         id: chunk.id.to_string(),
         path: chunk.path.clone(),
@@ -106,7 +175,7 @@ fn row(chunk: &Chunk) -> ChunkRow {
         end_line: chunk.end_line,
         token_count: u32::try_from(chunk.token_count).unwrap_or(u32::MAX),
         text: chunk.text.clone(),
-        domains: Vec::new(),
+        domains: domains.to_vec(),
         metadata: serde_json::json!({
             "module": chunk.module.to_string(),
             "part_index": chunk.part_index,
@@ -139,6 +208,10 @@ async fn run(args: Args) -> anyhow::Result<bool> {
     let project = project_name(&args)?;
     let chunker = Chunker::new(ChunkConfig::default().max_tokens(args.max_tokens), Tiktoken::cl100k_base())?;
     let discovery = discover(&args.root, &Config::default())?;
+    let (rules, _) = Rules::for_root(&args.root).context("loading the classifier's rules")?;
+    let known_domains: BTreeSet<String> = rules.domains.iter().map(|d| d.name.clone()).collect();
+    let classifier = RuleClassifier::new(rules);
+    let (intent, _) = IntentConfig::for_root(&args.root).context("loading the intent configuration")?;
 
     let fingerprint = blake3::hash(
         format!("pyatlas {} max_tokens={} model={}", env!("CARGO_PKG_VERSION"), args.max_tokens, embedder.model_id())
@@ -158,20 +231,15 @@ async fn run(args: Args) -> anyhow::Result<bool> {
     // Stage 1: parse and chunk on the worker pool, into a bounded channel.
     let (sender, mut receiver) = tokio::sync::mpsc::channel::<FileWork>(256);
     let files = discovery.files.clone();
+    let vocabulary = intent.vocabulary.clone();
     let producer = std::thread::spawn(move || {
         let config = Config::default();
         parse_files(
             &files,
             &config,
             |parsed| {
-                let record = parsed.record();
-                let file = FileRow {
-                    path: record.path.clone(),
-                    module: record.module.to_string(),
-                    content_hash: blake3::hash(parsed.text().as_bytes()).to_hex()[..32].to_owned(),
-                    lines: record.lines,
-                };
-                FileWork { file, chunks: chunker.chunk(&parsed) }
+                let facts = FileFacts::gather(&parsed, &classifier, &vocabulary);
+                file_work(&parsed, &chunker, facts)
             },
             |work| {
                 // The receiver only goes away on an error downstream.
@@ -186,7 +254,10 @@ async fn run(args: Args) -> anyhow::Result<bool> {
     );
     let mut totals = Totals::default();
     let mut files: Vec<FileRow> = Vec::new();
-    let mut chunks: Vec<Chunk> = Vec::new();
+    let mut chunks: Vec<(Chunk, Vec<String>)> = Vec::new();
+    let mut edges: Vec<EdgeRow> = Vec::new();
+    let mut tags: Vec<TagRow> = Vec::new();
+    let mut all_facts: Vec<FileFacts> = Vec::new();
     let mut failures = Vec::new();
     let mut done = false;
     while !done {
@@ -194,6 +265,9 @@ async fn run(args: Args) -> anyhow::Result<bool> {
             Some(work) => {
                 files.push(work.file);
                 chunks.extend(work.chunks);
+                edges.extend(work.edges);
+                tags.extend(work.tags);
+                all_facts.push(work.facts);
             }
             None => done = true,
         }
@@ -203,12 +277,14 @@ async fn run(args: Args) -> anyhow::Result<bool> {
         totals.files += files.len() as u64;
         totals.chunks += chunks.len() as u64;
         run.add_files(&files).await?;
-        let rows: Vec<ChunkRow> = chunks.iter().map(row).collect();
+        run.add_edges(&edges).await?;
+        run.add_tags(&tags).await?;
+        let rows: Vec<ChunkRow> = chunks.iter().map(|(chunk, domains)| row(chunk, domains)).collect();
         let stored = run.add_chunks(&rows).await?;
         for rejected in &stored.rejected {
             eprintln!("not stored: {}", rejected.reason);
         }
-        let texts: Vec<&str> = chunks.iter().map(|c| c.text.as_str()).collect();
+        let texts: Vec<&str> = chunks.iter().map(|(c, _)| c.text.as_str()).collect();
         // The cache is the store: embedded vectors are written as each
         // batch completes, before the next one is sent.
         let report = cached.embed_each(&texts, &mut |_| {}).await;
@@ -219,7 +295,7 @@ async fn run(args: Args) -> anyhow::Result<bool> {
         totals.requests += report.metrics.requests;
         totals.rate_limited += report.metrics.rate_limited;
         for failure in report.failures {
-            let chunk = &chunks[failure.index];
+            let (chunk, _) = &chunks[failure.index];
             failures.push(format!("{} {}:{}: {}", chunk.id, chunk.path, chunk.start_line, failure.error));
         }
         for warning in report.warnings {
@@ -229,9 +305,29 @@ async fn run(args: Args) -> anyhow::Result<bool> {
         progress.set_message(format!("{} chunks, {} cached", totals.chunks, totals.cached));
         files.clear();
         chunks.clear();
+        edges.clear();
+        tags.clear();
     }
     producer.join().map_err(|_| anyhow::anyhow!("the parser's thread panicked"))??;
     progress.finish_and_clear();
+    // Drift needs every file's facts: checked once the tree is read.
+    let drift = check(&all_facts, &intent, &known_domains);
+    let label = |value: serde_json::Result<serde_json::Value>| {
+        value.ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+    };
+    let findings: Vec<FindingRow> = drift
+        .findings
+        .iter()
+        .map(|f| FindingRow {
+            fingerprint: f.fingerprint(),
+            rule: label(serde_json::to_value(f.rule)),
+            severity: label(serde_json::to_value(f.severity)),
+            path: f.path.clone(),
+            line: f.line,
+            message: f.message.clone(),
+        })
+        .collect();
+    run.add_findings(&findings).await?;
 
     let seconds = start.elapsed().as_secs_f64();
     let summary = serde_json::json!({
@@ -243,6 +339,7 @@ async fn run(args: Args) -> anyhow::Result<bool> {
         "tokens": totals.tokens,
         "requests": totals.requests,
         "rate_limited": totals.rate_limited,
+        "findings": findings.len(),
         "seconds": seconds,
         // How `search` embeds a query as this run did.
         "dimensions_requested": args.embedder.dimensions.is_some(),

@@ -83,6 +83,11 @@ async fn index_then_search_keeps_the_contract() {
             .await;
     let hits: Vec<Value> = serde_json::from_slice(&filtered.stdout).expect("json");
     assert!(!hits.is_empty() && hits.iter().all(|h| h["path"].as_str().is_some_and(|p| p.starts_with("shop/api"))));
+    // Domains come from the classifier.
+    let by_domain =
+        output(example("search", &["order", "--project", &name, "--domain", "web-api", "--format", "json"])).await;
+    let hits: Vec<Value> = serde_json::from_slice(&by_domain.stdout).expect("json");
+    assert_eq!(hits.iter().map(|h| h["path"].as_str().unwrap_or("")).collect::<Vec<_>>(), ["shop/api.py"]);
     let hybrid = output(example("search", &["reprice_all", "--project", &name, "--hybrid", "-k", "1"])).await;
     assert!(String::from_utf8_lossy(&hybrid.stdout).contains("reprice_all"), "{hybrid:?}");
 

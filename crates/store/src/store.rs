@@ -258,6 +258,15 @@ impl Store {
         tx.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", &[&DDL_LOCK])
             .await
             .map_err(StoreError::db("waiting for the DDL lock"))?;
+        // The HNSW build is much faster when its graph fits in memory
+        // (pgvector's advice); the server's own setting wins if larger.
+        tx.batch_execute(
+            "SELECT set_config('maintenance_work_mem',
+                 greatest(pg_size_bytes(current_setting('maintenance_work_mem')), pg_size_bytes('1GB')) / 1024 || 'kB',
+                 true)",
+        )
+        .await
+        .map_err(StoreError::db("raising maintenance_work_mem for the index build"))?;
         // `dimensions` is a number, not text: nothing to inject.
         tx.batch_execute(&format!(
             "CREATE INDEX IF NOT EXISTS embeddings_hnsw_{dimensions} ON embeddings
