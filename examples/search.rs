@@ -3,7 +3,7 @@
 //! ```text
 //! cargo run --release --example search -- "<query>" [--database-url URL] [--project NAME] [-k 10]
 //!     [--path-prefix P] [--domain D] [--kind K] [--hybrid] [--format text|json] [--run ID]
-//!     [--api-base URL]
+//!     [--embedder hash|openai] [--model M] [--dimensions N] [--api-base URL]
 //! ```
 //! The query is embedded the way the run was (the embedder, model and
 //! dimensions recorded with it): offline for the `hash` embedder, through
@@ -49,12 +49,28 @@ struct Args {
     /// Search this run instead of the latest complete one.
     #[arg(long)]
     run: Option<i64>,
+    /// Embed the query with this embedder instead of the run's (its vectors
+    /// must be comparable with the run's: same model and dimensions).
+    #[arg(long, value_enum)]
+    embedder: Option<Kind>,
+    /// The provider's model, instead of the run's.
+    #[arg(long)]
+    model: Option<String>,
+    /// The vector size, instead of the run's.
+    #[arg(long)]
+    dimensions: Option<usize>,
     /// The provider's base URL, for runs embedded through an API.
     #[arg(long)]
     api_base: Option<String>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Kind {
+    Hash,
+    Openai,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -81,19 +97,25 @@ fn main() -> ExitCode {
     }
 }
 
-/// The embedder a run was indexed with.
+/// The embedder a run was indexed with, or the one the options name.
 fn embedder_of(run: &RunInfo, args: &Args) -> anyhow::Result<Box<dyn Embedder>> {
-    if run.model_id.starts_with("pyatlas-hash-v1-") {
-        return Ok(Box::new(HashEmbedder::new(run.dimensions)?));
+    let hash = run.model_id.starts_with("pyatlas-hash-v1-");
+    let kind = args.embedder.unwrap_or(if hash { Kind::Hash } else { Kind::Openai });
+    let dimensions = args.dimensions.unwrap_or(run.dimensions);
+    if kind == Kind::Hash {
+        return Ok(Box::new(HashEmbedder::new(dimensions)?));
     }
-    let model = run.model_id.split('@').next().unwrap_or(&run.model_id);
+    let recorded = run.model_id.split('@').next().unwrap_or(&run.model_id);
+    let model = args.model.as_deref().unwrap_or(if hash { "text-embedding-3-small" } else { recorded });
     let mut config = OpenAiConfig::from_env(model);
     if let Some(url) = &args.api_base {
         config = config.base_url(url);
     }
     // Ask for the run's size only where the run asked for one.
-    config = match run.summary.get("dimensions_requested").and_then(serde_json::Value::as_bool) {
-        Some(true) => config.dimensions(run.dimensions),
+    let requested = run.summary.get("dimensions_requested").and_then(serde_json::Value::as_bool);
+    config = match (args.dimensions, requested) {
+        (Some(dimensions), _) => config.dimensions(dimensions),
+        (None, Some(true)) => config.dimensions(run.dimensions),
         _ => config.expect_dimensions(run.dimensions),
     };
     Ok(Box::new(OpenAiEmbedder::new(config)?))
@@ -121,6 +143,14 @@ async fn run(args: &Args) -> anyhow::Result<()> {
         None => store.latest_complete_run(&project).await?,
     };
     let embedder = embedder_of(&run, args)?;
+    if embedder.model_id() != run.model_id {
+        eprintln!(
+            "warning: run {} was embedded with {}; the query is embedded with {}",
+            run.id,
+            run.model_id,
+            embedder.model_id()
+        );
+    }
     let vector = embedder.embed(&[args.query.as_str()]).await?.pop().context("no vector for the query")?;
     let mut query = SearchQuery::new(&project, vector).run(run.id).k(args.k);
     if let Some(prefix) = &args.path_prefix {

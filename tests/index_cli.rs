@@ -88,6 +88,12 @@ async fn index_then_search_keeps_the_contract() {
         output(example("search", &["order", "--project", &name, "--domain", "web-api", "--format", "json"])).await;
     let hits: Vec<Value> = serde_json::from_slice(&by_domain.stdout).expect("json");
     assert_eq!(hits.iter().map(|h| h["path"].as_str().unwrap_or("")).collect::<Vec<_>>(), ["shop/api.py"]);
+    // Another embedder than the run's: vectors of another size are refused.
+    let other =
+        output(example("search", &["order", "--project", &name, "--embedder", "hash", "--dimensions", "8"])).await;
+    assert_eq!(other.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&other.stderr);
+    assert!(stderr.contains("8 dimensions") && stderr.contains("384"), "{stderr}");
     let hybrid = output(example("search", &["reprice_all", "--project", &name, "--hybrid", "-k", "1"])).await;
     assert!(String::from_utf8_lossy(&hybrid.stdout).contains("reprice_all"), "{hybrid:?}");
 
