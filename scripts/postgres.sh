@@ -67,7 +67,7 @@ pg_start() {
         || { cat "$PG_DIR/server.log" >&2; return 1; }
     export DATABASE_URL="postgres://postgres@127.0.0.1:$port/postgres"
     # For the fault tests that restart the server mid-run.
-    export PYATLAS_PG_CTL="${run_as[*]} $bin/pg_ctl -D $PG_DIR/data"
+    export PYATLAS_PG_CTL="${run_as[*]} $bin/pg_ctl -D $PG_DIR/data -l $PG_DIR/server.log"
 }
 
 pg_stop() {
