@@ -12,7 +12,8 @@
 // `criterion_group!` generates an undocumented `pub fn`.
 #![allow(missing_docs)]
 
-use std::process::Command;
+mod common;
+
 use std::time::Instant;
 
 use criterion::{Criterion, Throughput};
@@ -27,14 +28,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 const CAP: usize = 512;
 
 fn corpus() -> Vec<SourceFile> {
-    let root = std::env::var("PYATLAS_BENCH_CORPUS").unwrap_or_else(|_| {
-        let out = Command::new("python3")
-            .args(["-c", "import sysconfig; print(sysconfig.get_paths()['stdlib'])"])
-            .output()
-            .expect("python3 for the default corpus, or set PYATLAS_BENCH_CORPUS");
-        String::from_utf8(out.stdout).expect("utf-8 path").trim().to_owned()
-    });
-    discover(root, &Config::default()).expect("walk the corpus").files
+    discover(common::corpus_root(), &Config::default()).expect("walk the corpus").files
 }
 
 fn pyatlas_chunks(files: &[SourceFile], threads: usize, chunker: &Chunker) -> ChunkStats {

@@ -21,7 +21,8 @@
 //! tokens the server accepted in that window over what the TPM limit allows
 //! in it. 429s are counted over the whole run. See `benches/README.md`.
 
-use std::process::Command;
+mod common;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -57,13 +58,7 @@ fn options() -> Options {
 }
 
 fn texts() -> Vec<String> {
-    let root = std::env::var("PYATLAS_BENCH_CORPUS").unwrap_or_else(|_| {
-        let out = Command::new("python3")
-            .args(["-c", "import sysconfig; print(sysconfig.get_paths()['stdlib'])"])
-            .output()
-            .expect("python3 for the default corpus, or set PYATLAS_BENCH_CORPUS");
-        String::from_utf8(out.stdout).expect("utf-8 path").trim().to_owned()
-    });
+    let root = common::corpus_root();
     let files = discover(root, &Config::default()).expect("walk the corpus").files;
     let chunker = Chunker::new(ChunkConfig::default(), Tiktoken::cl100k_base()).expect("chunker");
     let mut texts = Vec::new();

@@ -8,8 +8,7 @@
 // `criterion_group!` generates an undocumented `pub fn`.
 #![allow(missing_docs)]
 
-use std::path::PathBuf;
-use std::process::Command;
+mod common;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use pyatlas::parser::{Config, SourceParser, discover, parse_files};
@@ -20,19 +19,8 @@ use pyatlas::parser::{Config, SourceParser, discover, parse_files};
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-fn corpus_root() -> PathBuf {
-    if let Ok(root) = std::env::var("PYATLAS_BENCH_CORPUS") {
-        return root.into();
-    }
-    let out = Command::new("python3")
-        .args(["-c", "import sysconfig; print(sysconfig.get_paths()['stdlib'])"])
-        .output()
-        .expect("python3 for the default corpus, or set PYATLAS_BENCH_CORPUS");
-    String::from_utf8(out.stdout).expect("utf-8 path").trim().into()
-}
-
 fn bench_parse(c: &mut Criterion) {
-    let root = corpus_root();
+    let root = common::corpus_root();
     let config = Config::default();
     let discovery = discover(&root, &config).expect("walk the corpus");
     let files: Vec<_> =

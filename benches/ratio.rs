@@ -12,7 +12,8 @@
 //! The corpus is `$PYATLAS_BENCH_CORPUS`, or the standard library of the
 //! machine's `python3`.
 
-use std::process::Command;
+mod common;
+
 use std::time::Instant;
 
 use pyatlas::parser::{Config, SourceParser, discover, parse_files};
@@ -30,20 +31,14 @@ fn median(values: &mut [f64]) -> f64 {
 
 fn main() {
     let rounds: usize = std::env::args().skip(1).find_map(|a| a.parse().ok()).unwrap_or(7);
-    let root = std::env::var("PYATLAS_BENCH_CORPUS").unwrap_or_else(|_| {
-        let out = Command::new("python3")
-            .args(["-c", "import sysconfig; print(sysconfig.get_paths()['stdlib'])"])
-            .output()
-            .expect("python3 for the default corpus, or set PYATLAS_BENCH_CORPUS");
-        String::from_utf8(out.stdout).expect("utf-8 path").trim().to_owned()
-    });
+    let root = common::corpus_root();
     let config = Config::default();
     let cores = config.thread_count();
     let discovery = discover(&root, &config).expect("walk the corpus");
     let files: Vec<_> =
         discovery.files.iter().map(|f| (f.clone(), std::fs::read(&f.path).expect("read a corpus file"))).collect();
     let mb = files.iter().map(|(_, b)| b.len()).sum::<usize>() as f64 / 1e6;
-    println!("corpus {root}: {} files, {mb:.1} MB, {rounds} rounds, {cores} cores", files.len());
+    println!("corpus {}: {} files, {mb:.1} MB, {rounds} rounds, {cores} cores", root.display(), files.len());
 
     let mut ts = tree_sitter::Parser::new();
     ts.set_language(&tree_sitter_python::LANGUAGE.into()).expect("grammar");

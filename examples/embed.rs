@@ -15,6 +15,8 @@
 
 #[path = "common/embedder.rs"]
 mod embedder;
+#[path = "common/runtime.rs"]
+mod runtime;
 
 use std::io::{BufWriter, Write as _};
 use std::path::PathBuf;
@@ -56,21 +58,7 @@ enum Format {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("error: cannot start the async runtime: {error}");
-            return ExitCode::from(2);
-        }
-    };
-    match runtime.block_on(run(&args)) {
-        Ok(true) => ExitCode::SUCCESS,
-        Ok(false) => ExitCode::from(1),
-        Err(error) => {
-            eprintln!("error: {error:#}");
-            ExitCode::from(2)
-        }
-    }
+    runtime::exit_status(false, run(&args))
 }
 
 /// Returns whether every chunk got a vector.

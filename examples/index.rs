@@ -17,8 +17,12 @@
 //! some chunks could not be embedded (they are listed), 2 for a bad
 //! argument, root, configuration or database.
 
+#[path = "common/database.rs"]
+mod database;
 #[path = "common/embedder.rs"]
 mod embedder;
+#[path = "common/runtime.rs"]
+mod runtime;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -34,7 +38,7 @@ use pyatlas::classifier::{RuleClassifier, Rules};
 use pyatlas::embed::{CachedEmbedder, Embedder};
 use pyatlas::intent::{FileFacts, IntentConfig, check};
 use pyatlas::parser::{Config, discover, parse_files};
-use pyatlas::store::{ChunkRow, EdgeRow, FileRow, FindingRow, RunSpec, Store, StoreConfig, TagRow};
+use pyatlas::store::{ChunkRow, EdgeRow, FileRow, FindingRow, RunSpec, TagRow};
 
 use self::embedder::EmbedderArgs;
 
@@ -135,21 +139,7 @@ fn file_work(parsed: &pyatlas::parser::ParsedFile, chunker: &Chunker, facts: Fil
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("error: cannot start the async runtime: {error}");
-            return ExitCode::from(2);
-        }
-    };
-    match runtime.block_on(run(args)) {
-        Ok(true) => ExitCode::SUCCESS,
-        Ok(false) => ExitCode::from(1),
-        Err(error) => {
-            eprintln!("error: {error:#}");
-            ExitCode::from(2)
-        }
-    }
+    runtime::exit_status(true, run(args))
 }
 
 fn project_name(args: &Args) -> anyhow::Result<String> {
@@ -200,11 +190,7 @@ struct Totals {
 async fn run(args: Args) -> anyhow::Result<bool> {
     let start = Instant::now();
     let embedder = args.embedder.build()?;
-    let url = match &args.database_url {
-        Some(url) => url.clone(),
-        None => std::env::var("DATABASE_URL").context("no database: pass --database-url or set DATABASE_URL")?,
-    };
-    let store = Store::connect(StoreConfig::new(&url)?).await?;
+    let store = database::connect(args.database_url.as_deref()).await?;
     let project = project_name(&args)?;
     let chunker = Chunker::new(ChunkConfig::default().max_tokens(args.max_tokens), Tiktoken::cl100k_base())?;
     let discovery = discover(&args.root, &Config::default())?;

@@ -6,11 +6,14 @@
 //! Exit status: 0 when it ran, 2 for a bad argument, an unknown run or a
 //! database error.
 
+#[path = "common/database.rs"]
+mod database;
+#[path = "common/runtime.rs"]
+mod runtime;
+
 use std::process::ExitCode;
 
-use anyhow::Context as _;
 use clap::{Parser, ValueEnum};
-use pyatlas::store::{Store, StoreConfig};
 
 #[derive(Parser)]
 #[command(about = "List the runs of an indexed project, or diff two of them")]
@@ -37,28 +40,11 @@ enum Format {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("error: cannot start the async runtime: {error}");
-            return ExitCode::from(2);
-        }
-    };
-    match runtime.block_on(run(&args)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("error: {error:#}");
-            ExitCode::from(2)
-        }
-    }
+    runtime::exit_status(false, async { run(&args).await.map(|()| true) })
 }
 
 async fn run(args: &Args) -> anyhow::Result<()> {
-    let url = match &args.database_url {
-        Some(url) => url.clone(),
-        None => std::env::var("DATABASE_URL").context("no database: pass --database-url or set DATABASE_URL")?,
-    };
-    let store = Store::connect(StoreConfig::new(&url)?).await?;
+    let store = database::connect(args.database_url.as_deref()).await?;
     if let Some([from, to]) = args.diff.as_deref() {
         let diff = store.diff(*from, *to).await?;
         if args.format == Format::Json {

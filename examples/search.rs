@@ -13,12 +13,17 @@
 //! result), 2 for a bad argument, a missing project or run, or a database
 //! or embedder error.
 
+#[path = "common/database.rs"]
+mod database;
+#[path = "common/runtime.rs"]
+mod runtime;
+
 use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::{Parser, ValueEnum};
 use pyatlas::embed::{Embedder, HashEmbedder, OpenAiConfig, OpenAiEmbedder};
-use pyatlas::store::{RunInfo, SearchQuery, Store, StoreConfig};
+use pyatlas::store::{RunInfo, SearchQuery};
 
 #[derive(Parser)]
 #[command(about = "Search an indexed Python codebase")]
@@ -81,20 +86,7 @@ enum Format {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("error: cannot start the async runtime: {error}");
-            return ExitCode::from(2);
-        }
-    };
-    match runtime.block_on(run(&args)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("error: {error:#}");
-            ExitCode::from(2)
-        }
-    }
+    runtime::exit_status(false, async { run(&args).await.map(|()| true) })
 }
 
 /// The embedder a run was indexed with, or the one the options name.
@@ -122,11 +114,7 @@ fn embedder_of(run: &RunInfo, args: &Args) -> anyhow::Result<Box<dyn Embedder>> 
 }
 
 async fn run(args: &Args) -> anyhow::Result<()> {
-    let url = match &args.database_url {
-        Some(url) => url.clone(),
-        None => std::env::var("DATABASE_URL").context("no database: pass --database-url or set DATABASE_URL")?,
-    };
-    let store = Store::connect(StoreConfig::new(&url)?).await?;
+    let store = database::connect(args.database_url.as_deref()).await?;
     let project = match &args.project {
         Some(project) => project.clone(),
         None => {

@@ -332,30 +332,17 @@ impl CallGraph {
     /// Units reachable from `unit` through at most `depth` calls, with their
     /// distance, sorted by distance then name (the unit itself excluded).
     pub fn reachable(&self, unit: &UnitRef, depth: usize) -> Vec<(&UnitRef, usize)> {
-        let Some(&start) = self.index.get(unit) else { return Vec::new() };
-        let mut distance = HashMap::from([(start, 0usize)]);
-        let mut queue = VecDeque::from([start]);
-        while let Some(node) = queue.pop_front() {
-            let d = distance[&node];
-            if d == depth {
-                continue;
-            }
-            for next in self.graph.neighbors_directed(node, Direction::Outgoing) {
-                if let std::collections::hash_map::Entry::Vacant(slot) = distance.entry(next) {
-                    slot.insert(d + 1);
-                    queue.push_back(next);
-                }
-            }
-        }
-        let mut found: Vec<_> =
-            distance.into_iter().filter(|(n, _)| *n != start).map(|(n, d)| (&self.graph[n], d)).collect();
-        found.sort_by(|a, b| (a.1, a.0).cmp(&(b.1, b.0)));
-        found
+        self.within(unit, depth, Direction::Outgoing)
     }
 
     /// Units that reach `unit` through at most `depth` calls (its callers,
     /// their callers, ...), with their distance, sorted (the unit excluded).
     pub fn reaching(&self, unit: &UnitRef, depth: usize) -> Vec<(&UnitRef, usize)> {
+        self.within(unit, depth, Direction::Incoming)
+    }
+
+    /// Breadth-first search from `unit` along `direction`, up to `depth` edges.
+    fn within(&self, unit: &UnitRef, depth: usize, direction: Direction) -> Vec<(&UnitRef, usize)> {
         let Some(&start) = self.index.get(unit) else { return Vec::new() };
         let mut distance = HashMap::from([(start, 0usize)]);
         let mut queue = VecDeque::from([start]);
@@ -364,7 +351,7 @@ impl CallGraph {
             if d == depth {
                 continue;
             }
-            for next in self.graph.neighbors_directed(node, Direction::Incoming) {
+            for next in self.graph.neighbors_directed(node, direction) {
                 if let std::collections::hash_map::Entry::Vacant(slot) = distance.entry(next) {
                     slot.insert(d + 1);
                     queue.push_back(next);

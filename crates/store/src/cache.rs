@@ -46,9 +46,7 @@ impl Store {
         if owned.is_empty() {
             return Ok(report);
         }
-        let client = self.client().await?;
-        let vector_type = self.vector_type(&client).await?;
-        drop(client);
+        let vector_type = self.vector_type().await?;
         let model = model_id.replace('\0', "\u{FFFD}");
         let rows: Vec<Vec<&(dyn ToSql + Sync)>> =
             owned.iter().map(|(id, v)| vec![&model as &(dyn ToSql + Sync), &dims, id, v]).collect();

@@ -132,6 +132,12 @@ impl std::fmt::Debug for RunHandle {
     }
 }
 
+/// A value of the runs' plain tables (files, edges, tags, findings).
+enum Cell<'a> {
+    Text(&'a str),
+    Int(u32),
+}
+
 fn i32_of(value: u32) -> i32 {
     i32::try_from(value).unwrap_or(i32::MAX)
 }
@@ -310,37 +316,18 @@ impl RunHandle {
 
     /// Adds (or updates) files.
     pub async fn add_files(&self, files: &[FileRow]) -> Result<IngestReport, StoreError> {
-        let mut report = IngestReport::default();
-        let owned: Vec<(String, String, String, i32)> = files
+        let rows = files
             .iter()
-            .map(|f| {
-                let mut replaced = false;
-                let row = (
-                    pg_text(&f.path, &mut replaced),
-                    pg_text(&f.module, &mut replaced),
-                    f.content_hash.clone(),
-                    i32_of(f.lines),
-                );
-                report.nul_replaced += u64::from(replaced);
-                row
-            })
-            .collect();
-        let run = self.info.id;
-        let rows: Vec<Vec<&(dyn ToSql + Sync)>> =
-            owned.iter().map(|(p, m, h, l)| vec![&run as &(dyn ToSql + Sync), p, m, h, l]).collect();
-        self.store
-            .copy_merge(
-                "storing files",
-                "CREATE TEMP TABLE staging (run_id bigint, path text, module text, content_hash text, lines integer) ON COMMIT DROP",
-                &[Type::INT8, Type::TEXT, Type::TEXT, Type::TEXT, Type::INT4],
-                &rows,
-                "INSERT INTO files SELECT DISTINCT ON (path) * FROM staging ORDER BY path
-                 ON CONFLICT (run_id, path) DO UPDATE SET module = EXCLUDED.module,
-                     content_hash = EXCLUDED.content_hash, lines = EXCLUDED.lines",
-            )
-            .await?;
-        report.sent = rows.len() as u64;
-        Ok(report)
+            .map(|f| vec![Cell::Text(&f.path), Cell::Text(&f.module), Cell::Text(&f.content_hash), Cell::Int(f.lines)]);
+        self.add_plain(
+            "storing files",
+            "path text, module text, content_hash text, lines integer",
+            "INSERT INTO files SELECT DISTINCT ON (path) * FROM staging ORDER BY path
+             ON CONFLICT (run_id, path) DO UPDATE SET module = EXCLUDED.module,
+                 content_hash = EXCLUDED.content_hash, lines = EXCLUDED.lines",
+            rows,
+        )
+        .await
     }
 
     /// Adds chunks: texts once per id (shared by runs), locations per run.
@@ -432,105 +419,100 @@ impl RunHandle {
 
     /// Adds graph edges.
     pub async fn add_edges(&self, edges: &[EdgeRow]) -> Result<IngestReport, StoreError> {
-        let run = self.info.id;
-        let mut report = IngestReport::default();
-        let owned: Vec<(String, String, String, i32)> = edges
+        let rows = edges
             .iter()
-            .map(|e| {
-                let mut replaced = false;
-                let row = (
-                    pg_text(&e.kind, &mut replaced),
-                    pg_text(&e.source, &mut replaced),
-                    pg_text(&e.target, &mut replaced),
-                    i32_of(e.line),
-                );
-                report.nul_replaced += u64::from(replaced);
-                row
-            })
-            .collect();
-        let rows: Vec<Vec<&(dyn ToSql + Sync)>> =
-            owned.iter().map(|(k, s, t, l)| vec![&run as &(dyn ToSql + Sync), k, s, t, l]).collect();
-        self.store
-            .copy_merge(
-                "storing edges",
-                "CREATE TEMP TABLE staging (run_id bigint, kind text, source text, target text, line integer) ON COMMIT DROP",
-                &[Type::INT8, Type::TEXT, Type::TEXT, Type::TEXT, Type::INT4],
-                &rows,
-                "INSERT INTO edges SELECT DISTINCT * FROM staging ON CONFLICT DO NOTHING",
-            )
-            .await?;
-        report.sent = rows.len() as u64;
-        Ok(report)
+            .map(|e| vec![Cell::Text(&e.kind), Cell::Text(&e.source), Cell::Text(&e.target), Cell::Int(e.line)]);
+        self.add_plain(
+            "storing edges",
+            "kind text, source text, target text, line integer",
+            "INSERT INTO edges SELECT DISTINCT * FROM staging ON CONFLICT DO NOTHING",
+            rows,
+        )
+        .await
     }
 
     /// Adds intent tags.
     pub async fn add_tags(&self, tags: &[TagRow]) -> Result<IngestReport, StoreError> {
-        let run = self.info.id;
-        let mut report = IngestReport::default();
-        let owned: Vec<(String, i32, String, String, String)> = tags
-            .iter()
-            .map(|t| {
-                let mut replaced = false;
-                let row = (
-                    pg_text(&t.path, &mut replaced),
-                    i32_of(t.line),
-                    pg_text(&t.scope, &mut replaced),
-                    pg_text(&t.key, &mut replaced),
-                    pg_text(&t.value, &mut replaced),
-                );
-                report.nul_replaced += u64::from(replaced);
-                row
-            })
-            .collect();
-        let rows: Vec<Vec<&(dyn ToSql + Sync)>> =
-            owned.iter().map(|(p, l, s, k, v)| vec![&run as &(dyn ToSql + Sync), p, l, s, k, v]).collect();
-        self.store
-            .copy_merge(
-                "storing tags",
-                "CREATE TEMP TABLE staging (run_id bigint, path text, line integer, scope text, key text, value text) ON COMMIT DROP",
-                &[Type::INT8, Type::TEXT, Type::INT4, Type::TEXT, Type::TEXT, Type::TEXT],
-                &rows,
-                "INSERT INTO tags SELECT DISTINCT ON (path, line, key, value) * FROM staging
-                 ORDER BY path, line, key, value ON CONFLICT DO NOTHING",
-            )
-            .await?;
-        report.sent = rows.len() as u64;
-        Ok(report)
+        let rows = tags.iter().map(|t| {
+            vec![Cell::Text(&t.path), Cell::Int(t.line), Cell::Text(&t.scope), Cell::Text(&t.key), Cell::Text(&t.value)]
+        });
+        self.add_plain(
+            "storing tags",
+            "path text, line integer, scope text, key text, value text",
+            "INSERT INTO tags SELECT DISTINCT ON (path, line, key, value) * FROM staging
+             ORDER BY path, line, key, value ON CONFLICT DO NOTHING",
+            rows,
+        )
+        .await
     }
 
     /// Adds drift findings.
     pub async fn add_findings(&self, findings: &[FindingRow]) -> Result<IngestReport, StoreError> {
-        let run = self.info.id;
+        let rows = findings.iter().map(|f| {
+            vec![
+                Cell::Text(&f.fingerprint),
+                Cell::Text(&f.rule),
+                Cell::Text(&f.severity),
+                Cell::Text(&f.path),
+                Cell::Int(f.line),
+                Cell::Text(&f.message),
+            ]
+        });
+        self.add_plain(
+            "storing findings",
+            "fingerprint text, rule text, severity text, path text, line integer, message text",
+            "INSERT INTO findings SELECT DISTINCT ON (fingerprint) * FROM staging ORDER BY fingerprint
+             ON CONFLICT DO NOTHING",
+            rows,
+        )
+        .await
+    }
+
+    /// Stores rows of text and integer columns for this run through
+    /// [`Store::copy_merge`]: `columns` defines the staging table after its
+    /// `run_id`, and `merge` moves `staging` into the real table. NUL bytes in
+    /// text are replaced and counted.
+    async fn add_plain<'a>(
+        &self,
+        what: &str,
+        columns: &str,
+        merge: &str,
+        rows: impl Iterator<Item = Vec<Cell<'a>>>,
+    ) -> Result<IngestReport, StoreError> {
         let mut report = IngestReport::default();
-        let owned: Vec<(String, String, String, String, i32, String)> = findings
+        let mut types = vec![Type::INT8];
+        let mut owned: Vec<Vec<Box<dyn ToSql + Send + Sync>>> = Vec::new();
+        for cells in rows {
+            if owned.is_empty() {
+                types.extend(cells.iter().map(|cell| match cell {
+                    Cell::Text(_) => Type::TEXT,
+                    Cell::Int(_) => Type::INT4,
+                }));
+            }
+            let mut replaced = false;
+            let row = cells
+                .into_iter()
+                .map(|cell| -> Box<dyn ToSql + Send + Sync> {
+                    match cell {
+                        Cell::Text(text) => Box::new(pg_text(text, &mut replaced)),
+                        Cell::Int(value) => Box::new(i32_of(value)),
+                    }
+                })
+                .collect();
+            report.nul_replaced += u64::from(replaced);
+            owned.push(row);
+        }
+        let run = self.info.id;
+        let rows: Vec<Vec<&(dyn ToSql + Sync)>> = owned
             .iter()
-            .map(|f| {
-                let mut replaced = false;
-                let row = (
-                    pg_text(&f.fingerprint, &mut replaced),
-                    pg_text(&f.rule, &mut replaced),
-                    pg_text(&f.severity, &mut replaced),
-                    pg_text(&f.path, &mut replaced),
-                    i32_of(f.line),
-                    pg_text(&f.message, &mut replaced),
-                );
-                report.nul_replaced += u64::from(replaced);
-                row
+            .map(|row| {
+                std::iter::once(&run as &(dyn ToSql + Sync))
+                    .chain(row.iter().map(|value| value.as_ref() as &(dyn ToSql + Sync)))
+                    .collect()
             })
             .collect();
-        let rows: Vec<Vec<&(dyn ToSql + Sync)>> =
-            owned.iter().map(|(fp, r, s, p, l, m)| vec![&run as &(dyn ToSql + Sync), fp, r, s, p, l, m]).collect();
-        self.store
-            .copy_merge(
-                "storing findings",
-                "CREATE TEMP TABLE staging (run_id bigint, fingerprint text, rule text, severity text, path text,
-                     line integer, message text) ON COMMIT DROP",
-                &[Type::INT8, Type::TEXT, Type::TEXT, Type::TEXT, Type::TEXT, Type::INT4, Type::TEXT],
-                &rows,
-                "INSERT INTO findings SELECT DISTINCT ON (fingerprint) * FROM staging ORDER BY fingerprint
-                 ON CONFLICT DO NOTHING",
-            )
-            .await?;
+        let staging = format!("CREATE TEMP TABLE staging (run_id bigint, {columns}) ON COMMIT DROP");
+        self.store.copy_merge(what, &staging, &types, &rows, merge).await?;
         report.sent = rows.len() as u64;
         Ok(report)
     }

@@ -161,35 +161,45 @@ impl Store {
         dimensions: usize,
         limit: usize,
     ) -> Result<Vec<SearchHit>, StoreError> {
-        let dims = i32::try_from(dimensions).unwrap_or(i32::MAX);
         // The cast matches the partial HNSW index's expression (a number,
         // not text, so nothing to inject); without an index, an exact scan.
         let (cast, half) = match index_cast(dimensions) {
             Some((cast, ops)) => (cast, ops.starts_with("halfvec")),
             None => ("vector".to_owned(), false),
         };
-        let dimension_filter = format!("e.dimensions = {dimensions}");
         let sql = format!(
             "SELECT {HIT_COLUMNS}, (e.embedding::{cast} <=> $1::{cast}) AS distance
              FROM embeddings e
              JOIN chunks c ON c.id = e.chunk_id AND c.run_id = $2
              JOIN chunk_texts t ON t.id = c.id
-             WHERE {dimension_filter} AND e.model_id = $6 AND {FILTERS}
+             WHERE e.dimensions = {dimensions} AND e.model_id = $6 AND {FILTERS}
              ORDER BY distance LIMIT $7"
         );
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let vector = Vector::from(query.vector.clone());
-        let half_vector = HalfVector::from_f32_slice(&query.vector);
-        let probe: &(dyn ToSql + Sync) = if half { &half_vector } else { &vector };
+        let probe: Box<dyn ToSql + Send + Sync> = if half {
+            Box::new(HalfVector::from_f32_slice(&query.vector))
+        } else {
+            Box::new(Vector::from(query.vector.clone()))
+        };
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(StoreError::db("starting the search"))?;
         // Filters are applied while the index is walked, until `limit` rows pass.
         tx.batch_execute("SET LOCAL hnsw.iterative_scan = strict_order; SET LOCAL hnsw.ef_search = 100")
             .await
             .map_err(StoreError::db("configuring the search"))?;
-        let _ = dims;
         let rows = tx
-            .query(&sql, &[probe, &run, &query.path_prefix, &query.domain, &query.kind, &model_id, &limit])
+            .query(
+                &sql,
+                &[
+                    probe.as_ref() as &(dyn ToSql + Sync),
+                    &run,
+                    &query.path_prefix,
+                    &query.domain,
+                    &query.kind,
+                    &model_id,
+                    &limit,
+                ],
+            )
             .await
             .map_err(StoreError::db("searching by vector"))?;
         tx.commit().await.map_err(StoreError::db("ending the search"))?;

@@ -230,11 +230,13 @@ impl Store {
         Ok(row.get(0))
     }
 
-    /// The `vector` type, whose oid differs from database to database.
-    pub(crate) async fn vector_type(&self, client: &Object) -> Result<Type, StoreError> {
+    /// The `vector` type, whose oid differs from database to database
+    /// (looked up once, on the first call).
+    pub(crate) async fn vector_type(&self) -> Result<Type, StoreError> {
         self.inner
             .vector_type
             .get_or_try_init(|| async {
+                let client = self.client().await?;
                 let statement =
                     client.prepare("SELECT $1::vector").await.map_err(StoreError::db("looking up the vector type"))?;
                 Ok(statement.params()[0].clone())
