@@ -19,11 +19,12 @@ use std::time::Instant;
 use anyhow::Context;
 use clap::{Parser, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
-use pyatlas::classifier::{RuleClassifier, Rules};
-use pyatlas::intent::{FileFacts, IntentConfig, check};
+use pyatlas::classifier::{Classifier, RuleClassifier, Rules};
+use pyatlas::graph::InternalRoots;
+use pyatlas::intent::{CodebaseFacts, FileFacts, IntentConfig, check};
 use pyatlas::parser::{Config, FileRecord, ParsedFile, discover, parse_files};
 
-use crate::report::{Summary, file_json};
+use crate::report::{Intent, Summary, file_json};
 
 // See benches/README.md: mimalloc, for tree-sitter's C code too.
 #[global_allocator]
@@ -79,8 +80,10 @@ fn run(args: &Args) -> anyhow::Result<()> {
         let (rules, _source) = Rules::for_root(&args.root).context("loading the classifier's rules")?;
         let known = rules.domains.iter().map(|d| d.name.clone()).collect();
         let (config, _source) = IntentConfig::for_root(&args.root).context("loading the intent configuration")?;
+        config.check_domains(&known)?;
         Some((RuleClassifier::new(rules), config, known))
     };
+    let roots = InternalRoots::new(discovery.files.iter().map(|f| f.module.as_str()));
     let progress = ProgressBar::new(discovery.files.len() as u64).with_style(
         ProgressStyle::with_template("{bar:40} {pos}/{len} files {per_sec} eta {eta}").context("progress template")?,
     );
@@ -92,13 +95,16 @@ fn run(args: &Args) -> anyhow::Result<()> {
         write!(out, "{{\"root\":{},\"files\":[", serde_json::to_string(&root)?)?;
     }
     let gather = |parsed: ParsedFile| {
-        let facts =
-            intent.as_ref().map(|(classifier, config, _)| FileFacts::gather(&parsed, classifier, &config.vocabulary));
-        (parsed.into_record(), facts)
+        let intent = intent.as_ref().map(|(classifier, config, _)| {
+            let classification = classifier.classify(parsed.record());
+            let facts = FileFacts::gather(&parsed, &classification, config, &roots);
+            Intent { classification, facts }
+        });
+        (parsed.into_record(), intent)
     };
     let mut all_facts = Vec::new();
     let mut stats =
-        parse_files(&discovery.files, &config, gather, |(record, facts): (FileRecord, Option<FileFacts>)| {
+        parse_files(&discovery.files, &config, gather, |(record, facts): (FileRecord, Option<Intent>)| {
             progress.inc(1);
             match args.format {
                 Format::Text => summary.add(&record, facts.as_ref()),
@@ -112,9 +118,9 @@ fn run(args: &Args) -> anyhow::Result<()> {
                 }
                 Format::Json => {}
             }
-            all_facts.extend(facts);
+            all_facts.extend(facts.map(|f| f.facts));
         })?;
-    let drift = intent.as_ref().map(|(_, config, known)| check(&all_facts, config, known));
+    let drift = intent.as_ref().map(|(_, config, known)| check(&CodebaseFacts::link(all_facts), config, known));
     progress.finish_and_clear();
     if let Some(error) = write_error {
         return Err(error.context("writing the JSON output"));

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 
-use pyatlas::classifier::DomainScore;
+use pyatlas::classifier::{Classification, DomainScore};
 use pyatlas::intent::{DriftReport, FileFacts, Severity as DriftSeverity};
 use pyatlas::parser::{FileRecord, Severity, Stats, WalkProblem};
 use serde_json::Value;
@@ -13,12 +13,17 @@ const SHOWN_ERRORS: usize = 25;
 /// Modules listed per domain in the text summary.
 const SHOWN_MODULES: usize = 3;
 
+/// A file's domains (all of them, with evidence) and its drift facts.
+pub(crate) struct Intent {
+    pub(crate) classification: Classification,
+    pub(crate) facts: FileFacts,
+}
+
 /// One file's record as JSON, with `"domains"` on the file and on each
 /// unit, and the file's intent `"tags"`.
-pub(crate) fn file_json(record: &FileRecord, facts: Option<&FileFacts>) -> serde_json::Result<Value> {
+pub(crate) fn file_json(record: &FileRecord, intent: Option<&Intent>) -> serde_json::Result<Value> {
     let mut value = serde_json::to_value(record)?;
-    if let Some(facts) = facts {
-        let classification = &facts.classification;
+    if let Some(Intent { classification, facts }) = intent {
         value["domains"] = serde_json::to_value(&classification.module)?;
         if let Some(units) = value["units"].as_array_mut() {
             for (unit, domains) in units.iter_mut().zip(&classification.units) {
@@ -54,7 +59,7 @@ pub(crate) struct Summary {
 }
 
 impl Summary {
-    pub(crate) fn add(&mut self, record: &FileRecord, facts: Option<&FileFacts>) {
+    pub(crate) fn add(&mut self, record: &FileRecord, intent: Option<&Intent>) {
         for d in record.diagnostics.iter().filter(|d| d.severity == Severity::Error) {
             if self.errors.len() < SHOWN_ERRORS {
                 self.errors.push(format!("{}:{d}", record.path));
@@ -62,7 +67,7 @@ impl Summary {
                 self.hidden_errors += 1;
             }
         }
-        for DomainScore { domain, score, evidence, .. } in facts.map_or(&[][..], |f| &f.classification.module) {
+        for DomainScore { domain, score, evidence, .. } in intent.map_or(&[][..], |i| &i.classification.module) {
             let (count, top) = self.domains.entry(domain.clone()).or_default();
             *count += 1;
             let strongest =

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use pyatlas_parser::{FileRecord, ImportKind};
+use pyatlas_parser::{FileRecord, ImportKind, NameTable};
 use serde::{Deserialize, Serialize};
 
 use crate::rules::{Compiled, EvidenceKind, Hit, Rules};
@@ -31,6 +31,13 @@ pub struct DomainScore {
     pub score: f64,
     /// The evidence, in source order.
     pub evidence: Vec<Evidence>,
+}
+
+impl DomainScore {
+    /// The domain and its score, without the evidence.
+    pub fn without_evidence(&self) -> Self {
+        Self { domain: self.domain.clone(), score: self.score, evidence: Vec::new() }
+    }
 }
 
 /// The domains of a module and of each of its units, each sorted by score
@@ -200,7 +207,8 @@ impl Facts {
                     names.push((import.module.clone(), vec![local]));
                 }
                 _ => {
-                    let base = resolver.absolute_module(&import.module, import.level);
+                    // A relative import above the top-level package imports nothing.
+                    let Some(base) = import.absolute_module(file.module.as_str(), file.is_package) else { continue };
                     let locals =
                         import.names.iter().map(|n| n.alias.clone().unwrap_or_else(|| n.name.clone())).collect();
                     names.push((base.clone(), locals));
@@ -372,65 +380,24 @@ impl RuleClassifier {
     }
 }
 
-/// Resolves written names through the file's import bindings.
+/// Resolves written names through the file's definitions and import
+/// bindings, in the scopes Python makes visible (the parser's [`NameTable`]).
 struct Resolver<'a> {
     file: &'a FileRecord,
-    /// Local name -> (scope, target), innermost scopes are found by walking up.
-    bindings: HashMap<&'a str, Vec<(Option<u32>, &'a str)>>,
-    /// Names of the file's own top-level functions and classes (they shadow builtins).
-    own_names: Vec<&'a str>,
+    names: NameTable<'a>,
 }
 
 impl<'a> Resolver<'a> {
     fn new(file: &'a FileRecord) -> Self {
-        let mut bindings: HashMap<&str, Vec<(Option<u32>, &str)>> = HashMap::new();
-        for binding in &file.bindings {
-            bindings.entry(binding.name.as_str()).or_default().push((binding.scope, binding.target.as_str()));
-        }
-        let own_names = file.units.iter().filter(|u| u.parent.is_none()).map(|u| u.name.as_str()).collect();
-        Self { file, bindings, own_names }
+        Self { file, names: file.names() }
     }
 
-    /// `np.array` in `unit` -> `numpy.array`, through the innermost binding
-    /// of `np` visible from the unit. Unbound names stay as written; a bare
-    /// name that the file defines itself becomes `<module>.<name>`.
+    /// `np.array` in `unit` -> `numpy.array`, through the binding of `np`
+    /// visible from the unit; a name the file defines itself becomes
+    /// `<module>.<qualname>` (so a local `open` shadows the builtin).
+    /// Unbound names (builtins, attributes of objects) stay as written.
     fn resolve(&self, written: &str, unit: Option<u32>) -> String {
-        let (root, rest) = match written.split_once('.') {
-            Some((root, rest)) => (root, Some(rest)),
-            None => (written, None),
-        };
-        if let Some(candidates) = self.bindings.get(root) {
-            let mut scope = unit;
-            loop {
-                if let Some((_, target)) = candidates.iter().find(|(s, _)| *s == scope) {
-                    return match rest {
-                        Some(rest) => format!("{target}.{rest}"),
-                        None => (*target).to_owned(),
-                    };
-                }
-                match scope {
-                    Some(u) => scope = self.file.units.get(u as usize).and_then(|x| x.parent),
-                    None => break,
-                }
-            }
-        }
-        if rest.is_none() && self.own_names.contains(&root) {
-            return join(self.file.module.as_str(), root);
-        }
-        written.to_owned()
-    }
-
-    /// The absolute module of `from <dots><module> import ...`.
-    fn absolute_module(&self, module: &str, level: u32) -> String {
-        if level == 0 {
-            return module.to_owned();
-        }
-        let own = self.file.module.as_str();
-        let mut base = if self.file.is_package { Some(own) } else { own.rsplit_once('.').map(|(p, _)| p) };
-        for _ in 1..level {
-            base = base.and_then(|b| b.rsplit_once('.').map(|(p, _)| p));
-        }
-        join(base.unwrap_or(""), module)
+        self.names.absolute(written, unit).unwrap_or_else(|| written.to_owned())
     }
 
     /// For each unit, the first names of the callees, decorators and bases

@@ -82,4 +82,5 @@ fn precision_and_recall_on_the_labelled_fixtures() {
     assert_eq!(units_seen, labels.units.len(), "every labelled unit exists");
     eprintln!("{}\n{}", modules.report("modules"), units.report("units"));
     assert!(modules.precision() >= 0.9 && modules.recall() >= 0.9, "{}", modules.report("modules"));
+    assert!(units.precision() >= 0.9 && units.recall() >= 0.9, "{}", units.report("units"));
 }

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
 
-use pyatlas_parser::{Import, SourceFile, scan_imports};
+use pyatlas_parser::{Import, SourceFile, WalkProblem, scan_imports};
 use serde::{Deserialize, Serialize};
 
 use crate::Error;
@@ -74,8 +74,13 @@ impl ImportCache {
     }
 
     /// The imports of every file, in order, scanning on `threads` threads
-    /// what the cache does not hold; and how many came from the cache.
-    pub(crate) fn imports_of(&mut self, files: &[SourceFile], threads: usize) -> (Vec<Vec<Import>>, usize) {
+    /// what the cache does not hold; how many came from the cache; and the
+    /// files that could not be read (which get no imports).
+    pub(crate) fn imports_of(
+        &mut self,
+        files: &[SourceFile],
+        threads: usize,
+    ) -> (Vec<Vec<Import>>, usize, Vec<WalkProblem>) {
         let threads = threads.clamp(1, files.len().max(1));
         let chunk = files.len().div_ceil(threads).max(1);
         let stored = &self.stored.entries;
@@ -85,10 +90,12 @@ impl ImportCache {
                 .chunks(chunk)
                 .map(|part| scope.spawn(move || part.iter().map(|f| lookup(f, stored, enabled)).collect::<Vec<_>>()))
                 .collect();
-            handles.into_iter().map(|h| h.join().unwrap_or_default()).collect()
+            // A panicking scanner thread must not shift imports onto other files.
+            handles.into_iter().map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))).collect()
         });
         let mut imports = Vec::with_capacity(files.len());
         let mut cached = 0;
+        let mut problems = Vec::new();
         for found in results.into_iter().flatten() {
             let (found, entry) = match found {
                 Found::Cached(found, entry) => {
@@ -96,6 +103,10 @@ impl ImportCache {
                     (found, entry)
                 }
                 Found::Scanned(found, entry) => (found, entry),
+                Found::Unreadable(problem) => {
+                    problems.push(problem);
+                    (Vec::new(), None)
+                }
             };
             if let Some((path, entry)) = entry {
                 self.stored.entries.insert(path, entry);
@@ -110,7 +121,7 @@ impl ImportCache {
             self.stored.entries.retain(|path, _| live.contains(path.as_str()));
             self.changed |= self.stored.entries.len() != before;
         }
-        (imports, cached)
+        (imports, cached, problems)
     }
 }
 
@@ -120,6 +131,8 @@ enum Found {
     Cached(Vec<Import>, Option<(String, Entry)>),
     /// Scanned.
     Scanned(Vec<Import>, Option<(String, Entry)>),
+    /// The file could not be read: no imports, and why.
+    Unreadable(WalkProblem),
 }
 
 /// A file's imports, from the cache when its size and time (or its content
@@ -136,8 +149,13 @@ fn lookup(file: &SourceFile, stored: &HashMap<String, Entry>, enabled: bool) -> 
     if let Some(entry) = previous.filter(|e| e.size == size && e.modified_ns == modified_ns && modified_ns != 0) {
         return Found::Cached(entry.imports.clone(), None);
     }
-    // An unreadable file has no imports here; the parser reports why.
-    let bytes = std::fs::read(&file.path).unwrap_or_default();
+    let bytes = match std::fs::read(&file.path) {
+        Ok(bytes) => bytes,
+        Err(error) => {
+            let message = format!("cannot read the file, so its imports are missing from the graph: {error}");
+            return Found::Unreadable(WalkProblem::new(Some(file.rel_path.clone()), message));
+        }
+    };
     if !enabled {
         return Found::Scanned(scan_imports(bytes), None);
     }
@@ -152,6 +170,30 @@ fn lookup(file: &SourceFile, stored: &HashMap<String, Entry>, enabled: bool) -> 
             let imports = scan_imports(bytes);
             let entry = Entry { size, modified_ns, hash, imports: imports.clone() };
             Found::Scanned(imports, Some((file.rel_path.clone(), entry)))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unreadable_file_is_a_problem_not_a_silent_empty_import_list() {
+        let dir = tempfile::tempdir().expect("temporary folder");
+        std::fs::write(dir.path().join("a.py"), "import os\n").expect("write");
+        let files = vec![
+            SourceFile::in_memory(dir.path().join("a.py").to_string_lossy(), "a", false),
+            SourceFile::in_memory(dir.path().join("gone.py").to_string_lossy(), "gone", false),
+        ];
+        for mut cache in [ImportCache::disabled(), ImportCache::load(dir.path(), dir.path())] {
+            let (imports, _, problems) = cache.imports_of(&files, 2);
+            assert_eq!(imports.len(), 2, "every file keeps its place");
+            assert_eq!(imports[0][0].module, "os");
+            assert!(imports[1].is_empty());
+            assert_eq!(problems.len(), 1, "{problems:?}");
+            assert!(problems[0].path.as_deref().is_some_and(|p| p.ends_with("gone.py")), "{problems:?}");
+            assert!(problems[0].message.contains("cannot read"), "{problems:?}");
         }
     }
 }

@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 use std::time::Instant;
 
 use petgraph::graph::{DiGraph, NodeIndex};
-use pyatlas_parser::{Config, FileRecord, Import, ImportKind, SourceFile, discover};
+use pyatlas_parser::{Config, FileRecord, Import, ImportKind, SourceFile, WalkProblem, discover};
 use serde::{Deserialize, Serialize};
 
 use crate::Error;
@@ -127,6 +127,35 @@ pub struct BuildStats {
     pub scanned: usize,
     /// Seconds in all.
     pub seconds: f64,
+    /// What could not be walked or read: folders of the walk, and files
+    /// whose imports are therefore missing from the graph.
+    pub problems: Vec<WalkProblem>,
+}
+
+/// What the import graph needs of one file: where it is and its imports.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct FileImports {
+    /// Dotted module name.
+    pub module: String,
+    /// Path relative to the root.
+    pub path: String,
+    /// A package's `__init__`.
+    pub is_package: bool,
+    /// The file's import records.
+    pub imports: Vec<Import>,
+}
+
+impl FileImports {
+    /// The imports of a parsed file.
+    pub fn of(record: &FileRecord) -> Self {
+        Self {
+            module: record.module.to_string(),
+            path: record.path.clone(),
+            is_package: record.is_package,
+            imports: record.imports.clone(),
+        }
+    }
 }
 
 /// The import graph of a codebase.
@@ -192,23 +221,11 @@ enum Target {
 /// for `a.b` and `a.c`; a star import for `a.*`), or `Err` with the written
 /// form when a relative import climbs above the top-level package.
 fn imported_names(import: &Import, importer: &str, is_package: bool) -> Result<Vec<String>, String> {
-    match import.kind {
-        ImportKind::Import => Ok(vec![import.module.clone()]),
-        _ => {
-            let base = if import.level == 0 {
-                import.module.clone()
-            } else {
-                let mut base = if is_package { Some(importer) } else { importer.rsplit_once('.').map(|(p, _)| p) };
-                for _ in 1..import.level {
-                    base = base.and_then(|b| b.rsplit_once('.').map(|(p, _)| p));
-                }
-                let written = format!("{}{}", ".".repeat(import.level as usize), import.module);
-                let base = base.ok_or(written)?;
-                if import.module.is_empty() { base.to_owned() } else { format!("{base}.{}", import.module) }
-            };
-            Ok(import.names.iter().map(|n| format!("{base}.{}", n.name)).collect())
-        }
-    }
+    let base = import.absolute_module(importer, is_package).ok_or_else(|| import.written_module())?;
+    Ok(match import.kind {
+        ImportKind::Import => vec![base],
+        _ => import.names.iter().map(|n| format!("{base}.{}", n.name)).collect(),
+    })
 }
 
 fn stdlib_names() -> &'static HashSet<&'static str> {
@@ -249,7 +266,7 @@ impl ImportGraph {
             None => ImportCache::disabled(),
         };
         let threads = config.discovery.thread_count();
-        let (imports, cached) = cache.imports_of(&discovery.files, threads);
+        let (imports, cached, unreadable) = cache.imports_of(&discovery.files, threads);
         if let Some(dir) = &config.cache_dir {
             cache.save(dir)?;
         }
@@ -264,14 +281,28 @@ impl ImportGraph {
             cached,
             scanned: discovery.files.len() - cached,
             seconds: start.elapsed().as_secs_f64(),
+            problems: discovery.problems.iter().cloned().chain(unreadable).collect(),
         };
         Ok((graph, stats))
     }
 
     /// Builds the import graph from records of the full parser.
-    pub fn from_records(records: &[FileRecord], config: &GraphConfig) -> Self {
+    pub fn from_records<'a, I>(records: I, config: &GraphConfig) -> Self
+    where
+        I: IntoIterator<Item = &'a FileRecord>,
+        I::IntoIter: Clone,
+    {
         Self::assemble(
-            records.iter().map(|r| (r.module.as_str(), r.path.as_str(), r.is_package, r.imports.as_slice())),
+            records.into_iter().map(|r| (r.module.as_str(), r.path.as_str(), r.is_package, r.imports.as_slice())),
+            config,
+        )
+    }
+
+    /// Builds the import graph from each file's imports (kept without the
+    /// rest of their records, see [`FileImports::of`]).
+    pub fn from_files(files: &[FileImports], config: &GraphConfig) -> Self {
+        Self::assemble(
+            files.iter().map(|f| (f.module.as_str(), f.path.as_str(), f.is_package, f.imports.as_slice())),
             config,
         )
     }

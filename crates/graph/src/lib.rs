@@ -64,12 +64,58 @@ mod query;
 
 use std::path::PathBuf;
 
-pub use calls::{CallGraph, CallStats, ClassHierarchy, UnitRef};
+pub use calls::{CallGraph, CallStats, ClassHierarchy, FileCalls, InternalRoots, UnitId, UnitRef};
 pub use contracts::{Contract, ContractReport, Violation};
 pub use imports::{
-    BuildStats, GraphConfig, ImportEdge, ImportGraph, ModuleKind, ModuleNode, UnresolvedImport, is_stdlib,
+    BuildStats, FileImports, GraphConfig, ImportEdge, ImportGraph, ModuleKind, ModuleNode, UnresolvedImport, is_stdlib,
 };
 pub use query::{Cycle, Hop, Walk};
+
+/// What an edge of a codebase's graphs joins.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum EdgeKind {
+    /// A module imports a module ([`ImportGraph`]).
+    Import,
+    /// A unit calls a unit ([`CallGraph`]).
+    Call,
+    /// A class inherits from a class ([`ClassHierarchy`]).
+    Inherits,
+}
+
+impl EdgeKind {
+    /// Every kind.
+    pub const ALL: [Self; 3] = [Self::Import, Self::Call, Self::Inherits];
+
+    /// The name used in JSON and in storage: `import`, `call`, `inherits`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Import => "import",
+            Self::Call => "call",
+            Self::Inherits => "inherits",
+        }
+    }
+}
+
+impl std::fmt::Display for EdgeKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for EdgeKind {
+    type Err = UnknownEdgeKind;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        Self::ALL.into_iter().find(|k| k.as_str() == text).ok_or_else(|| UnknownEdgeKind(text.to_owned()))
+    }
+}
+
+/// Text that names no [`EdgeKind`].
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("unknown edge kind {0:?} (expected import, call or inherits)")]
+pub struct UnknownEdgeKind(pub String);
 
 /// What went wrong building or querying a graph.
 #[derive(Debug, thiserror::Error)]

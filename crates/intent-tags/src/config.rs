@@ -1,9 +1,9 @@
 //! The `[intent]` configuration: declared keys, layers, and rule options.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::Error;
 use crate::drift::{RuleId, Severity};
@@ -11,7 +11,8 @@ use crate::tags::{KeySpec, Vocabulary};
 
 /// How drift is checked. Read from `[intent]` in `pyatlas.toml` or
 /// `[tool.pyatlas.intent]` in `pyproject.toml`; every field has a default.
-#[derive(Clone, Debug, PartialEq)]
+/// Serialises to its effective values (what a run's fingerprint hashes).
+#[derive(Clone, Debug, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct IntentConfig {
     /// The tag keys and values (built-in ones plus declared ones).
@@ -29,9 +30,34 @@ pub struct IntentConfig {
     pub ignore_type_checking: bool,
     /// Severity overrides per rule.
     pub severities: BTreeMap<RuleId, Severity>,
+    /// The classifier's domains the rules rely on.
+    pub domains: RuleDomains,
     /// The file it was read from (its name) and its text, to point findings
     /// about the configuration at the right line.
+    #[serde(skip)]
     pub origin: Option<(String, String)>,
+}
+
+/// The classifier's domains that the rules rely on, by name, so that a
+/// project that renames its domains keeps its rules (`[intent.domains]`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct RuleDomains {
+    /// What D001, D003 and D007 take for concurrency (default `concurrency`).
+    pub concurrency: String,
+    /// What D006 takes for I/O (default `filesystem-io`, `network`,
+    /// `database`, `subprocess-os`).
+    pub io: Vec<String>,
+}
+
+impl Default for RuleDomains {
+    fn default() -> Self {
+        Self {
+            concurrency: "concurrency".to_owned(),
+            io: ["filesystem-io", "network", "database", "subprocess-os"].map(String::from).to_vec(),
+        }
+    }
 }
 
 impl Default for IntentConfig {
@@ -44,6 +70,7 @@ impl Default for IntentConfig {
             call_depth: 3,
             ignore_type_checking: false,
             severities: BTreeMap::new(),
+            domains: RuleDomains::default(),
             origin: None,
         }
     }
@@ -62,6 +89,14 @@ struct Table {
     keys: BTreeMap<String, KeyTable>,
     #[serde(default)]
     severity: BTreeMap<String, String>,
+    domains: Option<DomainsTable>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DomainsTable {
+    concurrency: Option<String>,
+    io: Option<Vec<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -114,6 +149,33 @@ impl IntentConfig {
         Ok(config)
     }
 
+    /// Checks that the domains the rules rely on ([`IntentConfig::domains`])
+    /// are in the classifier's taxonomy as loaded (`taxonomy`: its domain
+    /// names). A domain renamed or disabled under `[classifier]` would
+    /// silently turn rules off: that is an error naming the file and the key.
+    ///
+    /// # Errors
+    /// [`Error::Config`] for the first domain the taxonomy lacks.
+    pub fn check_domains(&self, taxonomy: &BTreeSet<String>) -> Result<(), Error> {
+        let wanted = std::iter::once(("concurrency", &self.domains.concurrency, "D001, D003 and D007"))
+            .chain(self.domains.io.iter().map(|d| ("io", d, "D006")));
+        for (key, domain, rules) in wanted {
+            if taxonomy.contains(domain) {
+                continue;
+            }
+            let (file, line) = self.locate(&format!("\"{domain}\""));
+            let known: Vec<&str> = taxonomy.iter().map(String::as_str).collect();
+            let message = format!(
+                "line {line}: intent.domains.{key}: `{domain}` is not a domain of the classifier's taxonomy (renamed or \
+                 disabled under [classifier]?), so {rules} would check nothing; name one of its domains ({}) \
+                 under [intent.domains], or enable it",
+                known.join(", ")
+            );
+            return Err(Error::config(Path::new(&file), message));
+        }
+        Ok(())
+    }
+
     /// The configuration file's name and the line of the first line that
     /// contains `needle` (1 when unknown).
     pub(crate) fn locate(&self, needle: &str) -> (String, u32) {
@@ -143,6 +205,14 @@ impl IntentConfig {
         config.require_parallel_intent = table.require_parallel_intent.unwrap_or(false);
         config.call_depth = table.call_depth.unwrap_or(3);
         config.ignore_type_checking = table.ignore_type_checking.unwrap_or(false);
+        if let Some(domains) = table.domains {
+            if let Some(concurrency) = domains.concurrency {
+                config.domains.concurrency = concurrency;
+            }
+            if let Some(io) = domains.io {
+                config.domains.io = io;
+            }
+        }
         for (key, spec) in table.keys {
             if config.vocabulary.get(&key).is_some() {
                 if let Some(values) = spec.values {

@@ -4,11 +4,11 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt;
 use std::str::FromStr;
 
-use pyatlas_graph::{CallGraph, GraphConfig, ImportGraph, UnitRef, Walk};
+use pyatlas_graph::{CallGraph, GraphConfig, ImportGraph, UnitId, Walk};
 use serde::{Deserialize, Serialize};
 
 use crate::config::IntentConfig;
-use crate::facts::FileFacts;
+use crate::facts::{FileFacts, FileSummary};
 
 /// A drift rule.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -202,8 +202,6 @@ impl Baseline {
     }
 }
 
-const IO_DOMAINS: &[&str] = &["filesystem-io", "network", "database", "subprocess-os"];
-
 /// Where a unit is: the file and the unit's index.
 type Place = (usize, usize);
 
@@ -221,29 +219,66 @@ enum Job {
     Undeclared(usize),
 }
 
+/// A codebase as drift checks it: every file's facts, and the call graph
+/// and import graph linked from those same files (file `i` of the graphs
+/// is `files[i]`). A pipeline keeps the graphs too: they are the edges it
+/// stores.
+#[derive(Debug)]
+pub struct CodebaseFacts {
+    files: Vec<FileFacts>,
+    calls: CallGraph,
+    imports: ImportGraph,
+}
+
+impl CodebaseFacts {
+    /// Links the graphs from the files' facts (moving the per-file parts of
+    /// the graphs out of them). The import graph includes external packages.
+    pub fn link(mut files: Vec<FileFacts>) -> Self {
+        let calls = CallGraph::link(files.iter_mut().map(|f| std::mem::take(&mut f.calls)).collect());
+        let imports: Vec<_> = files.iter_mut().map(|f| std::mem::take(&mut f.imports)).collect();
+        let imports = ImportGraph::from_files(&imports, &GraphConfig::default());
+        Self { files, calls, imports }
+    }
+
+    /// The files' facts, in the order they were linked.
+    pub fn files(&self) -> &[FileFacts] {
+        &self.files
+    }
+
+    /// The call graph (and class hierarchy) of the files.
+    pub fn calls(&self) -> &CallGraph {
+        &self.calls
+    }
+
+    /// The import graph of the files, external packages included.
+    pub fn imports(&self) -> &ImportGraph {
+        &self.imports
+    }
+}
+
 struct Checker<'a> {
     files: &'a [FileFacts],
     config: &'a IntentConfig,
     known_domains: &'a BTreeSet<String>,
-    calls: CallGraph,
-    units: HashMap<UnitRef, Place>,
+    calls: &'a CallGraph,
+    imports: &'a ImportGraph,
     findings: Vec<Finding>,
 }
 
-/// Checks the tags of a codebase (every file's facts) against its code.
-/// `known_domains` are the classifier's domains (for `@domain:` values).
-pub fn check(files: &[FileFacts], config: &IntentConfig, known_domains: &BTreeSet<String>) -> DriftReport {
-    let records: Vec<pyatlas_parser::FileRecord> = files.iter().map(|f| f.record.clone()).collect();
-    let calls = CallGraph::build(&records);
-    let mut units = HashMap::new();
-    for (f, file) in files.iter().enumerate() {
-        for (u, unit) in file.record.units.iter().enumerate() {
-            units.insert(UnitRef::new(file.record.module.as_str(), unit.qualname.as_str()), (f, u));
-        }
-    }
-    let mut checker = Checker { files, config, known_domains, calls, units, findings: Vec::new() };
+/// Checks the tags of a codebase against its code. `known_domains` are the
+/// classifier's domains (for `@domain:` values).
+pub fn check(codebase: &CodebaseFacts, config: &IntentConfig, known_domains: &BTreeSet<String>) -> DriftReport {
+    let files = codebase.files.as_slice();
+    let mut checker = Checker {
+        files,
+        config,
+        known_domains,
+        calls: &codebase.calls,
+        imports: &codebase.imports,
+        findings: Vec::new(),
+    };
     checker.unit_rules();
-    checker.layers(&records);
+    checker.layers();
     checker.stale_domains_and_layers();
     let mut report = DriftReport::default();
     checker.suppress(&mut report);
@@ -304,19 +339,11 @@ impl Checker<'_> {
         });
     }
 
-    fn unit_ref(&self, (f, u): Place) -> UnitRef {
-        let record = &self.files[f].record;
-        UnitRef::new(record.module.as_str(), record.units[u].qualname.as_str())
-    }
-
     /// The unit and what it calls within the configured depth, nearest first.
     fn reach(&self, place: Place) -> Vec<(Place, usize)> {
         let mut out = vec![(place, 0)];
-        for (unit, distance) in self.calls.reachable(&self.unit_ref(place), self.config.call_depth) {
-            // `__init__` of a class and the like resolve to units we know.
-            if let Some(&p) = self.units.get(unit) {
-                out.push((p, distance));
-            }
+        for (unit, distance) in self.calls.reachable_from(unit_id(place), self.config.call_depth) {
+            out.extend(self::place(unit).map(|p| (p, distance)));
         }
         out
     }
@@ -383,7 +410,8 @@ impl Checker<'_> {
 
     fn d001(&mut self, place: Place, line: u32) {
         let reach = self.reach(place);
-        if reach.iter().any(|(p, _)| self.domains_of(*p).iter().any(|d| d.domain == "concurrency")) {
+        let concurrency = &self.config.domains.concurrency;
+        if reach.iter().any(|(p, _)| self.domains_of(*p).iter().any(|d| &d.domain == concurrency)) {
             return;
         }
         let callees = reach.len() - 1;
@@ -397,7 +425,7 @@ impl Checker<'_> {
         let evidence = vec![Evidence {
             path: self.files[f].record.path.clone(),
             line: unit.line,
-            text: format!("def {}", unit.name),
+            text: format!("def {}", unit.name()),
         }];
         self.finding(RuleId::D001, f, line, Some(u), message, evidence);
     }
@@ -452,7 +480,7 @@ impl Checker<'_> {
         let mut found = Vec::new();
         for (u, unit) in file.record.units.iter().enumerate() {
             // Its own evidence (not through calls), and no declaration on it or around it.
-            let own = self.evidence_for((f, u), "concurrency");
+            let own = self.evidence_for((f, u), &self.config.domains.concurrency);
             if own.is_empty() {
                 continue;
             }
@@ -465,10 +493,10 @@ impl Checker<'_> {
             // A helper called by a unit that declares parallel intent is covered by it.
             covered |= self
                 .calls
-                .reaching(&self.unit_ref((f, u)), self.config.call_depth)
+                .reaching_to(unit_id((f, u)), self.config.call_depth)
                 .into_iter()
-                .filter_map(|(caller, _)| self.units.get(caller))
-                .any(|&caller| self.declares_parallel(caller));
+                .filter_map(|(caller, _)| place(caller))
+                .any(|caller| self.declares_parallel(caller));
             if !covered {
                 found.push((u, unit.line, own));
             }
@@ -522,10 +550,10 @@ impl Checker<'_> {
         let mut evidence = Vec::new();
         let mut domains = BTreeSet::new();
         for (p, _) in self.reach(place) {
-            for domain in IO_DOMAINS {
+            for domain in &self.config.domains.io {
                 let found = self.evidence_for(p, domain);
                 if !found.is_empty() {
-                    domains.insert(*domain);
+                    domains.insert(domain.as_str());
                     evidence.extend(found);
                 }
             }
@@ -557,11 +585,11 @@ impl Checker<'_> {
     }
 
     /// D005: modules in a layer importing from a layer above it.
-    fn layers(&mut self, records: &[pyatlas_parser::FileRecord]) {
+    fn layers(&mut self) {
         if self.config.layers.is_empty() {
             return;
         }
-        let graph = ImportGraph::from_records(records, &GraphConfig::default().include_external(false));
+        let graph = self.imports;
         let walk = if self.config.ignore_type_checking { Walk::without_type_checking() } else { Walk::all() };
         let layer_of = self.layer_assignments();
         let rank: HashMap<&str, usize> = self.config.layers.iter().enumerate().map(|(i, l)| (l.as_str(), i)).collect();
@@ -739,7 +767,7 @@ impl Checker<'_> {
 }
 
 /// `unit` is `scope` or nested in it.
-fn is_within(record: &pyatlas_parser::FileRecord, unit: Option<usize>, scope: u32) -> bool {
+fn is_within(record: &FileSummary, unit: Option<usize>, scope: u32) -> bool {
     let mut current = unit.map(|u| u as u32);
     while let Some(u) = current {
         if u == scope {
@@ -748,6 +776,15 @@ fn is_within(record: &pyatlas_parser::FileRecord, unit: Option<usize>, scope: u3
         current = record.units.get(u as usize).and_then(|x| x.parent);
     }
     false
+}
+
+fn unit_id((file, unit): Place) -> UnitId {
+    UnitId { file: file as u32, unit: Some(unit as u32) }
+}
+
+/// The place of a unit id (module-level code has none).
+fn place(id: UnitId) -> Option<Place> {
+    Some((id.file as usize, id.unit? as usize))
 }
 
 /// `shop.models` matches the module itself; `shop.domain.*` every module below.

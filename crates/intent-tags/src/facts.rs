@@ -3,12 +3,14 @@
 
 use std::collections::HashSet;
 
-use pyatlas_classifier::{Classification, Classifier};
+use pyatlas_classifier::Classification;
+use pyatlas_graph::{FileCalls, FileImports, InternalRoots};
 use pyatlas_parser::tree_sitter::Node;
-use pyatlas_parser::{FileRecord, ParsedFile};
+use pyatlas_parser::{ModuleName, NameRef, ParsedFile, QualName};
 use serde::{Deserialize, Serialize};
 
-use crate::tags::{FileTags, Vocabulary, read_tags};
+use crate::config::IntentConfig;
+use crate::tags::{FileTags, read_tags};
 
 /// How a unit runs work concurrently, and what shared state it writes.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -27,20 +29,58 @@ pub struct UnitFacts {
     pub lock_in_sight: bool,
 }
 
-/// What drift needs of one file.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+/// A file, as the rules name it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct FileSummary {
+    /// Path relative to the root.
+    pub path: String,
+    /// Dotted module name.
+    pub module: ModuleName,
+    /// Its units, as in the parser's record (same indices).
+    pub units: Vec<UnitSummary>,
+}
+
+/// A unit, as the rules name it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct UnitSummary {
+    /// `__qualname__`.
+    pub qualname: QualName,
+    /// Line of `def`/`class`.
+    pub line: u32,
+    /// Index of the enclosing unit.
+    pub parent: Option<u32>,
+}
+
+impl UnitSummary {
+    /// The unit's own name (the last part of its qualname).
+    pub fn name(&self) -> &str {
+        let qualname = self.qualname.as_str();
+        qualname.rsplit('.').next().unwrap_or(qualname)
+    }
+}
+
+/// What drift needs of one file, and nothing more: drift sees the whole
+/// codebase at once, so this stays a fraction of the parser's record.
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct FileFacts {
-    /// The parser's record, without what drift does not use (comments,
-    /// docstrings, parameters).
-    pub record: FileRecord,
+    /// The file and its units' names, lines and nesting.
+    pub record: FileSummary,
     /// Tags, tag diagnostics and suppressions.
     pub tags: FileTags,
-    /// Domains of the module and its units.
+    /// Domains of the module (names only) and of its units: every domain
+    /// with its evidence for tagged units; for the others, only the domains
+    /// the rules follow through calls ([`IntentConfig::domains`]).
     pub classification: Classification,
     /// Per unit (as in `record.units`): facts, for units that are tagged or
     /// concurrent.
     pub units: Vec<Option<UnitFacts>>,
+    /// What the call graph needs of the file (taken by [`CodebaseFacts::link`]).
+    pub calls: FileCalls,
+    /// What the import graph needs of the file (taken by [`CodebaseFacts::link`]).
+    pub imports: FileImports,
 }
 
 const MAP_METHODS: &[&str] = &["map", "imap", "imap_unordered", "starmap", "map_async", "starmap_async"];
@@ -63,26 +103,54 @@ const MUTATORS: &[&str] = &[
 ];
 
 impl FileFacts {
-    /// Gathers the facts of a parsed file.
-    pub fn gather(parsed: &ParsedFile, classifier: &dyn Classifier, vocabulary: &Vocabulary) -> Self {
+    /// Gathers the facts of a parsed file, given its classification (which
+    /// the caller may also use for other things), the drift configuration
+    /// and the top-level names of the codebase's modules.
+    pub fn gather(
+        parsed: &ParsedFile,
+        classification: &Classification,
+        config: &IntentConfig,
+        roots: &InternalRoots,
+    ) -> Self {
         let record = parsed.record();
-        let tags = read_tags(record, parsed.text(), vocabulary);
-        let classification = classifier.classify(record);
+        let tags = read_tags(record, parsed.text(), &config.vocabulary);
+        let concurrency = config.domains.concurrency.as_str();
         let concurrent =
-            |i: usize| classification.units.get(i).is_some_and(|d| d.iter().any(|d| d.domain == "concurrency"));
+            |i: usize| classification.units.get(i).is_some_and(|d| d.iter().any(|d| d.domain == concurrency));
         let tagged: HashSet<u32> = tags.tags.iter().filter_map(|t| t.unit).collect();
         let module_names = parsed.tree().map(|t| module_level_names(t.root_node(), parsed.text())).unwrap_or_default();
         let units = (0..record.units.len())
             .map(|i| (concurrent(i) || tagged.contains(&(i as u32))).then(|| unit_facts(parsed, i, &module_names)))
             .collect();
-        let mut record = record.clone();
-        record.comments.clear();
-        record.docstring = None;
-        for unit in &mut record.units {
-            unit.docstring = None;
-            unit.parameters.clear();
+        let followed = |domain: &str| domain == concurrency || config.domains.io.iter().any(|d| d == domain);
+        let mut kept = Classification::default();
+        kept.module = classification.module.iter().map(|d| d.without_evidence()).collect();
+        kept.units = classification
+            .units
+            .iter()
+            .enumerate()
+            .map(|(i, scores)| {
+                let all = tagged.contains(&(i as u32));
+                scores.iter().filter(|d| all || followed(&d.domain)).cloned().collect()
+            })
+            .collect();
+        let summary = FileSummary {
+            path: record.path.clone(),
+            module: record.module.clone(),
+            units: record
+                .units
+                .iter()
+                .map(|u| UnitSummary { qualname: u.qualname.clone(), line: u.line, parent: u.parent })
+                .collect(),
+        };
+        Self {
+            record: summary,
+            tags,
+            classification: kept,
+            units,
+            calls: FileCalls::extract(record, roots),
+            imports: FileImports::of(record),
         }
-        Self { record, tags, classification, units }
     }
 }
 
@@ -123,13 +191,15 @@ fn unit_facts(parsed: &ParsedFile, index: usize, module_names: &HashSet<String>)
     let (Some(tree), Some(unit)) = (parsed.tree(), parsed.record().units.get(index)) else { return facts };
     let text = parsed.text();
     let Some(node) = tree.root_node().descendant_for_byte_range(unit.bytes.start, unit.bytes.end) else { return facts };
-    let bindings: Vec<(&str, &str)> =
-        parsed.record().bindings.iter().map(|b| (b.name.as_str(), b.target.as_str())).collect();
+    let names = parsed.record().names();
+    // Through the imports visible from the unit; anything else as written.
     let resolve = |callee: &str| -> String {
         let (head, rest) = callee.split_once('.').map_or((callee, None), |(h, r)| (h, Some(r)));
-        match bindings.iter().find(|(name, _)| *name == head) {
-            Some((_, target)) => rest.map_or_else(|| (*target).to_owned(), |r| format!("{target}.{r}")),
-            None => callee.to_owned(),
+        match names.lookup(head, Some(index as u32)) {
+            Some(NameRef::Import(binding)) => {
+                rest.map_or_else(|| binding.target.clone(), |r| format!("{}.{r}", binding.target))
+            }
+            _ => callee.to_owned(),
         }
     };
 

@@ -53,12 +53,13 @@ mod tags;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use pyatlas_classifier::{RuleClassifier, Rules};
+use pyatlas_classifier::{Classifier, RuleClassifier, Rules};
+use pyatlas_graph::InternalRoots;
 use pyatlas_parser::{Config, discover, parse_files};
 
-pub use config::IntentConfig;
-pub use drift::{Baseline, Diagnostic, DriftReport, Evidence, Finding, RuleId, Severity, TagRef, check};
-pub use facts::{FileFacts, UnitFacts};
+pub use config::{IntentConfig, RuleDomains};
+pub use drift::{Baseline, CodebaseFacts, Diagnostic, DriftReport, Evidence, Finding, RuleId, Severity, TagRef, check};
+pub use facts::{FileFacts, FileSummary, UnitFacts, UnitSummary};
 pub use tags::{FileTags, KeySpec, Suppression, Tag, TagDiagnostic, TagSource, Vocabulary, read_tags};
 
 /// What stops a drift check.
@@ -96,15 +97,17 @@ impl Error {
 pub fn check_codebase(root: &Path, config: &IntentConfig) -> Result<DriftReport, Error> {
     let (rules, _) = Rules::for_root(root)?;
     let known: BTreeSet<String> = rules.domains.iter().map(|d| d.name.clone()).collect();
+    config.check_domains(&known)?;
     let classifier = RuleClassifier::new(rules);
     let parse_config = Config::default();
     let files = discover(root, &parse_config)?.files;
+    let roots = InternalRoots::new(files.iter().map(|f| f.module.as_str()));
     let mut facts = Vec::with_capacity(files.len());
     parse_files(
         &files,
         &parse_config,
-        |parsed| FileFacts::gather(&parsed, &classifier, &config.vocabulary),
+        |parsed| FileFacts::gather(&parsed, &classifier.classify(parsed.record()), config, &roots),
         |f| facts.push(f),
     )?;
-    Ok(check(&facts, config, &known))
+    Ok(check(&CodebaseFacts::link(facts), config, &known))
 }

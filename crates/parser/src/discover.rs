@@ -48,6 +48,22 @@ pub struct WalkProblem {
     pub message: String,
 }
 
+impl WalkProblem {
+    /// A problem with `path` (relative to the root when it is under it).
+    pub fn new(path: Option<String>, message: impl Into<String>) -> Self {
+        Self { path, message: message.into() }
+    }
+}
+
+impl std::fmt::Display for WalkProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.path {
+            Some(path) => write!(f, "{path}: {}", self.message),
+            None => f.write_str(&self.message),
+        }
+    }
+}
+
 /// The files of a codebase, in a deterministic order (by relative path).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]

@@ -736,7 +736,7 @@ impl<'t> Extractor<'_, 't> {
                 names.push(ImportedName { name, alias });
             }
         }
-        match self.resolve_relative(&module, level) {
+        match crate::names::resolve_relative(self.record.module.as_str(), self.record.is_package, &module, level) {
             Some(base) => {
                 for n in names.iter().filter(|n| n.name != "*") {
                     let target = if base.is_empty() { n.name.clone() } else { format!("{base}.{}", n.name) };
@@ -770,21 +770,6 @@ impl<'t> Extractor<'_, 't> {
             in_function: self.function_depth > 0,
             scope: self.scope(),
         });
-    }
-
-    /// The absolute module a `from` import reads from, or `None` when a
-    /// relative import climbs above the top-level package.
-    fn resolve_relative(&self, module: &str, level: u32) -> Option<String> {
-        if level == 0 {
-            return Some(module.to_owned());
-        }
-        let own = self.record.module.as_str();
-        let mut base = if self.record.is_package { Some(own) } else { own.rsplit_once('.').map(|(p, _)| p) };
-        for _ in 1..level {
-            base = base.and_then(|b| b.rsplit_once('.').map(|(p, _)| p));
-        }
-        let base = base.filter(|b| !b.is_empty())?;
-        Some(if module.is_empty() { base.to_owned() } else { format!("{base}.{module}") })
     }
 
     fn bind(&mut self, name: String, target: String, kind: BindingKind, line: u32) {

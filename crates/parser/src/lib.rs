@@ -54,6 +54,7 @@ mod discover;
 mod error;
 mod extract;
 mod model;
+mod names;
 mod parse;
 mod pool;
 mod scan;
@@ -66,6 +67,7 @@ pub use model::{
     Binding, BindingKind, ByteRange, Call, Comment, Diagnostic, DiagnosticKind, FileRecord, Import, ImportKind,
     ImportedName, Keyword, ModuleName, Parameter, ParameterKind, QualName, Severity, Unit, UnitKind,
 };
+pub use names::{NameRef, NameTable, resolve_relative};
 pub use parse::{ParsedFile, SourceParser};
 pub use pool::{Codebase, Stats, parse_codebase, parse_files};
 pub use scan::{scan_imports, scan_text};
