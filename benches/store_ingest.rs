@@ -14,7 +14,9 @@
 
 use std::time::{Duration, Instant};
 
-use pyatlas::store::{ChunkRow, RunSpec, SearchQuery, Store, StoreConfig, chunk_id_of};
+use pyatlas::chunker::{ChunkId, ChunkKind};
+use pyatlas::embed::EmbedderSpec;
+use pyatlas::store::{ChunkRow, RunSpec, SearchQuery, Store, StoreConfig};
 
 const BATCH: usize = 1_000;
 
@@ -46,10 +48,10 @@ fn rows(options: &Options) -> (Vec<ChunkRow>, Vec<Vec<f32>>) {
         let body: String = (0..40).map(|l| format!("    value_{l} = compute_{i}(item_{l}, {l})\n")).collect();
         let text = format!("# {path}\ndef function_{i}(item):\n{body}");
         chunks.push(ChunkRow {
-            id: chunk_id_of(&pyatlas::embed::TextHash::of(&text)),
+            id: ChunkId::of(&text),
             path,
             qualnames: vec![format!("function_{i}")],
-            kind: "function".into(),
+            kind: ChunkKind::Function,
             start_line: 1,
             end_line: 42,
             token_count: 400,
@@ -91,11 +93,11 @@ async fn connect(schema: &str) -> Store {
 async fn copy_path(chunks: &[ChunkRow], vectors: &[Vec<f32>], dims: usize) -> (Duration, Store) {
     let store = connect("bench_copy").await;
     let start = Instant::now();
-    let run = store.begin_run(RunSpec::new("bench", "bench-model", dims)).await.expect("run");
+    let run = store.begin_run(RunSpec::new("bench", "bench-model", EmbedderSpec::other("bench-model", dims))).await.expect("run");
     let mut in_vectors = Duration::ZERO;
     for (part, part_vectors) in chunks.chunks(BATCH).zip(vectors.chunks(BATCH)) {
         run.add_chunks(part).await.expect("chunks");
-        let rows: Vec<(String, &[f32])> =
+        let rows: Vec<(ChunkId, &[f32])> =
             part.iter().zip(part_vectors).map(|(c, v)| (c.id.clone(), v.as_slice())).collect();
         let vectors_start = Instant::now();
         store.put_embeddings("bench-model", dims, &rows).await.expect("embeddings");
@@ -114,7 +116,7 @@ async fn copy_path(chunks: &[ChunkRow], vectors: &[Vec<f32>], dims: usize) -> (D
 /// of `BATCH` rows, as `executemany` does.
 async fn insert_path(chunks: &[ChunkRow], vectors: &[Vec<f32>], dims: usize) -> Duration {
     let store = connect("bench_insert").await;
-    let run = store.begin_run(RunSpec::new("bench", "bench-model", dims)).await.expect("run");
+    let run = store.begin_run(RunSpec::new("bench", "bench-model", EmbedderSpec::other("bench-model", dims))).await.expect("run");
     let url = std::env::var("DATABASE_URL").expect("url");
     let (mut client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.expect("connect");
     tokio::spawn(connection);

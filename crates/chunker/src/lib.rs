@@ -71,7 +71,7 @@ use pyatlas_parser::ParsedFile;
 use pyatlas_parser::tree_sitter::Tree;
 
 pub use config::ChunkConfig;
-pub use model::{Chunk, ChunkId, ChunkKind};
+pub use model::{Chunk, ChunkId, ChunkKind, InvalidChunkId, UnknownChunkKind};
 pub use quality::{ChunkStats, is_header_only, is_tiny};
 pub use tokens::{CharCounter, Tiktoken, TokenCounter};
 

@@ -16,14 +16,42 @@ pub struct ChunkId(String);
 impl ChunkId {
     /// The id of `text`.
     pub fn of(text: &str) -> Self {
-        let hash = blake3::hash(text.as_bytes());
-        let hex = hash.to_hex();
-        Self(hex.as_str()[..32].to_owned())
+        Self::from_hash(blake3::hash(text.as_bytes()).as_bytes())
+    }
+
+    /// The id of a text whose BLAKE3 hash is `hash` (as an embedding cache
+    /// keys texts): the one definition of the id, which [`ChunkId::of`] uses.
+    pub fn from_hash(hash: &[u8; 32]) -> Self {
+        let mut hex = String::with_capacity(32);
+        for byte in &hash[..16] {
+            hex.push(char::from(HEX[usize::from(byte >> 4)]));
+            hex.push(char::from(HEX[usize::from(byte & 0xf)]));
+        }
+        Self(hex)
     }
 
     /// The 32 hex digits.
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+}
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+/// Text that is not a chunk id (32 lowercase hex digits).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?} is not a chunk id (32 lowercase hex digits)")]
+pub struct InvalidChunkId(pub String);
+
+impl std::str::FromStr for ChunkId {
+    type Err = InvalidChunkId;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        if text.len() == 32 && text.bytes().all(|b| HEX.contains(&b)) {
+            Ok(Self(text.to_owned()))
+        } else {
+            Err(InvalidChunkId(text.to_owned()))
+        }
     }
 }
 
@@ -36,6 +64,7 @@ impl fmt::Display for ChunkId {
 /// What a chunk holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum ChunkKind {
     /// A whole module-level function (or several small ones, merged).
     Function,
@@ -53,6 +82,9 @@ pub enum ChunkKind {
 }
 
 impl ChunkKind {
+    /// Every kind.
+    pub const ALL: [Self; 6] = [Self::Function, Self::Method, Self::Class, Self::ClassHead, Self::Module, Self::Part];
+
     /// The name used in JSON.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -63,6 +95,25 @@ impl ChunkKind {
             Self::Module => "module",
             Self::Part => "part",
         }
+    }
+}
+
+impl fmt::Display for ChunkKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Text that names no [`ChunkKind`].
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("unknown chunk kind {0:?} (expected function, method, class, class_head, module or part)")]
+pub struct UnknownChunkKind(pub String);
+
+impl std::str::FromStr for ChunkKind {
+    type Err = UnknownChunkKind;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        Self::ALL.into_iter().find(|k| k.as_str() == text).ok_or_else(|| UnknownChunkKind(text.to_owned()))
     }
 }
 
@@ -116,5 +167,23 @@ impl Chunk {
     /// The context header part of [`text`](Self::text).
     pub fn header(&self) -> &str {
         self.text.get(..self.header_len).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_id_is_the_first_half_of_the_text_hash_in_hex() {
+        let text = "def f():\n    return 1\n";
+        let id = ChunkId::of(text);
+        assert_eq!(id.as_str(), &blake3::hash(text.as_bytes()).to_hex()[..32]);
+        assert_eq!(id.as_str().parse::<ChunkId>(), Ok(id.clone()));
+        assert!("xyz".parse::<ChunkId>().is_err());
+        for kind in ChunkKind::ALL {
+            assert_eq!(kind.as_str().parse::<ChunkKind>(), Ok(kind));
+        }
+        assert!("tuple".parse::<ChunkKind>().is_err());
     }
 }

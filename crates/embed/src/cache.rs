@@ -170,6 +170,10 @@ impl<E: Embedder, C: EmbeddingCache> Embedder for CachedEmbedder<E, C> {
         self.inner.max_input_tokens()
     }
 
+    fn spec(&self) -> crate::EmbedderSpec {
+        self.inner.spec()
+    }
+
     fn embed_each<'a>(&'a self, texts: &'a [&'a str], on_batch: &'a mut OnBatch<'a>) -> BoxFuture<'a, EmbedReport> {
         Box::pin(async move {
             let (model_id, dimensions) = (self.inner.model_id(), self.inner.dimensions());

@@ -34,13 +34,16 @@ impl Default for HashEmbedder {
 }
 
 fn model_id(dimensions: usize) -> String {
-    // The version changes whenever a text's vector would.
-    format!("pyatlas-hash-v1-{dimensions}")
+    format!("{}-{dimensions}", HashEmbedder::SCHEME)
 }
 
 impl HashEmbedder {
     /// The dimension of [`HashEmbedder::default`]: 384.
     pub const DEFAULT_DIMENSIONS: usize = 384;
+
+    /// The scheme and its version, which changes whenever a text's vector
+    /// would (the model id is `<scheme>-<dimensions>`).
+    pub const SCHEME: &'static str = "pyatlas-hash-v1";
 
     /// An embedder with vectors of `dimensions` values.
     pub fn new(dimensions: usize) -> Result<Self, EmbedError> {
@@ -72,6 +75,10 @@ impl HashEmbedder {
 impl Embedder for HashEmbedder {
     fn model_id(&self) -> &str {
         &self.model_id
+    }
+
+    fn spec(&self) -> crate::EmbedderSpec {
+        crate::EmbedderSpec::hash(self.dimensions)
     }
 
     fn dimensions(&self) -> usize {

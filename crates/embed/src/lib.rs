@@ -76,6 +76,7 @@ mod metrics;
 #[cfg(feature = "mock")]
 pub mod mock;
 mod openai;
+mod spec;
 mod tokens;
 
 use std::future::Future;
@@ -87,6 +88,7 @@ pub use error::EmbedError;
 pub use hash::HashEmbedder;
 pub use metrics::{Metrics, Progress};
 pub use openai::{ApiKey, EncodingFormat, OpenAiConfig, OpenAiEmbedder, ProgressHook, RetryPolicy, TooLongPolicy};
+pub use spec::{EmbedderKind, EmbedderSpec};
 pub use tokens::Tokenizer;
 
 /// A boxed future, as the [`Embedder`] trait returns to stay object-safe.
@@ -109,6 +111,13 @@ pub trait Embedder: Send + Sync {
 
     /// The longest input, in the model's tokens, that it embeds whole.
     fn max_input_tokens(&self) -> usize;
+
+    /// What this embedder is, as data (kind, model, dimensions, options),
+    /// to record with the vectors it makes. The default says
+    /// [`EmbedderKind::Other`] with [`model_id`](Self::model_id).
+    fn spec(&self) -> EmbedderSpec {
+        EmbedderSpec::other(self.model_id(), self.dimensions())
+    }
 
     /// Embeds `texts`, handing each finished batch to `on_batch` as it
     /// completes (in completion order; [`Embedded::index`] says which input
@@ -152,6 +161,10 @@ macro_rules! forward_embedder {
 
             fn max_input_tokens(&self) -> usize {
                 (**self).max_input_tokens()
+            }
+
+            fn spec(&self) -> EmbedderSpec {
+                (**self).spec()
             }
 
             fn embed_each<'a>(

@@ -37,6 +37,20 @@ impl RuleId {
     pub const ALL: [Self; 8] =
         [Self::D001, Self::D002, Self::D003, Self::D004, Self::D005, Self::D006, Self::D007, Self::D008];
 
+    /// The rule's id as text: `D001`, ...
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::D001 => "D001",
+            Self::D002 => "D002",
+            Self::D003 => "D003",
+            Self::D004 => "D004",
+            Self::D005 => "D005",
+            Self::D006 => "D006",
+            Self::D007 => "D007",
+            Self::D008 => "D008",
+        }
+    }
+
     /// A one-line description.
     pub fn description(self) -> &'static str {
         match self {
@@ -68,7 +82,7 @@ impl RuleId {
 
 impl fmt::Display for RuleId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(self, f)
+        f.write_str(self.as_str())
     }
 }
 
@@ -88,6 +102,30 @@ pub enum Severity {
     Error,
     /// Reported only.
     Warning,
+}
+
+impl Severity {
+    /// `error` or `warning`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Error => "error",
+            Self::Warning => "warning",
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Severity {
+    type Err = ();
+
+    fn from_str(s: &str) -> Result<Self, ()> {
+        [Self::Error, Self::Warning].into_iter().find(|v| v.as_str() == s).ok_or(())
+    }
 }
 
 /// A place in the code that supports a finding.

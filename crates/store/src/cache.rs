@@ -3,17 +3,12 @@
 use std::collections::HashMap;
 
 use pgvector::Vector;
+use pyatlas_chunker::ChunkId;
 use pyatlas_embed::{BoxFuture, CacheError, EmbeddingCache, TextHash};
 use tokio_postgres::types::{ToSql, Type};
 
 use crate::run::{IngestReport, Rejected};
 use crate::{Store, StoreError};
-
-/// The chunk id of a text's hash: the first 32 hex digits of its BLAKE3,
-/// as `pyatlas-chunker` makes ids.
-pub fn chunk_id_of(hash: &TextHash) -> String {
-    hash.to_string()[..32].to_owned()
-}
 
 impl Store {
     /// Stores vectors of chunks (`(chunk id, vector)`), checking each has
@@ -22,7 +17,7 @@ impl Store {
         &self,
         model_id: &str,
         dimensions: usize,
-        vectors: &[(String, &[f32])],
+        vectors: &[(ChunkId, &[f32])],
     ) -> Result<IngestReport, StoreError> {
         let mut report = IngestReport::default();
         let dims = i32::try_from(dimensions)
@@ -33,13 +28,11 @@ impl Store {
                 Some(format!("{} values, expected {dimensions}", vector.len()))
             } else if let Some(at) = vector.iter().position(|v| !v.is_finite()) {
                 Some(format!("non-finite value at {at}"))
-            } else if id.is_empty() || id.contains('\0') {
-                Some("no chunk id".to_owned())
             } else {
                 None
             };
             match reason {
-                Some(reason) => report.rejected.push(Rejected { index, reason: format!("chunk {id:?}: {reason}") }),
+                Some(reason) => report.rejected.push(Rejected { index, reason: format!("chunk {id}: {reason}") }),
                 None => owned.push((id.as_str(), Vector::from(vector.to_vec()))),
             }
         }
@@ -70,21 +63,22 @@ impl Store {
         &self,
         model_id: &str,
         dimensions: usize,
-        chunk_ids: &[String],
+        chunk_ids: &[ChunkId],
     ) -> Result<Vec<Option<Vec<f32>>>, StoreError> {
+        let ids: Vec<&str> = chunk_ids.iter().map(ChunkId::as_str).collect();
         let dims = i32::try_from(dimensions).unwrap_or(i32::MAX);
         let client = self.client().await?;
         let rows = client
             .query(
                 "SELECT chunk_id, embedding FROM embeddings
                  WHERE model_id = $1 AND dimensions = $2 AND chunk_id = ANY($3)",
-                &[&model_id, &dims, &chunk_ids],
+                &[&model_id, &dims, &ids],
             )
             .await
             .map_err(StoreError::db("reading embeddings"))?;
         let found: HashMap<String, Vec<f32>> =
             rows.iter().map(|row| (row.get::<_, String>(0), row.get::<_, Vector>(1).to_vec())).collect();
-        Ok(chunk_ids.iter().map(|id| found.get(id).cloned()).collect())
+        Ok(ids.iter().map(|id| found.get(*id).cloned()).collect())
     }
 
     /// The store as an [`EmbeddingCache`]: vectors keyed by (model id,
@@ -109,7 +103,7 @@ impl EmbeddingCache for StoreCache {
         texts: &'a [TextHash],
     ) -> BoxFuture<'a, Result<Vec<Option<Vec<f32>>>, CacheError>> {
         Box::pin(async move {
-            let ids: Vec<String> = texts.iter().map(chunk_id_of).collect();
+            let ids: Vec<ChunkId> = texts.iter().map(|hash| ChunkId::from_hash(hash.as_bytes())).collect();
             let mut found = Vec::with_capacity(ids.len());
             // Bounded statements for large calls.
             for part in ids.chunks(10_000) {
@@ -126,7 +120,8 @@ impl EmbeddingCache for StoreCache {
         entries: &'a [(TextHash, &'a [f32])],
     ) -> BoxFuture<'a, Result<(), CacheError>> {
         Box::pin(async move {
-            let rows: Vec<(String, &[f32])> = entries.iter().map(|(hash, v)| (chunk_id_of(hash), *v)).collect();
+            let rows: Vec<(ChunkId, &[f32])> =
+                entries.iter().map(|(hash, v)| (ChunkId::from_hash(hash.as_bytes()), *v)).collect();
             let report = self.store.put_embeddings(model_id, dimensions, &rows).await?;
             match report.rejected.first() {
                 Some(first) => {

@@ -53,6 +53,11 @@ impl StoreConfig {
         self
     }
 
+    /// The schema that will hold the tables.
+    pub fn schema_name(&self) -> &str {
+        &self.schema
+    }
+
     /// Connections in the pool (at least 2: a run holds one for its lock).
     pub fn pool_size(mut self, size: usize) -> Self {
         self.pool_size = size.max(2);

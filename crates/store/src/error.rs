@@ -53,6 +53,14 @@ pub enum StoreError {
         what: String,
     },
 
+    /// The database holds a value this crate cannot read (an unknown run
+    /// status or chunk kind: written by another program, or corrupted).
+    #[error("the database holds {what}")]
+    Corrupt {
+        /// What, and where.
+        what: String,
+    },
+
     /// A query the store cannot run as asked (a vector of the wrong size, ...).
     #[error("invalid query: {reason}")]
     InvalidQuery {

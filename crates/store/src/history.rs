@@ -1,15 +1,17 @@
 //! History: what changed between two runs.
 
-use crate::{Store, StoreError};
+use pyatlas_chunker::ChunkId;
+
+use crate::{RunId, Store, StoreError};
 
 /// What changed from one run to another.
-#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 #[non_exhaustive]
 pub struct RunDiff {
     /// The older run.
-    pub from: i64,
+    pub from: RunId,
     /// The newer run.
-    pub to: i64,
+    pub to: RunId,
     /// Files only in `to`.
     pub files_added: Vec<String>,
     /// Files only in `from`.
@@ -32,7 +34,7 @@ pub struct RunDiff {
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct ChunkRef {
     /// The chunk id.
-    pub id: String,
+    pub id: ChunkId,
     /// Its file.
     pub path: String,
     /// Its qualnames.
@@ -41,7 +43,7 @@ pub struct ChunkRef {
 
 impl Store {
     /// What changed from run `from` to run `to`.
-    pub async fn diff(&self, from: i64, to: i64) -> Result<RunDiff, StoreError> {
+    pub async fn diff(&self, from: RunId, to: RunId) -> Result<RunDiff, StoreError> {
         for id in [from, to] {
             self.run(id).await?;
         }
@@ -76,11 +78,14 @@ impl Store {
             let client = &client;
             async move {
                 let rows = client.query(sql, &[&from, &to]).await.map_err(StoreError::db("diffing chunks"))?;
-                Ok::<_, StoreError>(
-                    rows.iter()
-                        .map(|r| ChunkRef { id: r.get(0), path: r.get(1), qualnames: r.get(2) })
-                        .collect::<Vec<_>>(),
-                )
+                rows.iter()
+                    .map(|r| {
+                        let id = r.get::<_, &str>(0).parse().map_err(|e: pyatlas_chunker::InvalidChunkId| {
+                            StoreError::Corrupt { what: e.to_string() }
+                        })?;
+                        Ok(ChunkRef { id, path: r.get(1), qualnames: r.get(2) })
+                    })
+                    .collect::<Result<Vec<_>, StoreError>>()
             }
         };
         let chunks_added = chunk_rows(
@@ -133,5 +138,31 @@ impl Store {
             findings_new,
             findings_fixed,
         })
+    }
+}
+
+impl Store {
+    /// The edges of `kind` stored with run `run`, sorted by source and target.
+    pub async fn edges(&self, run: RunId, kind: pyatlas_graph::EdgeKind) -> Result<Vec<crate::EdgeRow>, StoreError> {
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                "SELECT source, target, lines, type_checking, function_level FROM edges
+                 WHERE run_id = $1 AND kind = $2 ORDER BY source, target",
+                &[&run, &kind.as_str()],
+            )
+            .await
+            .map_err(StoreError::db(format!("reading the {kind} edges of run {run}")))?;
+        Ok(rows
+            .iter()
+            .map(|r| crate::EdgeRow {
+                kind,
+                source: r.get(0),
+                target: r.get(1),
+                lines: r.get::<_, Vec<i32>>(2).into_iter().map(|l| u32::try_from(l).unwrap_or(0)).collect(),
+                type_checking: r.get(3),
+                function_level: r.get(4),
+            })
+            .collect())
     }
 }

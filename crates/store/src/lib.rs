@@ -77,10 +77,10 @@ mod run;
 mod search;
 mod store;
 
-pub use cache::{StoreCache, chunk_id_of};
+pub use cache::StoreCache;
 pub use config::StoreConfig;
 pub use error::StoreError;
 pub use history::{ChunkRef, RunDiff};
 pub use run::{ChunkRow, EdgeRow, FileRow, FindingRow, IngestReport, Rejected, RunHandle, TagRow};
 pub use search::{SearchHit, SearchQuery};
-pub use store::{RunInfo, RunSpec, RunStatus, Store};
+pub use store::{RunId, RunInfo, RunSpec, RunStatus, Store, UnknownRunStatus};

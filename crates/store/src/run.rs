@@ -5,11 +5,14 @@
 use std::time::Duration;
 
 use deadpool_postgres::Object;
+use pyatlas_chunker::{ChunkId, ChunkKind};
+use pyatlas_graph::EdgeKind;
+use pyatlas_intent_tags::{RuleId, Severity};
 use tokio_postgres::binary_copy::BinaryCopyInWriter;
 use tokio_postgres::types::{ToSql, Type};
 
 use crate::store::{RUN_COLUMNS, run_info};
-use crate::{RunInfo, RunSpec, Store, StoreError};
+use crate::{RunId, RunInfo, RunSpec, Store, StoreError};
 
 /// A file of a run.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -29,13 +32,13 @@ pub struct FileRow {
 pub struct ChunkRow {
     /// The chunk id: content-addressed (BLAKE3 of `text`), also the
     /// embedding key.
-    pub id: String,
+    pub id: ChunkId,
     /// The file.
     pub path: String,
     /// The qualified names it holds.
     pub qualnames: Vec<String>,
-    /// Its kind (`function`, `method`, `class`, `class_head`, `module`, `part`).
-    pub kind: String,
+    /// What it holds.
+    pub kind: ChunkKind,
     /// First line, 1-based.
     pub start_line: u32,
     /// Last line, inclusive.
@@ -50,17 +53,24 @@ pub struct ChunkRow {
     pub metadata: serde_json::Value,
 }
 
-/// A graph edge of a run: `kind` is `import`, `call` or `inherits`.
+/// A graph edge of a run, as `pyatlas-graph` resolves it: an import from
+/// module to module (`pkg.a` -> `pkg.b`, or an external package), a call
+/// from unit to unit or an inheritance from class to class (units as
+/// `module:qualname`, `<module>` for module-level code).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EdgeRow {
     /// The kind of edge.
-    pub kind: String,
-    /// From (module or qualname).
+    pub kind: EdgeKind,
+    /// From.
     pub source: String,
     /// To.
     pub target: String,
-    /// Where, 0 when unknown.
-    pub line: u32,
+    /// The lines of the imports or calls, ascending (empty for inheritance).
+    pub lines: Vec<u32>,
+    /// An import edge whose every import is under `if TYPE_CHECKING:`.
+    pub type_checking: bool,
+    /// An import edge whose every import is inside a function.
+    pub function_level: bool,
 }
 
 /// An intent tag found in the code.
@@ -83,10 +93,10 @@ pub struct TagRow {
 pub struct FindingRow {
     /// Stable across runs while the finding is the same (rule, place, subject).
     pub fingerprint: String,
-    /// `D001`, ...
-    pub rule: String,
-    /// `error`, `warning`, ...
-    pub severity: String,
+    /// The drift rule.
+    pub rule: RuleId,
+    /// Its severity.
+    pub severity: Severity,
     /// The file.
     pub path: String,
     /// The line.
@@ -132,9 +142,11 @@ impl std::fmt::Debug for RunHandle {
     }
 }
 
-/// A value of the runs' plain tables (files, edges, tags, findings).
+/// A value of the runs' plain tables (files, tags, findings).
 enum Cell<'a> {
     Text(&'a str),
+    /// A name of the crates' own (an enum's), never holding NUL.
+    Label(&'static str),
     Int(u32),
 }
 
@@ -158,7 +170,7 @@ impl Store {
     /// `running` by a process that died is resumed when it has the same
     /// configuration, model and dimensions, and marked `failed` otherwise.
     pub async fn begin_run(&self, spec: RunSpec) -> Result<RunHandle, StoreError> {
-        if spec.dimensions == 0 {
+        if spec.embedder.dimensions == 0 {
             return Err(StoreError::InvalidQuery { reason: "a run needs at least one embedding dimension".into() });
         }
         let lock = self.client().await?;
@@ -177,19 +189,22 @@ impl Store {
         // Holding the lock: any run still `running` lost its writer.
         let orphans = lock
             .query(
-                "SELECT id, config_fingerprint, model_id, dimensions FROM runs
+                "SELECT id, config_fingerprint, model_id, dimensions, embedder FROM runs
                  WHERE project_id = $1 AND status = 'running' ORDER BY id DESC",
                 &[&project_id],
             )
             .await
             .map_err(StoreError::db("looking for unfinished runs"))?;
-        let dimensions = i32::try_from(spec.dimensions).unwrap_or(i32::MAX);
+        let dimensions = i32::try_from(spec.embedder.dimensions).unwrap_or(i32::MAX);
+        let embedder = serde_json::to_value(&spec.embedder)
+            .map_err(|e| StoreError::InvalidQuery { reason: format!("the embedder spec: {e}") })?;
         let mut resume = None;
         for row in &orphans {
             let id: i64 = row.get(0);
             let same = row.get::<_, &str>(1) == spec.config_fingerprint
                 && row.get::<_, &str>(2) == spec.model_id
-                && row.get::<_, i32>(3) == dimensions;
+                && row.get::<_, i32>(3) == dimensions
+                && row.get::<_, serde_json::Value>(4) == embedder;
             if same && resume.is_none() {
                 resume = Some(id);
             } else {
@@ -212,9 +227,9 @@ impl Store {
             }
             None => lock
                 .query_one(
-                    "INSERT INTO runs (project_id, config_fingerprint, model_id, dimensions, git_commit)
-                     VALUES ($1, $2, $3, $4, $5) RETURNING id",
-                    &[&project_id, &spec.config_fingerprint, &spec.model_id, &dimensions, &spec.git_commit],
+                    "INSERT INTO runs (project_id, config_fingerprint, model_id, dimensions, git_commit, embedder)
+                     VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+                    &[&project_id, &spec.config_fingerprint, &spec.model_id, &dimensions, &spec.git_commit, &embedder],
                 )
                 .await
                 .map_err(StoreError::db("creating the run"))?
@@ -227,7 +242,7 @@ impl Store {
             )
             .await
             .map_err(StoreError::db("reading the run"))?;
-        Ok(RunHandle { store: self.clone(), info: run_info(&info), resumed: resume.is_some(), lock: Some(lock) })
+        Ok(RunHandle { store: self.clone(), info: run_info(&info)?, resumed: resume.is_some(), lock: Some(lock) })
     }
 
     /// Waits before attempt `attempt + 1` of a write whose connection was
@@ -300,7 +315,7 @@ impl RunHandle {
     }
 
     /// The run's id.
-    pub fn id(&self) -> i64 {
+    pub fn id(&self) -> RunId {
         self.info.id
     }
 
@@ -335,13 +350,10 @@ impl RunHandle {
         let mut report = IngestReport::default();
         let mut owned = Vec::with_capacity(chunks.len());
         for (index, c) in chunks.iter().enumerate() {
-            if c.id.is_empty() || c.start_line == 0 || c.end_line < c.start_line {
+            if c.start_line == 0 || c.end_line < c.start_line {
                 report.rejected.push(Rejected {
                     index,
-                    reason: format!(
-                        "chunk {:?} has no id or an empty line range {}..{}",
-                        c.id, c.start_line, c.end_line
-                    ),
+                    reason: format!("chunk {} has an empty line range {}..{}", c.id, c.start_line, c.end_line),
                 });
                 continue;
             }
@@ -360,10 +372,10 @@ impl RunHandle {
             }
             let metadata = if metadata.is_null() { serde_json::json!({}) } else { metadata };
             owned.push((
-                c.id.clone(),
+                c.id.as_str(),
                 path,
                 qualnames,
-                c.kind.clone(),
+                c.kind.as_str(),
                 i32_of(c.start_line),
                 i32_of(c.end_line),
                 i32_of(c.token_count),
@@ -417,18 +429,47 @@ impl RunHandle {
         Ok(report)
     }
 
-    /// Adds graph edges.
+    /// Adds graph edges (an edge already there is replaced).
     pub async fn add_edges(&self, edges: &[EdgeRow]) -> Result<IngestReport, StoreError> {
-        let rows = edges
+        let mut report = IngestReport::default();
+        let owned: Vec<_> = edges
             .iter()
-            .map(|e| vec![Cell::Text(&e.kind), Cell::Text(&e.source), Cell::Text(&e.target), Cell::Int(e.line)]);
-        self.add_plain(
-            "storing edges",
-            "kind text, source text, target text, line integer",
-            "INSERT INTO edges SELECT DISTINCT * FROM staging ON CONFLICT DO NOTHING",
-            rows,
-        )
-        .await
+            .map(|e| {
+                let mut replaced = false;
+                let row = (
+                    e.kind.as_str(),
+                    pg_text(&e.source, &mut replaced),
+                    pg_text(&e.target, &mut replaced),
+                    e.lines.iter().map(|&l| i32_of(l)).collect::<Vec<i32>>(),
+                    e.type_checking,
+                    e.function_level,
+                );
+                report.nul_replaced += u64::from(replaced);
+                row
+            })
+            .collect();
+        let run = self.info.id;
+        let rows: Vec<Vec<&(dyn ToSql + Sync)>> = owned
+            .iter()
+            .map(|(kind, source, target, lines, tc, fl)| {
+                vec![&run as &(dyn ToSql + Sync), kind, source, target, lines, tc, fl]
+            })
+            .collect();
+        self.store
+            .copy_merge(
+                "storing edges",
+                "CREATE TEMP TABLE staging (run_id bigint, kind text, source text, target text, lines integer[],
+                     type_checking boolean, function_level boolean) ON COMMIT DROP",
+                &[Type::INT8, Type::TEXT, Type::TEXT, Type::TEXT, Type::INT4_ARRAY, Type::BOOL, Type::BOOL],
+                &rows,
+                "INSERT INTO edges SELECT DISTINCT ON (kind, source, target) * FROM staging
+                 ORDER BY kind, source, target
+                 ON CONFLICT (run_id, kind, source, target) DO UPDATE SET lines = EXCLUDED.lines,
+                     type_checking = EXCLUDED.type_checking, function_level = EXCLUDED.function_level",
+            )
+            .await?;
+        report.sent = rows.len() as u64;
+        Ok(report)
     }
 
     /// Adds intent tags.
@@ -451,8 +492,8 @@ impl RunHandle {
         let rows = findings.iter().map(|f| {
             vec![
                 Cell::Text(&f.fingerprint),
-                Cell::Text(&f.rule),
-                Cell::Text(&f.severity),
+                Cell::Label(f.rule.as_str()),
+                Cell::Label(f.severity.as_str()),
                 Cell::Text(&f.path),
                 Cell::Int(f.line),
                 Cell::Text(&f.message),
@@ -485,7 +526,7 @@ impl RunHandle {
         for cells in rows {
             if owned.is_empty() {
                 types.extend(cells.iter().map(|cell| match cell {
-                    Cell::Text(_) => Type::TEXT,
+                    Cell::Text(_) | Cell::Label(_) => Type::TEXT,
                     Cell::Int(_) => Type::INT4,
                 }));
             }
@@ -495,6 +536,7 @@ impl RunHandle {
                 .map(|cell| -> Box<dyn ToSql + Send + Sync> {
                     match cell {
                         Cell::Text(text) => Box::new(pg_text(text, &mut replaced)),
+                        Cell::Label(label) => Box::new(label),
                         Cell::Int(value) => Box::new(i32_of(value)),
                     }
                 })

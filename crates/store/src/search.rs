@@ -3,22 +3,23 @@
 use std::collections::HashMap;
 
 use pgvector::{HalfVector, Vector};
+use pyatlas_chunker::{ChunkId, ChunkKind};
 use tokio_postgres::types::ToSql;
 
 use crate::store::index_cast;
-use crate::{Store, StoreError};
+use crate::{RunId, Store, StoreError};
 
 /// What to look for, and where.
 #[derive(Clone, Debug)]
 pub struct SearchQuery {
     pub(crate) project: String,
-    pub(crate) run: Option<i64>,
+    pub(crate) run: Option<RunId>,
     pub(crate) vector: Vec<f32>,
     pub(crate) text: Option<String>,
     pub(crate) k: usize,
     pub(crate) path_prefix: Option<String>,
     pub(crate) domain: Option<String>,
-    pub(crate) kind: Option<String>,
+    pub(crate) kind: Option<ChunkKind>,
 }
 
 impl SearchQuery {
@@ -38,7 +39,7 @@ impl SearchQuery {
     }
 
     /// Searches this run (complete or not) instead of the latest complete one.
-    pub fn run(mut self, run: i64) -> Self {
+    pub fn run(mut self, run: RunId) -> Self {
         self.run = Some(run);
         self
     }
@@ -69,8 +70,8 @@ impl SearchQuery {
     }
 
     /// Only chunks of this kind.
-    pub fn kind(mut self, kind: impl Into<String>) -> Self {
-        self.kind = Some(kind.into());
+    pub fn kind(mut self, kind: ChunkKind) -> Self {
+        self.kind = Some(kind);
         self
     }
 }
@@ -80,7 +81,7 @@ impl SearchQuery {
 #[non_exhaustive]
 pub struct SearchHit {
     /// The chunk id.
-    pub id: String,
+    pub id: ChunkId,
     /// Its file.
     pub path: String,
     /// The qualnames it holds.
@@ -90,7 +91,7 @@ pub struct SearchHit {
     /// Last line.
     pub end_line: u32,
     /// Its kind.
-    pub kind: String,
+    pub kind: ChunkKind,
     /// Its domains.
     pub domains: Vec<String>,
     /// Cosine similarity (vector search), or the fused score (hybrid): higher is better.
@@ -109,19 +110,20 @@ const FILTERS: &str = "($3::text IS NULL OR starts_with(c.path, $3))
       AND ($4::text IS NULL OR $4 = ANY(c.domains))
       AND ($5::text IS NULL OR c.kind = $5)";
 
-fn hit(row: &tokio_postgres::Row, score: f64) -> SearchHit {
+fn hit(row: &tokio_postgres::Row, score: f64) -> Result<SearchHit, StoreError> {
     let line = |i: usize| u32::try_from(row.get::<_, i32>(i)).unwrap_or(0);
-    SearchHit {
-        id: row.get(0),
+    let corrupt = |what: String| StoreError::Corrupt { what };
+    Ok(SearchHit {
+        id: row.get::<_, &str>(0).parse().map_err(|e: pyatlas_chunker::InvalidChunkId| corrupt(e.to_string()))?,
         path: row.get(1),
         qualnames: row.get(2),
         start_line: line(3),
         end_line: line(4),
-        kind: row.get(5),
+        kind: row.get::<_, &str>(5).parse().map_err(|e: pyatlas_chunker::UnknownChunkKind| corrupt(e.to_string()))?,
         domains: row.get(6),
         text: row.get(7),
         score,
-    }
+    })
 }
 
 impl Store {
@@ -156,7 +158,7 @@ impl Store {
     async fn vector_ranking(
         &self,
         query: &SearchQuery,
-        run: i64,
+        run: RunId,
         model_id: &str,
         dimensions: usize,
         limit: usize,
@@ -176,6 +178,7 @@ impl Store {
              ORDER BY distance LIMIT $7"
         );
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let kind = query.kind.map(ChunkKind::as_str);
         let probe: Box<dyn ToSql + Send + Sync> = if half {
             Box::new(HalfVector::from_f32_slice(&query.vector))
         } else {
@@ -195,7 +198,7 @@ impl Store {
                     &run,
                     &query.path_prefix,
                     &query.domain,
-                    &query.kind,
+                    &kind,
                     &model_id,
                     &limit,
                 ],
@@ -203,13 +206,13 @@ impl Store {
             .await
             .map_err(StoreError::db("searching by vector"))?;
         tx.commit().await.map_err(StoreError::db("ending the search"))?;
-        Ok(rows.iter().map(|row| hit(row, 1.0 - row.get::<_, f64>(8))).collect())
+        rows.iter().map(|row| hit(row, 1.0 - row.get::<_, f64>(8))).collect()
     }
 
     async fn text_ranking(
         &self,
         query: &SearchQuery,
-        run: i64,
+        run: RunId,
         text: &str,
         limit: usize,
     ) -> Result<Vec<SearchHit>, StoreError> {
@@ -220,19 +223,20 @@ impl Store {
              ORDER BY rank DESC, c.id LIMIT $6"
         );
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let kind = query.kind.map(ChunkKind::as_str);
         let client = self.client().await?;
         let rows = client
-            .query(&sql, &[&text, &run, &query.path_prefix, &query.domain, &query.kind, &limit])
+            .query(&sql, &[&text, &run, &query.path_prefix, &query.domain, &kind, &limit])
             .await
             .map_err(StoreError::db("searching by text"))?;
-        Ok(rows.iter().map(|row| hit(row, row.get::<_, f64>(8))).collect())
+        rows.iter().map(|row| hit(row, row.get::<_, f64>(8))).collect()
     }
 }
 
 /// Reciprocal rank fusion: a hit scores `sum 1 / (60 + rank)` over the
 /// rankings it appears in.
 fn fuse(by_vector: Vec<SearchHit>, by_text: Vec<SearchHit>, k: usize) -> Vec<SearchHit> {
-    let mut fused: HashMap<(String, String, u32), SearchHit> = HashMap::new();
+    let mut fused: HashMap<(ChunkId, String, u32), SearchHit> = HashMap::new();
     for ranking in [by_vector, by_text] {
         for (rank, mut hit) in ranking.into_iter().enumerate() {
             let score = 1.0 / (RRF_K + rank as f64 + 1.0);
@@ -255,12 +259,12 @@ mod tests {
 
     fn hit(id: &str) -> SearchHit {
         SearchHit {
-            id: id.into(),
+            id: ChunkId::of(id),
             path: "p.py".into(),
             qualnames: vec![],
             start_line: 1,
             end_line: 1,
-            kind: "function".into(),
+            kind: ChunkKind::Function,
             domains: vec![],
             score: 0.0,
             text: String::new(),
@@ -270,9 +274,11 @@ mod tests {
     #[test]
     fn rank_fusion_rewards_agreement() {
         let fused = fuse(vec![hit("a"), hit("b"), hit("c")], vec![hit("c"), hit("d")], 3);
-        let ids: Vec<&str> = fused.iter().map(|h| h.id.as_str()).collect();
+        let ids: Vec<ChunkId> = fused.iter().map(|h| h.id.clone()).collect();
         // c is in both rankings; a is first in one; b and d tie, by id.
-        assert_eq!(ids, ["c", "a", "b"]);
+        let (b, d) = (ChunkId::of("b"), ChunkId::of("d"));
+        let tie = if b < d { b } else { d };
+        assert_eq!(ids, [ChunkId::of("c"), ChunkId::of("a"), tie]);
         assert!((fused[0].score - (1.0 / 63.0 + 1.0 / 61.0)).abs() < 1e-12);
     }
 }

@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
+use pyatlas_embed::{Embedder, EmbedderSpec};
 use tokio::sync::OnceCell;
 use tokio_postgres::NoTls;
 use tokio_postgres::types::Type;
@@ -12,7 +13,10 @@ use crate::{StoreConfig, StoreError};
 
 /// The migrations, in order. Each runs once per schema, in one transaction
 /// with the others that are missing, under an advisory lock.
-const MIGRATIONS: &[(i32, &str, &str)] = &[(1, "init", include_str!("../migrations/0001_init.sql"))];
+const MIGRATIONS: &[(i32, &str, &str)] = &[
+    (1, "init", include_str!("../migrations/0001_init.sql")),
+    (2, "typed runs and edges", include_str!("../migrations/0002_typed_runs_and_edges.sql")),
+];
 
 /// Advisory-lock key of migrations and index creation (any schema).
 const DDL_LOCK: &str = "pyatlas-store ddl";
@@ -40,9 +44,54 @@ impl std::fmt::Debug for Store {
     }
 }
 
+/// A run's id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
+pub struct RunId(i64);
+
+impl RunId {
+    /// Wraps an id (as `runs.id` holds it).
+    pub fn new(id: i64) -> Self {
+        Self(id)
+    }
+
+    /// The number.
+    pub fn get(self) -> i64 {
+        self.0
+    }
+}
+
+impl std::fmt::Display for RunId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::str::FromStr for RunId {
+    type Err = std::num::ParseIntError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        text.parse().map(Self)
+    }
+}
+
+impl tokio_postgres::types::ToSql for RunId {
+    fn to_sql(
+        &self,
+        ty: &Type,
+        out: &mut tokio_postgres::types::private::BytesMut,
+    ) -> Result<tokio_postgres::types::IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        self.0.to_sql(ty, out)
+    }
+
+    tokio_postgres::types::accepts!(INT8);
+    tokio_postgres::types::to_sql_checked!();
+}
+
 /// Whether a run can be searched.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum RunStatus {
     /// Being written (or abandoned by a process that died: the next run of
     /// the project resumes or fails it).
@@ -54,12 +103,35 @@ pub enum RunStatus {
 }
 
 impl RunStatus {
-    fn parse(text: &str) -> Self {
-        match text {
-            "complete" => Self::Complete,
-            "failed" => Self::Failed,
-            _ => Self::Running,
+    /// The name stored and printed: `running`, `complete`, `failed`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Running => "running",
+            Self::Complete => "complete",
+            Self::Failed => "failed",
         }
+    }
+}
+
+impl std::fmt::Display for RunStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Text that names no [`RunStatus`].
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("unknown run status {0:?} (expected running, complete or failed)")]
+pub struct UnknownRunStatus(pub String);
+
+impl std::str::FromStr for RunStatus {
+    type Err = UnknownRunStatus;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        [Self::Running, Self::Complete, Self::Failed]
+            .into_iter()
+            .find(|s| s.as_str() == text)
+            .ok_or_else(|| UnknownRunStatus(text.to_owned()))
     }
 }
 
@@ -68,7 +140,7 @@ impl RunStatus {
 #[non_exhaustive]
 pub struct RunInfo {
     /// The run's id.
-    pub id: i64,
+    pub id: RunId,
     /// The project's name.
     pub project: String,
     /// Its status.
@@ -81,8 +153,10 @@ pub struct RunInfo {
     pub git_commit: Option<String>,
     /// A fingerprint of the configuration that produced it.
     pub config_fingerprint: String,
-    /// The embedding model id.
+    /// The embedding model id: the key of the run's vectors in the cache.
     pub model_id: String,
+    /// The embedder, as data: what a query must be embedded with.
+    pub embedder: EmbedderSpec,
     /// The embedding dimensions.
     pub dimensions: usize,
     /// What the run's writer recorded at the end (counts, timings).
@@ -95,18 +169,24 @@ pub struct RunSpec {
     pub(crate) project: String,
     pub(crate) config_fingerprint: String,
     pub(crate) model_id: String,
-    pub(crate) dimensions: usize,
+    pub(crate) embedder: EmbedderSpec,
     pub(crate) git_commit: Option<String>,
 }
 
 impl RunSpec {
-    /// A run of `project` whose chunks are embedded by `model_id` at `dimensions`.
-    pub fn new(project: impl Into<String>, model_id: impl Into<String>, dimensions: usize) -> Self {
+    /// A run of `project` whose chunks are embedded by `embedder`.
+    pub fn for_embedder(project: impl Into<String>, embedder: &dyn Embedder) -> Self {
+        Self::new(project, embedder.model_id(), embedder.spec())
+    }
+
+    /// A run of `project` whose vectors are keyed by `model_id` in the
+    /// cache and made by the embedder `spec` describes.
+    pub fn new(project: impl Into<String>, model_id: impl Into<String>, spec: EmbedderSpec) -> Self {
         Self {
             project: project.into(),
             config_fingerprint: String::new(),
             model_id: model_id.into(),
-            dimensions,
+            embedder: spec,
             git_commit: None,
         }
     }
@@ -125,21 +205,26 @@ impl RunSpec {
 }
 
 pub(crate) const RUN_COLUMNS: &str = "r.id, p.name, r.status, r.started_at::text, r.finished_at::text, r.git_commit, \
-     r.config_fingerprint, r.model_id, r.dimensions, r.summary";
+     r.config_fingerprint, r.model_id, r.dimensions, r.summary, r.embedder";
 
-pub(crate) fn run_info(row: &tokio_postgres::Row) -> RunInfo {
-    RunInfo {
-        id: row.get(0),
+pub(crate) fn run_info(row: &tokio_postgres::Row) -> Result<RunInfo, StoreError> {
+    let id = RunId(row.get(0));
+    let corrupt = |what: String| StoreError::Corrupt { what: format!("run {id}: {what}") };
+    let status: &str = row.get(2);
+    let embedder: serde_json::Value = row.get(10);
+    Ok(RunInfo {
+        id,
         project: row.get(1),
-        status: RunStatus::parse(row.get(2)),
+        status: status.parse().map_err(|e: UnknownRunStatus| corrupt(e.to_string()))?,
         started_at: row.get(3),
         finished_at: row.get(4),
         git_commit: row.get(5),
         config_fingerprint: row.get(6),
         model_id: row.get(7),
-        dimensions: usize::try_from(row.get::<_, i32>(8)).unwrap_or(0),
+        dimensions: usize::try_from(row.get::<_, i32>(8)).map_err(|e| corrupt(format!("dimensions: {e}")))?,
         summary: row.get(9),
-    }
+        embedder: serde_json::from_value(embedder).map_err(|e| corrupt(format!("embedder: {e}")))?,
+    })
 }
 
 impl Store {
@@ -304,11 +389,11 @@ impl Store {
             )
             .await
             .map_err(StoreError::db(format!("listing the runs of project {project:?}")))?;
-        Ok(rows.iter().map(run_info).collect())
+        rows.iter().map(run_info).collect()
     }
 
     /// One run.
-    pub async fn run(&self, id: i64) -> Result<RunInfo, StoreError> {
+    pub async fn run(&self, id: RunId) -> Result<RunInfo, StoreError> {
         let client = self.client().await?;
         let row = client
             .query_opt(
@@ -317,7 +402,7 @@ impl Store {
             )
             .await
             .map_err(StoreError::db(format!("reading run {id}")))?;
-        row.as_ref().map(run_info).ok_or_else(|| StoreError::NotFound { what: format!("run {id}") })
+        row.as_ref().map(run_info).ok_or_else(|| StoreError::NotFound { what: format!("run {id}") })?
     }
 
     /// The newest complete run of `project`: what search sees by default.
@@ -335,7 +420,7 @@ impl Store {
             .map_err(StoreError::db(format!("finding the latest run of project {project:?}")))?;
         row.as_ref()
             .map(run_info)
-            .ok_or_else(|| StoreError::NotFound { what: format!("a complete run of project {project:?}") })
+            .ok_or_else(|| StoreError::NotFound { what: format!("a complete run of project {project:?}") })?
     }
 }
 

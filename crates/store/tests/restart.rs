@@ -6,15 +6,17 @@
 //! the caller's (`DATABASE_URL` only), every connection of the store is
 //! terminated instead, which is what a restart does to its clients.
 
-use pyatlas_store::{ChunkRow, RunSpec, RunStatus, Store, StoreConfig, chunk_id_of};
+use pyatlas_chunker::{ChunkId, ChunkKind};
+use pyatlas_embed::EmbedderSpec;
+use pyatlas_store::{ChunkRow, RunSpec, RunStatus, Store, StoreConfig};
 
 fn chunk(path: &str) -> ChunkRow {
     let text = format!("# {path}\ndef f():\n    pass\n");
     ChunkRow {
-        id: chunk_id_of(&pyatlas_embed::TextHash::of(&text)),
+        id: ChunkId::of(&text),
         path: path.into(),
         qualnames: vec!["f".into()],
-        kind: "function".into(),
+        kind: ChunkKind::Function,
         start_line: 1,
         end_line: 2,
         token_count: 8,
@@ -36,7 +38,7 @@ async fn a_run_survives_a_server_restart() {
     let store = Store::connect(StoreConfig::new(&url).expect("url").schema(&schema).application_name(&app))
         .await
         .expect("connect");
-    let run = store.begin_run(RunSpec::new("restart", "m", 4)).await.expect("run");
+    let run = store.begin_run(RunSpec::new("restart", "m", EmbedderSpec::other("m", 4))).await.expect("run");
     run.add_chunks(&[chunk("a.py")]).await.expect("before the restart");
 
     match std::env::var("PYATLAS_PG_CTL") {
@@ -71,7 +73,7 @@ async fn a_run_survives_a_server_restart() {
     let (admin, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.expect("admin");
     tokio::spawn(connection);
     let chunks: i64 = admin
-        .query_one(&format!("SELECT count(*) FROM {schema}.chunks WHERE run_id = $1"), &[&info.id])
+        .query_one(&format!("SELECT count(*) FROM {schema}.chunks WHERE run_id = $1"), &[&info.id.get()])
         .await
         .expect("count")
         .get(0);

@@ -3,9 +3,12 @@
 
 use std::time::Duration;
 
-use pyatlas_embed::{CachedEmbedder, Embedder, HashEmbedder};
+use pyatlas_chunker::{ChunkId, ChunkKind};
+use pyatlas_embed::{CachedEmbedder, Embedder, EmbedderSpec, HashEmbedder};
+use pyatlas_graph::EdgeKind;
+use pyatlas_intent_tags::{RuleId, Severity};
 use pyatlas_store::{
-    ChunkRow, FileRow, FindingRow, RunSpec, RunStatus, SearchQuery, Store, StoreConfig, StoreError, chunk_id_of,
+    ChunkRow, FileRow, FindingRow, RunId, RunSpec, RunStatus, SearchQuery, Store, StoreConfig, StoreError,
 };
 
 const DIMS: usize = 64;
@@ -32,10 +35,10 @@ fn embedder() -> HashEmbedder {
 fn chunk(path: &str, qualname: &str, body: &str) -> ChunkRow {
     let text = format!("# {path}\ndef {qualname}():\n    {body}\n");
     ChunkRow {
-        id: chunk_id_of(&pyatlas_embed::TextHash::of(&text)),
+        id: ChunkId::of(&text),
         path: path.into(),
         qualnames: vec![qualname.into()],
-        kind: "function".into(),
+        kind: ChunkKind::Function,
         start_line: 1,
         end_line: 2,
         token_count: 10,
@@ -55,13 +58,13 @@ fn file(path: &str, hash: &str) -> FileRow {
 }
 
 /// Writes `chunks` with their hash embeddings into a new run and completes it.
-async fn index(store: &Store, project: &str, files: &[FileRow], chunks: &[ChunkRow]) -> i64 {
-    let run = store.begin_run(RunSpec::new(project, embedder().model_id(), DIMS)).await.expect("run");
+async fn index(store: &Store, project: &str, files: &[FileRow], chunks: &[ChunkRow]) -> RunId {
+    let run = store.begin_run(RunSpec::for_embedder(project, &embedder())).await.expect("run");
     run.add_files(files).await.expect("files");
     run.add_chunks(chunks).await.expect("chunks");
-    let vectors: Vec<(String, Vec<f32>)> =
+    let vectors: Vec<(ChunkId, Vec<f32>)> =
         chunks.iter().map(|c| (c.id.clone(), embedder().embed_text(&c.text))).collect();
-    let refs: Vec<(String, &[f32])> = vectors.iter().map(|(id, v)| (id.clone(), v.as_slice())).collect();
+    let refs: Vec<(ChunkId, &[f32])> = vectors.iter().map(|(id, v)| (id.clone(), v.as_slice())).collect();
     store.put_embeddings(embedder().model_id(), DIMS, &refs).await.expect("embeddings");
     run.complete(serde_json::json!({ "chunks": chunks.len() })).await.expect("complete").id
 }
@@ -79,9 +82,54 @@ async fn migrations_are_idempotent_and_safe_in_parallel() {
     let config = config("migrations");
     let (a, b) = tokio::join!(Store::connect(config.clone()), Store::connect(config.clone()));
     let (a, b) = (a.expect("first"), b.expect("second"));
-    assert_eq!(a.schema_version().await.expect("version"), 1);
+    assert_eq!(a.schema_version().await.expect("version"), 2);
     assert_eq!(b.migrate().await.expect("again"), Vec::<i32>::new());
     assert!(!format!("{config:?}").contains("password="), "{config:?}");
+}
+
+#[tokio::test]
+async fn a_version_1_database_is_migrated_with_its_runs_and_edges() {
+    let config = config("upgrade");
+    let schema = config.schema_name().to_owned();
+    let url = std::env::var("DATABASE_URL").expect("url");
+    let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.expect("connect");
+    tokio::spawn(connection);
+    // The schema as version 1 left it, with a run of each embedder family.
+    let v1 = include_str!("../migrations/0001_init.sql");
+    client
+        .batch_execute(&format!(
+            "CREATE EXTENSION IF NOT EXISTS vector SCHEMA public; CREATE SCHEMA {schema};
+             SET search_path TO {schema}, public; {v1}
+             CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL,
+                 applied_at timestamptz NOT NULL DEFAULT now());
+             INSERT INTO schema_migrations (version, name) VALUES (1, 'init');
+             INSERT INTO projects (name) VALUES ('old');
+             INSERT INTO runs (project_id, config_fingerprint, model_id, dimensions, status, summary) VALUES
+                 (1, 'f', 'pyatlas-hash-v1-384', 384, 'complete', '{{}}'),
+                 (1, 'f', 'text-embedding-3-small@api.openai.com', 256, 'complete', '{{\"dimensions_requested\": true}}');
+             INSERT INTO edges (run_id, kind, source, target, line) VALUES
+                 (1, 'import', 'a', 'b', 3), (1, 'import', 'a', 'b', 1), (1, 'import', 'a', 'c', 0);
+             RESET search_path;"
+        ))
+        .await
+        .expect("a version 1 schema");
+    let store = Store::connect(config).await.expect("migrate");
+    assert_eq!(store.schema_version().await.expect("version"), 2);
+    let runs = store.runs("old").await.expect("runs");
+    assert_eq!(runs[1].embedder, EmbedderSpec::hash(384));
+    assert_eq!(runs[0].embedder, EmbedderSpec::openai("text-embedding-3-small", 256, true));
+    let edges = store.edges(runs[1].id, EdgeKind::Import).await.expect("edges");
+    let summary: Vec<(&str, &[u32])> = edges.iter().map(|e| (e.target.as_str(), e.lines.as_slice())).collect();
+    assert_eq!(summary, [("b", &[1, 3][..]), ("c", &[][..])]);
+}
+
+#[test]
+fn run_statuses_and_ids_refuse_unknown_text() {
+    assert_eq!("complete".parse::<RunStatus>(), Ok(RunStatus::Complete));
+    assert!("runnning".parse::<RunStatus>().is_err(), "a typo is not `running`");
+    assert_eq!(RunStatus::Failed.to_string(), "failed");
+    assert_eq!("42".parse::<RunId>().map(RunId::get), Ok(42));
+    assert!("4x".parse::<RunId>().is_err());
 }
 
 #[tokio::test]
@@ -94,7 +142,7 @@ async fn ingest_is_idempotent_and_survives_hostile_text() {
         chunk("app/nul.py", "nul", "return 'a\0b'"),
     ];
     let files = vec![file("app/db.py", "h1"), file(hostile, "h2"), file("app/nul.py", "h3")];
-    let run = store.begin_run(RunSpec::new("ingest", embedder().model_id(), DIMS)).await.expect("run");
+    let run = store.begin_run(RunSpec::for_embedder("ingest", &embedder())).await.expect("run");
     let first = run.add_chunks(&chunks).await.expect("chunks");
     assert_eq!(first.nul_replaced, 1);
     run.add_chunks(&chunks).await.expect("twice");
@@ -114,12 +162,13 @@ async fn invalid_vectors_are_refused_before_sending() {
     let short = vec![0.5f32; DIMS - 1];
     let mut nan = vec![0.5f32; DIMS];
     nan[3] = f32::NAN;
-    let rows = [("a".to_owned(), &good[..]), ("b".to_owned(), &short[..]), ("c".to_owned(), &nan[..])];
+    let id = |text: &str| ChunkId::of(text);
+    let rows = [(id("a"), &good[..]), (id("b"), &short[..]), (id("c"), &nan[..])];
     let report = store.put_embeddings("m", DIMS, &rows).await.expect("put");
     assert_eq!(report.sent, 1);
     assert_eq!(report.rejected.iter().map(|r| r.index).collect::<Vec<_>>(), [1, 2]);
     assert!(report.rejected[1].reason.contains("non-finite value at 3"), "{:?}", report.rejected);
-    let found = store.get_embeddings("m", DIMS, &["a".into(), "b".into()]).await.expect("get");
+    let found = store.get_embeddings("m", DIMS, &[id("a"), id("b")]).await.expect("get");
     assert_eq!(found[0].as_deref(), Some(&good[..]));
     assert_eq!(found[1], None);
 }
@@ -148,7 +197,7 @@ async fn search_finds_by_vector_and_filters() {
     assert_eq!(filtered.iter().map(|h| h.path.as_str()).collect::<Vec<_>>(), ["lib/cache.py"]);
     let by_domain = store.search(&SearchQuery::new("search", probe.clone()).domain("database")).await.expect("s");
     assert_eq!(by_domain.len(), 1);
-    assert!(store.search(&SearchQuery::new("search", probe.clone()).kind("class")).await.expect("s").is_empty());
+    assert!(store.search(&SearchQuery::new("search", probe.clone()).kind(ChunkKind::Class)).await.expect("s").is_empty());
     let by_run = store.search(&SearchQuery::new("search", probe.clone()).run(run).k(2)).await.expect("s");
     assert_eq!(by_run.len(), 2);
 
@@ -163,7 +212,7 @@ async fn search_finds_by_vector_and_filters() {
 async fn runs_become_visible_only_when_complete() {
     let store = store("atomic").await;
     let chunks = vec![chunk("a.py", "f", "pass")];
-    let run = store.begin_run(RunSpec::new("atomic", embedder().model_id(), DIMS)).await.expect("run");
+    let run = store.begin_run(RunSpec::for_embedder("atomic", &embedder())).await.expect("run");
     run.add_chunks(&chunks).await.expect("chunks");
     let probe = embedder().embed_text("f");
     let error = store.search(&SearchQuery::new("atomic", probe.clone())).await.expect_err("nothing complete");
@@ -172,7 +221,7 @@ async fn runs_become_visible_only_when_complete() {
     // A second writer of the project waits for the first.
     let second = {
         let store = store.clone();
-        tokio::spawn(async move { store.begin_run(RunSpec::new("atomic", embedder().model_id(), DIMS)).await })
+        tokio::spawn(async move { store.begin_run(RunSpec::for_embedder("atomic", &embedder())).await })
     };
     tokio::time::sleep(Duration::from_millis(500)).await;
     if second.is_finished() {
@@ -192,7 +241,7 @@ async fn runs_become_visible_only_when_complete() {
 #[tokio::test]
 async fn an_abandoned_run_is_resumed_or_failed() {
     let store = store("resume").await;
-    let spec = RunSpec::new("resume", embedder().model_id(), DIMS).config_fingerprint("cfg-1");
+    let spec = RunSpec::for_embedder("resume", &embedder()).config_fingerprint("cfg-1");
     let run = store.begin_run(spec.clone()).await.expect("run");
     let id = run.id();
     run.add_chunks(&[chunk("a.py", "f", "pass")]).await.expect("chunks");
@@ -201,7 +250,7 @@ async fn an_abandoned_run_is_resumed_or_failed() {
     assert!(again.resumed());
     assert_eq!(again.id(), id);
     drop(again);
-    let other = store.begin_run(RunSpec::new("resume", embedder().model_id(), DIMS).config_fingerprint("cfg-2")).await;
+    let other = store.begin_run(RunSpec::for_embedder("resume", &embedder()).config_fingerprint("cfg-2")).await;
     let other = other.expect("new run");
     assert!(!other.resumed());
     assert_eq!(store.run(id).await.expect("old").status, RunStatus::Failed);
@@ -233,17 +282,17 @@ async fn diffs_between_runs() {
     let second = index(&store, "diff", &[file("b.py", "2b"), file("c.py", "3")], &[b2.clone(), c.clone()]).await;
     let finding = |fp: &str| FindingRow {
         fingerprint: fp.into(),
-        rule: "D001".into(),
-        severity: "error".into(),
+        rule: RuleId::D001,
+        severity: Severity::Error,
         path: "a.py".into(),
         line: 1,
         message: "m".into(),
     };
     // Findings of a third pair of runs.
-    let run = store.begin_run(RunSpec::new("diff", embedder().model_id(), DIMS)).await.expect("run");
+    let run = store.begin_run(RunSpec::for_embedder("diff", &embedder())).await.expect("run");
     run.add_findings(&[finding("old"), finding("kept")]).await.expect("findings");
     let third = run.complete(serde_json::json!({})).await.expect("complete").id;
-    let run = store.begin_run(RunSpec::new("diff", embedder().model_id(), DIMS)).await.expect("run");
+    let run = store.begin_run(RunSpec::for_embedder("diff", &embedder())).await.expect("run");
     run.add_findings(&[finding("kept"), finding("new")]).await.expect("findings");
     let fourth = run.complete(serde_json::json!({})).await.expect("complete").id;
 
@@ -256,15 +305,15 @@ async fn diffs_between_runs() {
     assert_eq!(diff.chunks_changed.iter().map(|c| c.id.clone()).collect::<Vec<_>>(), [b2.id]);
     let findings = store.diff(third, fourth).await.expect("diff");
     assert_eq!((findings.findings_new, findings.findings_fixed), (vec!["new".to_owned()], vec!["old".to_owned()]));
-    assert!(matches!(store.diff(first, 999_999).await, Err(StoreError::NotFound { .. })));
+    assert!(matches!(store.diff(first, RunId::new(999_999)).await, Err(StoreError::NotFound { .. })));
 }
 
 #[tokio::test]
 async fn an_exhausted_pool_is_a_clear_error_and_recovers() {
     let store = Store::connect(config("pool").pool_size(2).wait_timeout(Duration::from_millis(300))).await.expect("c");
     // Each run holds a connection for its lock.
-    let one = store.begin_run(RunSpec::new("p1", "m", DIMS)).await.expect("one");
-    let two = store.begin_run(RunSpec::new("p2", "m", DIMS)).await.expect("two");
+    let one = store.begin_run(RunSpec::new("p1", "m", EmbedderSpec::other("m", DIMS))).await.expect("one");
+    let two = store.begin_run(RunSpec::new("p2", "m", EmbedderSpec::other("m", DIMS))).await.expect("two");
     let error = store.runs("p1").await.expect_err("no connection left");
     assert!(error.to_string().contains("pool exhausted"), "{error}");
     one.complete(serde_json::json!({})).await.expect("complete");
@@ -276,12 +325,12 @@ async fn an_exhausted_pool_is_a_clear_error_and_recovers() {
 async fn wide_vectors_use_halfvec_indexes() {
     let store = store("halfvec").await;
     let dims = 3072;
-    let run = store.begin_run(RunSpec::new("wide", "big-model", dims)).await.expect("run");
+    let run = store.begin_run(RunSpec::new("wide", "big-model", EmbedderSpec::other("big-model", dims))).await.expect("run");
     let chunks = vec![chunk("a.py", "f", "pass"), chunk("b.py", "g", "pass")];
     run.add_chunks(&chunks).await.expect("chunks");
     let vectors: Vec<Vec<f32>> =
         (0..2).map(|i| (0..dims).map(|d| if d % 2 == i { 1.0 } else { 0.0 }).collect()).collect();
-    let rows: Vec<(String, &[f32])> = chunks.iter().zip(&vectors).map(|(c, v)| (c.id.clone(), v.as_slice())).collect();
+    let rows: Vec<(ChunkId, &[f32])> = chunks.iter().zip(&vectors).map(|(c, v)| (c.id.clone(), v.as_slice())).collect();
     store.put_embeddings("big-model", dims, &rows).await.expect("put");
     run.complete(serde_json::json!({})).await.expect("complete");
     let hits = store.search(&SearchQuery::new("wide", vectors[1].clone()).k(1)).await.expect("search");
@@ -295,7 +344,7 @@ async fn writes_survive_lost_connections() {
     let app = format!("pyatlas-store-restart-{}", std::process::id());
     let config = config("restart").application_name(&app);
     let store = Store::connect(config.clone()).await.expect("connect");
-    let run = store.begin_run(RunSpec::new("restart", embedder().model_id(), DIMS)).await.expect("run");
+    let run = store.begin_run(RunSpec::for_embedder("restart", &embedder())).await.expect("run");
     run.add_chunks(&[chunk("a.py", "f", "pass")]).await.expect("before");
     let url = std::env::var("DATABASE_URL").expect("url");
     let (admin, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.expect("admin");

@@ -449,6 +449,10 @@ impl Embedder for OpenAiEmbedder {
         &self.model_id
     }
 
+    fn spec(&self) -> crate::EmbedderSpec {
+        crate::EmbedderSpec::openai(&self.config.model, self.dimensions, self.config.dimensions.is_some())
+    }
+
     fn dimensions(&self) -> usize {
         self.dimensions
     }
