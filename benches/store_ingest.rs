@@ -93,7 +93,10 @@ async fn connect(schema: &str) -> Store {
 async fn copy_path(chunks: &[ChunkRow], vectors: &[Vec<f32>], dims: usize) -> (Duration, Store) {
     let store = connect("bench_copy").await;
     let start = Instant::now();
-    let run = store.begin_run(RunSpec::new("bench", "bench-model", EmbedderSpec::other("bench-model", dims))).await.expect("run");
+    let run = store
+        .begin_run(RunSpec::new("bench", "bench-model", EmbedderSpec::other("bench-model", dims)))
+        .await
+        .expect("run");
     let mut in_vectors = Duration::ZERO;
     for (part, part_vectors) in chunks.chunks(BATCH).zip(vectors.chunks(BATCH)) {
         run.add_chunks(part).await.expect("chunks");
@@ -116,7 +119,10 @@ async fn copy_path(chunks: &[ChunkRow], vectors: &[Vec<f32>], dims: usize) -> (D
 /// of `BATCH` rows, as `executemany` does.
 async fn insert_path(chunks: &[ChunkRow], vectors: &[Vec<f32>], dims: usize) -> Duration {
     let store = connect("bench_insert").await;
-    let run = store.begin_run(RunSpec::new("bench", "bench-model", EmbedderSpec::other("bench-model", dims))).await.expect("run");
+    let run = store
+        .begin_run(RunSpec::new("bench", "bench-model", EmbedderSpec::other("bench-model", dims)))
+        .await
+        .expect("run");
     let url = std::env::var("DATABASE_URL").expect("url");
     let (mut client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.expect("connect");
     tokio::spawn(connection);
@@ -147,16 +153,26 @@ async fn insert_path(chunks: &[ChunkRow], vectors: &[Vec<f32>], dims: usize) -> 
         let tx = client.transaction().await.expect("tx");
         for (c, v) in part.iter().zip(part_vectors) {
             let (start_line, end_line, tokens) = (c.start_line as i32, c.end_line as i32, c.token_count as i32);
-            tx.execute(&text, &[&c.id, &c.text, &tokens]).await.expect("text");
+            tx.execute(&text, &[&c.id.as_str(), &c.text, &tokens]).await.expect("text");
             tx.execute(
                 &location,
-                &[&run_id, &c.id, &c.path, &c.qualnames, &c.kind, &start_line, &end_line, &c.domains, &c.metadata],
+                &[
+                    &run_id.get(),
+                    &c.id.as_str(),
+                    &c.path,
+                    &c.qualnames,
+                    &c.kind.as_str(),
+                    &start_line,
+                    &end_line,
+                    &c.domains,
+                    &c.metadata,
+                ],
             )
             .await
             .expect("location");
             let vector = pgvector::Vector::from(v.clone());
             let vector_start = Instant::now();
-            tx.execute(&embedding, &[&"bench-model", &dims32, &c.id, &vector]).await.expect("embedding");
+            tx.execute(&embedding, &[&"bench-model", &dims32, &c.id.as_str(), &vector]).await.expect("embedding");
             in_vectors += vector_start.elapsed();
         }
         tx.commit().await.expect("commit");

@@ -14,6 +14,7 @@ mod runtime;
 use std::process::ExitCode;
 
 use clap::{Parser, ValueEnum};
+use pyatlas::store::RunId;
 
 #[derive(Parser)]
 #[command(about = "List the runs of an indexed project, or diff two of them")]
@@ -26,7 +27,7 @@ struct Args {
     /// Diff two runs instead: files and chunks added, removed and changed,
     /// drift findings new and fixed.
     #[arg(long, num_args = 2, value_names = ["FROM", "TO"])]
-    diff: Option<Vec<i64>>,
+    diff: Option<Vec<RunId>>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
@@ -78,13 +79,12 @@ async fn run(args: &Args) -> anyhow::Result<()> {
     }
     for run in &runs {
         println!(
-            "{:5} {:9} {}  {}  {} ({} dims)  {}",
+            "{:5} {:9} {}  {}  {}  {}",
             run.id,
-            format!("{:?}", run.status).to_lowercase(),
+            run.status,
             run.started_at,
             run.git_commit.as_deref().unwrap_or("-"),
-            run.model_id,
-            run.dimensions,
+            run.embedder,
             run.summary
         );
     }

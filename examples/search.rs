@@ -22,8 +22,9 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::{Parser, ValueEnum};
-use pyatlas::embed::{Embedder, HashEmbedder, OpenAiConfig, OpenAiEmbedder};
-use pyatlas::store::{RunInfo, SearchQuery};
+use pyatlas::chunker::ChunkKind;
+use pyatlas::embed::{Embedder, EmbedderKind, EmbedderSpec, OpenAiEmbedder};
+use pyatlas::store::{RunId, RunInfo, SearchQuery};
 
 #[derive(Parser)]
 #[command(about = "Search an indexed Python codebase")]
@@ -47,13 +48,13 @@ struct Args {
     domain: Option<String>,
     /// Only chunks of this kind (function, method, class, class_head, module, part).
     #[arg(long)]
-    kind: Option<String>,
+    kind: Option<ChunkKind>,
     /// Fuse full-text search with the vector ranking.
     #[arg(long)]
     hybrid: bool,
     /// Search this run instead of the latest complete one.
     #[arg(long)]
-    run: Option<i64>,
+    run: Option<RunId>,
     /// Embed the query with this embedder instead of the run's (its vectors
     /// must be comparable with the run's: same model and dimensions).
     #[arg(long, value_enum)]
@@ -89,28 +90,29 @@ fn main() -> ExitCode {
     runtime::exit_status(false, async { run(&args).await.map(|()| true) })
 }
 
-/// The embedder a run was indexed with, or the one the options name.
+/// The embedder a run was indexed with (its recorded spec), or the one the
+/// options name.
 fn embedder_of(run: &RunInfo, args: &Args) -> anyhow::Result<Box<dyn Embedder>> {
-    let hash = run.model_id.starts_with("pyatlas-hash-v1-");
-    let kind = args.embedder.unwrap_or(if hash { Kind::Hash } else { Kind::Openai });
-    let dimensions = args.dimensions.unwrap_or(run.dimensions);
-    if kind == Kind::Hash {
-        return Ok(Box::new(HashEmbedder::new(dimensions)?));
+    let mut spec = run.embedder.clone();
+    if let Some(kind) = args.embedder {
+        spec = match kind {
+            Kind::Hash => EmbedderSpec::hash(spec.dimensions),
+            Kind::Openai => {
+                EmbedderSpec::openai(args.model.as_deref().unwrap_or("text-embedding-3-small"), spec.dimensions, false)
+            }
+        };
     }
-    let recorded = run.model_id.split('@').next().unwrap_or(&run.model_id);
-    let model = args.model.as_deref().unwrap_or(if hash { "text-embedding-3-small" } else { recorded });
-    let mut config = OpenAiConfig::from_env(model);
-    if let Some(url) = &args.api_base {
-        config = config.base_url(url);
+    if let Some(model) = &args.model {
+        spec.model.clone_from(model);
     }
-    // Ask for the run's size only where the run asked for one.
-    let requested = run.summary.get("dimensions_requested").and_then(serde_json::Value::as_bool);
-    config = match (args.dimensions, requested) {
-        (Some(dimensions), _) => config.dimensions(dimensions),
-        (None, Some(true)) => config.dimensions(run.dimensions),
-        _ => config.expect_dimensions(run.dimensions),
-    };
-    Ok(Box::new(OpenAiEmbedder::new(config)?))
+    if let Some(dimensions) = args.dimensions {
+        spec.request_dimensions = spec.kind == EmbedderKind::OpenAi;
+        spec.dimensions = dimensions;
+    }
+    match (spec.openai_config(), &args.api_base) {
+        (Some(config), Some(url)) => Ok(Box::new(OpenAiEmbedder::new(config.base_url(url))?)),
+        _ => Ok(spec.embedder()?),
+    }
 }
 
 async fn run(args: &Args) -> anyhow::Result<()> {
@@ -147,7 +149,7 @@ async fn run(args: &Args) -> anyhow::Result<()> {
     if let Some(domain) = &args.domain {
         query = query.domain(domain);
     }
-    if let Some(kind) = &args.kind {
+    if let Some(kind) = args.kind {
         query = query.kind(kind);
     }
     if args.hybrid {

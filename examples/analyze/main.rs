@@ -103,23 +103,22 @@ fn run(args: &Args) -> anyhow::Result<()> {
         (parsed.into_record(), intent)
     };
     let mut all_facts = Vec::new();
-    let mut stats =
-        parse_files(&discovery.files, &config, gather, |(record, facts): (FileRecord, Option<Intent>)| {
-            progress.inc(1);
-            match args.format {
-                Format::Text => summary.add(&record, facts.as_ref()),
-                Format::Json if write_error.is_none() => {
-                    let comma = if summary.files_written == 0 { "" } else { "," };
-                    summary.files_written += 1;
-                    let written = out.write_all(comma.as_bytes()).map_err(anyhow::Error::from);
-                    write_error = written
-                        .and_then(|()| Ok(serde_json::to_writer(&mut out, &file_json(&record, facts.as_ref())?)?))
-                        .err();
-                }
-                Format::Json => {}
+    let mut stats = parse_files(&discovery.files, &config, gather, |(record, facts): (FileRecord, Option<Intent>)| {
+        progress.inc(1);
+        match args.format {
+            Format::Text => summary.add(&record, facts.as_ref()),
+            Format::Json if write_error.is_none() => {
+                let comma = if summary.files_written == 0 { "" } else { "," };
+                summary.files_written += 1;
+                let written = out.write_all(comma.as_bytes()).map_err(anyhow::Error::from);
+                write_error = written
+                    .and_then(|()| Ok(serde_json::to_writer(&mut out, &file_json(&record, facts.as_ref())?)?))
+                    .err();
             }
-            all_facts.extend(facts.map(|f| f.facts));
-        })?;
+            Format::Json => {}
+        }
+        all_facts.extend(facts.map(|f| f.facts));
+    })?;
     let drift = intent.as_ref().map(|(_, config, known)| check(&CodebaseFacts::link(all_facts), config, known));
     progress.finish_and_clear();
     if let Some(error) = write_error {

@@ -2,7 +2,7 @@
 
 /// How to chunk. Every field has a sensible [`Default`]; the chainable
 /// setters of the same names change one each.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 #[non_exhaustive]
 pub struct ChunkConfig {
     /// Hard cap on the tokens of a chunk's `text`, header included (default: 512).

@@ -31,7 +31,7 @@ pub enum EvidenceKind {
 }
 
 /// How much one piece of evidence of each kind counts, in `[0, 1]`.
-#[derive(Clone, Copy, Debug, PartialEq, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct Weights {
@@ -74,7 +74,7 @@ impl Weights {
 }
 
 /// One domain of the taxonomy and its patterns.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
 #[non_exhaustive]
 pub struct Domain {
     /// Its name, such as `database`.
@@ -95,8 +95,9 @@ pub struct Domain {
     pub modules: Vec<String>,
 }
 
-/// A set of rules: the taxonomy, the weights and the threshold.
-#[derive(Clone, Debug, PartialEq)]
+/// A set of rules: the taxonomy, the weights and the threshold. Serialises
+/// to the rules as loaded (what a run's fingerprint hashes).
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[non_exhaustive]
 pub struct Rules {
     /// A domain is reported when its score reaches this (default 0.5).

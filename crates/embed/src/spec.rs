@@ -83,7 +83,10 @@ impl EmbedderSpec {
                 Ok(Box::new(OpenAiEmbedder::new(config)?))
             }
             EmbedderKind::Other => Err(EmbedError::Config {
-                reason: format!("`{}` is an embedder of the caller's own: it cannot be rebuilt from its spec", self.model),
+                reason: format!(
+                    "`{}` is an embedder of the caller's own: it cannot be rebuilt from its spec",
+                    self.model
+                ),
             }),
         }
     }

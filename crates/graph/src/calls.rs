@@ -86,7 +86,9 @@ pub struct InternalRoots(HashSet<String>);
 impl InternalRoots {
     /// The roots of `modules` (dotted module names).
     pub fn new<'a>(modules: impl IntoIterator<Item = &'a str>) -> Self {
-        Self(modules.into_iter().filter_map(|m| m.split('.').next()).filter(|r| !r.is_empty()).map(Into::into).collect())
+        Self(
+            modules.into_iter().filter_map(|m| m.split('.').next()).filter(|r| !r.is_empty()).map(Into::into).collect(),
+        )
     }
 
     /// `true` when `name`'s first component is one of the roots.
@@ -185,7 +187,12 @@ enum Outside {
 /// What a written name denotes from `scope`, as far as the file tells:
 /// enclosing function scopes (not class bodies), then module level, then
 /// imports (the parser's [`NameTable`]).
-fn name_target(names: &NameTable<'_>, roots: &InternalRoots, scope: Option<u32>, written: &str) -> Result<Target, Outside> {
+fn name_target(
+    names: &NameTable<'_>,
+    roots: &InternalRoots,
+    scope: Option<u32>,
+    written: &str,
+) -> Result<Target, Outside> {
     let (head, rest) = match written.split_once('.') {
         Some((head, rest)) => (head, Some(rest)),
         None => (written, None),
@@ -204,7 +211,12 @@ fn name_target(names: &NameTable<'_>, roots: &InternalRoots, scope: Option<u32>,
     }
 }
 
-fn call_target(names: &NameTable<'_>, roots: &InternalRoots, unit: Option<u32>, callee: &str) -> Result<Target, Outside> {
+fn call_target(
+    names: &NameTable<'_>,
+    roots: &InternalRoots,
+    unit: Option<u32>,
+    callee: &str,
+) -> Result<Target, Outside> {
     if callee.contains(['(', '[', ' ', '\n']) {
         return Err(Outside::Unknown);
     }
@@ -212,7 +224,9 @@ fn call_target(names: &NameTable<'_>, roots: &InternalRoots, unit: Option<u32>, 
         if method.contains('.') {
             return Err(Outside::Unknown);
         }
-        return enclosing_class(names.record(), unit).map(|class| Target::Method(class, method.into())).ok_or(Outside::Unknown);
+        return enclosing_class(names.record(), unit)
+            .map(|class| Target::Method(class, method.into()))
+            .ok_or(Outside::Unknown);
     }
     name_target(names, roots, unit, callee)
 }
@@ -426,7 +440,8 @@ impl CallGraph {
                 graph.add_node(UnitId { file: f as u32, unit: Some(u as u32) });
             }
         }
-        let node = |id: UnitId| NodeIndex::new(offsets[id.file as usize] as usize + id.unit.map_or(0, |u| u as usize + 1));
+        let node =
+            |id: UnitId| NodeIndex::new(offsets[id.file as usize] as usize + id.unit.map_or(0, |u| u as usize + 1));
         let mut stats = CallStats::default();
         for (f, file) in files.iter().enumerate() {
             stats.add(file.stats);

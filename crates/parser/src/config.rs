@@ -13,7 +13,7 @@ pub const DEFAULT_MAX_FILE_SIZE: u64 = 32 * 1024 * 1024;
 /// let config = pyatlas_parser::Config::default().threads(2).include_stubs(true).exclude(["tests"]);
 /// assert_eq!(config.threads.map(|n| n.get()), Some(2));
 /// ```
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize)]
 #[non_exhaustive]
 pub struct Config {
     /// Also take `*.pyi` stub files (default: `false`).
@@ -41,6 +41,7 @@ pub struct Config {
     /// Syntax errors listed per file before the rest are only counted (default: 100).
     pub max_syntax_diagnostics: usize,
     /// Worker threads for [`parse_codebase`](crate::parse_codebase); `None`: all cores.
+    #[serde(skip)]
     pub threads: Option<NonZeroUsize>,
 }
 

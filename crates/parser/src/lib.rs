@@ -69,7 +69,7 @@ pub use model::{
 };
 pub use names::{NameRef, NameTable, resolve_relative};
 pub use parse::{ParsedFile, SourceParser};
-pub use pool::{Codebase, Stats, parse_codebase, parse_files};
+pub use pool::{Codebase, SinkFlow, Stats, parse_codebase, parse_files};
 pub use scan::{scan_imports, scan_text};
 /// The tree-sitter version the trees of [`ParsedFile::tree`] come from.
 pub use tree_sitter;

@@ -5,7 +5,8 @@ use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::ops::ControlFlow;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use crossbeam_channel::{Sender, bounded, unbounded};
 use serde::{Deserialize, Serialize};
@@ -73,6 +74,26 @@ pub fn parse_codebase(root: impl AsRef<Path>, config: &Config) -> Result<Codebas
     Ok(Codebase { root, files, problems, stats })
 }
 
+/// What a sink of [`parse_files`] returns: `()` to take every file, or a
+/// [`ControlFlow`] whose `Break` stops the parse (a downstream writer
+/// failed, the user cancelled).
+pub trait SinkFlow {
+    /// `true` to stop parsing.
+    fn is_stop(&self) -> bool;
+}
+
+impl SinkFlow for () {
+    fn is_stop(&self) -> bool {
+        false
+    }
+}
+
+impl SinkFlow for ControlFlow<()> {
+    fn is_stop(&self) -> bool {
+        self.is_break()
+    }
+}
+
 /// Parses `files` on a worker pool and streams the results.
 ///
 /// `map` runs on the worker threads, with the whole [`ParsedFile`] (record,
@@ -81,6 +102,10 @@ pub fn parse_codebase(root: impl AsRef<Path>, config: &Config) -> Result<Codebas
 /// `files`**. At most a small window of files (16 per thread) is parsed
 /// ahead of the one `sink` waits for, so memory stays bounded by the largest
 /// files, not by the size of the tree.
+///
+/// A sink that returns [`ControlFlow::Break`] stops the parse: no file is
+/// started after it, none is delivered after it, and the call returns once
+/// the files in progress are done. The [`Stats`] count what was delivered.
 ///
 /// ```
 /// # fn main() -> Result<(), pyatlas_parser::Error> {
@@ -99,11 +124,12 @@ pub fn parse_codebase(root: impl AsRef<Path>, config: &Config) -> Result<Codebas
 ///
 /// # Errors
 /// [`Error::Thread`] or [`Error::Language`] when the workers cannot start.
-pub fn parse_files<T, M, S>(files: &[SourceFile], config: &Config, map: M, mut sink: S) -> Result<Stats, Error>
+pub fn parse_files<T, M, S, F>(files: &[SourceFile], config: &Config, map: M, mut sink: S) -> Result<Stats, Error>
 where
     T: Send,
     M: Fn(ParsedFile) -> T + Sync,
-    S: FnMut(T),
+    S: FnMut(T) -> F,
+    F: SinkFlow,
 {
     let start = Instant::now();
     let threads = config.thread_count().min(files.len().max(1));
@@ -116,6 +142,7 @@ where
     // delivered in order. So at most `window` files are parsed or waiting
     // ahead of the one `sink` needs next, and that one is always among them.
     let next_index = AtomicUsize::new(0);
+    let stop = AtomicBool::new(false);
     let (permit_tx, permit_rx) = bounded::<()>(window);
     for _ in 0..window {
         let _ = permit_tx.send(());
@@ -123,7 +150,7 @@ where
     let (result_tx, result_rx) = unbounded::<Message<T>>();
 
     std::thread::scope(|scope| -> Result<(), Error> {
-        let (map, next_index) = (&map, &next_index);
+        let (map, next_index, stop) = (&map, &next_index, &stop);
         for (index, mut parser) in parsers.drain(..).enumerate() {
             let permit_rx = permit_rx.clone();
             let result_tx = result_tx.clone();
@@ -131,7 +158,7 @@ where
                 .name(format!("pyatlas-parser-{index}"))
                 .spawn_scoped(scope, move || {
                     let _guard = PanicGuard(&result_tx);
-                    while permit_rx.recv().is_ok() {
+                    while permit_rx.recv().is_ok() && !stop.load(Ordering::Relaxed) {
                         let i = next_index.fetch_add(1, Ordering::Relaxed);
                         let Some(file) = files.get(i) else { break };
                         let parsed = parser.parse_file(file);
@@ -147,7 +174,7 @@ where
 
         let mut pending: VecDeque<Option<(FileRecordSummary, T)>> = VecDeque::with_capacity(window);
         let mut next = 0;
-        for message in &result_rx {
+        'receive: for message in &result_rx {
             // A panic in `map` ends the run; the scope re-raises it.
             let Message::Parsed(i, summary, value) = message else { break };
             let slot = i - next;
@@ -158,8 +185,11 @@ where
             while let Some(Some(_)) = pending.front() {
                 if let Some(Some((summary, value))) = pending.pop_front() {
                     summary.add_to(&mut stats);
-                    sink(value);
                     next += 1;
+                    if sink(value).is_stop() {
+                        stop.store(true, Ordering::Relaxed);
+                        break 'receive;
+                    }
                     let _ = permit_tx.send(());
                 }
             }
@@ -168,7 +198,10 @@ where
                 break;
             }
         }
+        // Workers waiting for a permit wake up and leave; those parsing
+        // finish their file, whose result nobody takes.
         drop(permit_tx);
+        drop(pending);
         Ok(())
     })?;
     stats.seconds = start.elapsed().as_secs_f64();
@@ -236,6 +269,27 @@ mod tests {
     fn a_panic_in_map_propagates_instead_of_hanging() {
         let config = Config::default().threads(2);
         let _ = parse_files(&files(200), &config, |p| assert!(p.record().path != "/nonexistent/m3.py"), drop);
+    }
+
+    #[test]
+    fn a_sink_that_breaks_stops_the_parse() {
+        let config = Config::default().threads(2);
+        let mut seen = 0;
+        let parsed = AtomicUsize::new(0);
+        let stats = parse_files(
+            &files(10_000),
+            &config,
+            |_| parsed.fetch_add(1, Ordering::Relaxed),
+            |_| {
+                seen += 1;
+                if seen == 5 { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
+            },
+        )
+        .expect("parse");
+        assert_eq!((seen, stats.files), (5, 5), "nothing is delivered after the break");
+        // At most the window ahead of the sink, and one file per worker, was parsed.
+        let parsed = parsed.load(Ordering::Relaxed);
+        assert!(parsed <= 5 + 2 * WINDOW_PER_THREAD + 2, "{parsed} files parsed after the break");
     }
 
     #[test]

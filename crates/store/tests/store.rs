@@ -197,7 +197,9 @@ async fn search_finds_by_vector_and_filters() {
     assert_eq!(filtered.iter().map(|h| h.path.as_str()).collect::<Vec<_>>(), ["lib/cache.py"]);
     let by_domain = store.search(&SearchQuery::new("search", probe.clone()).domain("database")).await.expect("s");
     assert_eq!(by_domain.len(), 1);
-    assert!(store.search(&SearchQuery::new("search", probe.clone()).kind(ChunkKind::Class)).await.expect("s").is_empty());
+    assert!(
+        store.search(&SearchQuery::new("search", probe.clone()).kind(ChunkKind::Class)).await.expect("s").is_empty()
+    );
     let by_run = store.search(&SearchQuery::new("search", probe.clone()).run(run).k(2)).await.expect("s");
     assert_eq!(by_run.len(), 2);
 
@@ -325,7 +327,8 @@ async fn an_exhausted_pool_is_a_clear_error_and_recovers() {
 async fn wide_vectors_use_halfvec_indexes() {
     let store = store("halfvec").await;
     let dims = 3072;
-    let run = store.begin_run(RunSpec::new("wide", "big-model", EmbedderSpec::other("big-model", dims))).await.expect("run");
+    let run =
+        store.begin_run(RunSpec::new("wide", "big-model", EmbedderSpec::other("big-model", dims))).await.expect("run");
     let chunks = vec![chunk("a.py", "f", "pass"), chunk("b.py", "g", "pass")];
     run.add_chunks(&chunks).await.expect("chunks");
     let vectors: Vec<Vec<f32>> =

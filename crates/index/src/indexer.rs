@@ -1,0 +1,563 @@
+//! [`Indexer`]: the pipeline, from a folder to a complete run in the store.
+
+use std::collections::BTreeSet;
+use std::ops::ControlFlow;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use pyatlas_chunker::{ChunkConfig, Chunker, Tiktoken, TokenCounter};
+use pyatlas_classifier::{RuleClassifier, Rules};
+use pyatlas_embed::{CachedEmbedder, Embedder, HashEmbedder};
+use pyatlas_graph::{EdgeKind, InternalRoots};
+use pyatlas_intent_tags::{CodebaseFacts, DriftReport, FileFacts, IntentConfig, check};
+use pyatlas_parser::{Config, SourceFile, discover, parse_files};
+use pyatlas_store::{ChunkRow, EdgeRow, FileRow, FindingRow, RunHandle, RunSpec, Store, TagRow};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::events::{IndexEvent, IndexObserver, Progress, Silent, Stage};
+use crate::summary::{CallCounts, EdgeCounts, EmbedFailure, IndexSummary};
+use crate::work::{Analysis, FileWork};
+use crate::{IndexError, fingerprint, git};
+
+/// Files parsed ahead of the store and the embedder, at most.
+const FILES_IN_FLIGHT: usize = 64;
+/// Edges per store write.
+const EDGE_BATCH: usize = 20_000;
+
+/// Indexes one codebase into a [`Store`]: discovers its Python files,
+/// parses, classifies and chunks them on a worker pool, stores files,
+/// chunks, tags and domains batch by batch while embedding the chunks the
+/// store does not hold yet, then links the call and import graphs, checks
+/// drift, stores the edges and findings, and completes the run.
+///
+/// Memory stays flat: files stream through bounded channels, and only each
+/// file's compact facts are kept for drift. A run that stops (cancelled,
+/// killed, a lost database) stays resumable: every write is idempotent and
+/// transactional, and the next run of the project with the same
+/// configuration continues it.
+pub struct Indexer {
+    root: PathBuf,
+    project: String,
+    embedder: Arc<dyn Embedder>,
+    analysis: Arc<Analysis>,
+    known_domains: BTreeSet<String>,
+    parse: Config,
+    batch: usize,
+    observer: Arc<dyn IndexObserver>,
+    cancel: CancellationToken,
+    fingerprint: String,
+    git_commit: Option<String>,
+}
+
+impl std::fmt::Debug for Indexer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Indexer")
+            .field("root", &self.root)
+            .field("project", &self.project)
+            .field("embedder", &self.embedder.spec())
+            .field("fingerprint", &self.fingerprint)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Sets up an [`Indexer`]; every setting has a default.
+pub struct IndexerBuilder {
+    root: PathBuf,
+    project: Option<String>,
+    embedder: Option<Arc<dyn Embedder>>,
+    chunk_config: ChunkConfig,
+    counter: Option<Arc<dyn TokenCounter>>,
+    parse: Config,
+    rules: Option<Rules>,
+    intent: Option<IntentConfig>,
+    batch: usize,
+    observer: Arc<dyn IndexObserver>,
+    cancel: CancellationToken,
+    git_commit: Option<Option<String>>,
+}
+
+impl std::fmt::Debug for IndexerBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IndexerBuilder")
+            .field("root", &self.root)
+            .field("project", &self.project)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Indexer {
+    /// An indexer of the codebase at `root`, to be configured.
+    pub fn builder(root: impl Into<PathBuf>) -> IndexerBuilder {
+        IndexerBuilder {
+            root: root.into(),
+            project: None,
+            embedder: None,
+            chunk_config: ChunkConfig::default(),
+            counter: None,
+            parse: Config::default(),
+            rules: None,
+            intent: None,
+            batch: 512,
+            observer: Arc::new(Silent),
+            cancel: CancellationToken::new(),
+            git_commit: None,
+        }
+    }
+
+    /// The codebase's root folder (canonical).
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The project the runs belong to.
+    pub fn project(&self) -> &str {
+        &self.project
+    }
+
+    /// The fingerprint of everything a run stores: a run is resumed only by
+    /// an indexer with the same one.
+    pub fn fingerprint(&self) -> &str {
+        &self.fingerprint
+    }
+
+    /// The token that cancels [`Indexer::run`].
+    pub fn cancel_token(&self) -> &CancellationToken {
+        &self.cancel
+    }
+}
+
+impl IndexerBuilder {
+    /// The project's name (default: the root folder's name).
+    pub fn project(mut self, name: impl Into<String>) -> Self {
+        self.project = Some(name.into());
+        self
+    }
+
+    /// The embedder (default: the offline [`HashEmbedder`], 384 dimensions).
+    /// The store is its cache: a chunk embedded before, by any run, is not
+    /// embedded again.
+    pub fn embedder(mut self, embedder: impl Embedder + 'static) -> Self {
+        self.embedder = Some(Arc::new(embedder));
+        self
+    }
+
+    /// An embedder already shared (a boxed or `Arc` one).
+    pub fn shared_embedder(mut self, embedder: Arc<dyn Embedder>) -> Self {
+        self.embedder = Some(embedder);
+        self
+    }
+
+    /// How to chunk (default: [`ChunkConfig::default`], so ids are the
+    /// `chunk` example's).
+    pub fn chunk_config(mut self, config: ChunkConfig) -> Self {
+        self.chunk_config = config;
+        self
+    }
+
+    /// How to count tokens for chunking (default: tiktoken `cl100k_base`).
+    pub fn token_counter(mut self, counter: impl TokenCounter + 'static) -> Self {
+        self.counter = Some(Arc::new(counter));
+        self
+    }
+
+    /// How to find and parse files (default: [`Config::default`]).
+    pub fn parse_config(mut self, config: Config) -> Self {
+        self.parse = config;
+        self
+    }
+
+    /// The classifier's rules (default: the project's, from `pyatlas.toml`
+    /// or `pyproject.toml` at the root, over the built-in taxonomy).
+    pub fn rules(mut self, rules: Rules) -> Self {
+        self.rules = Some(rules);
+        self
+    }
+
+    /// The intent configuration (default: the project's `[intent]`).
+    pub fn intent_config(mut self, config: IntentConfig) -> Self {
+        self.intent = Some(config);
+        self
+    }
+
+    /// Chunks per store-and-embed batch (default 512).
+    pub fn batch(mut self, chunks: usize) -> Self {
+        self.batch = chunks.max(1);
+        self
+    }
+
+    /// Who hears of the run's progress.
+    pub fn observer(mut self, observer: impl IndexObserver + 'static) -> Self {
+        self.observer = Arc::new(observer);
+        self
+    }
+
+    /// A token that cancels the run: it stops promptly and stays resumable.
+    pub fn cancel(mut self, token: CancellationToken) -> Self {
+        self.cancel = token;
+        self
+    }
+
+    /// The commit to record (default: read from the root's `.git`).
+    pub fn git_commit(mut self, commit: Option<String>) -> Self {
+        self.git_commit = Some(commit);
+        self
+    }
+
+    /// Loads what the configuration leaves to the project and checks it.
+    ///
+    /// # Errors
+    /// An unreadable root, invalid rules or intent configuration (each
+    /// naming its file), a drift rule relying on a domain the taxonomy
+    /// lacks, or a chunk cap too small.
+    pub fn build(self) -> Result<Indexer, IndexError> {
+        let root =
+            std::fs::canonicalize(&self.root).map_err(|source| IndexError::Root { path: self.root.clone(), source })?;
+        let project = match self.project {
+            Some(project) => project,
+            None => root.file_name().map_or_else(|| "root".to_owned(), |n| n.to_string_lossy().into_owned()),
+        };
+        let embedder = self.embedder.unwrap_or_else(|| Arc::new(HashEmbedder::default()));
+        let rules = match self.rules {
+            Some(rules) => rules,
+            None => Rules::for_root(&root)?.0,
+        };
+        let intent = match self.intent {
+            Some(intent) => intent,
+            None => IntentConfig::for_root(&root)?.0,
+        };
+        let known_domains: BTreeSet<String> = rules.domains.iter().map(|d| d.name.clone()).collect();
+        intent.check_domains(&known_domains)?;
+        let counter = self.counter.unwrap_or_else(|| Arc::new(Tiktoken::cl100k_base()));
+        let fingerprint = fingerprint::of(&fingerprint::Inputs {
+            chunking: &self.chunk_config,
+            tokenizer: counter.name(),
+            parsing: &self.parse,
+            rules: &rules,
+            intent: &intent,
+            embedder: &embedder.spec(),
+            model_id: embedder.model_id(),
+        });
+        let chunker = Chunker::with_counter(self.chunk_config, counter)?;
+        let analysis = Analysis { chunker, classifier: Box::new(RuleClassifier::new(rules)), intent };
+        let git_commit = self.git_commit.unwrap_or_else(|| git::head_commit(&root));
+        Ok(Indexer {
+            root,
+            project,
+            embedder,
+            analysis: Arc::new(analysis),
+            known_domains,
+            parse: self.parse,
+            batch: self.batch,
+            observer: self.observer,
+            cancel: self.cancel,
+            fingerprint,
+            git_commit,
+        })
+    }
+}
+
+/// A batch of files on its way to the store.
+#[derive(Default)]
+struct Batch {
+    files: Vec<FileRow>,
+    chunks: Vec<ChunkRow>,
+    tags: Vec<TagRow>,
+}
+
+impl Batch {
+    fn add(&mut self, work: FileWork) -> FileFacts {
+        self.files.push(work.file);
+        self.chunks.extend(work.chunks);
+        self.tags.extend(work.tags);
+        work.facts
+    }
+}
+
+impl Indexer {
+    /// Indexes the codebase into `store` as a new run of the project (or
+    /// continues an unfinished one with the same fingerprint), and returns
+    /// what it did once the run is complete.
+    ///
+    /// # Errors
+    /// An unreadable root, a store error, or [`IndexError::Cancelled`]. In
+    /// each case the run is left resumable, never half-written.
+    pub async fn run(&self, store: &Store) -> Result<IndexSummary, IndexError> {
+        let started = Instant::now();
+        let mut summary = IndexSummary::default();
+        self.stage(Stage::Discover);
+        let (root, parse) = (self.root.clone(), self.parse.clone());
+        let discovery =
+            tokio::task::spawn_blocking(move || discover(root, &parse)).await.map_err(|_| IndexError::Panicked)??;
+        summary.problems = discovery.problems;
+        summary.stages.discover = started.elapsed().as_secs_f64();
+
+        let spec = RunSpec::for_embedder(&self.project, self.embedder.as_ref())
+            .config_fingerprint(&self.fingerprint)
+            .git_commit(self.git_commit.clone());
+        let run = store.begin_run(spec).await?;
+        summary.run = Some(run.id());
+        summary.resumed = run.resumed();
+        let files = discovery.files;
+        self.observer.event(&IndexEvent::Started { run: run.id(), resumed: run.resumed(), files: files.len() as u64 });
+
+        let facts = self.files(store, &run, files, &mut summary).await?;
+
+        self.stage(Stage::Drift);
+        let clock = Instant::now();
+        let (intent, known) = (self.analysis.clone(), self.known_domains.clone());
+        let (codebase, drift) = tokio::task::spawn_blocking(move || {
+            let codebase = CodebaseFacts::link(facts);
+            let drift = check(&codebase, &intent.intent, &known);
+            (codebase, drift)
+        })
+        .await
+        .map_err(|_| IndexError::Panicked)?;
+        summary.stages.drift = clock.elapsed().as_secs_f64();
+        self.checkpoint(&run)?;
+
+        self.stage(Stage::Edges);
+        let clock = Instant::now();
+        self.edges(&run, &codebase, &drift, &mut summary).await?;
+        summary.stages.edges = clock.elapsed().as_secs_f64();
+        self.checkpoint(&run)?;
+
+        self.stage(Stage::Complete);
+        summary.seconds = started.elapsed().as_secs_f64();
+        let clock = Instant::now();
+        let record = serde_json::to_value(&summary).unwrap_or_default();
+        run.complete(record).await?;
+        summary.stages.complete = clock.elapsed().as_secs_f64();
+        summary.seconds = started.elapsed().as_secs_f64();
+        Ok(summary)
+    }
+
+    fn stage(&self, stage: Stage) {
+        self.observer.event(&IndexEvent::Stage { stage });
+    }
+
+    fn warn(&self, message: String) {
+        self.observer.event(&IndexEvent::Warning { message });
+    }
+
+    fn checkpoint(&self, run: &RunHandle) -> Result<(), IndexError> {
+        if self.cancel.is_cancelled() { Err(IndexError::Cancelled { run: run.id() }) } else { Ok(()) }
+    }
+
+    /// Streams the files through the worker pool into the store and the
+    /// embedder; returns every file's facts, in file order.
+    async fn files(
+        &self,
+        store: &Store,
+        run: &RunHandle,
+        files: Vec<SourceFile>,
+        summary: &mut IndexSummary,
+    ) -> Result<Vec<FileFacts>, IndexError> {
+        self.stage(Stage::Files);
+        let clock = Instant::now();
+        let total = files.len() as u64;
+        let roots = InternalRoots::new(files.iter().map(|f| f.module.as_str()));
+        let (sender, mut receiver) = mpsc::channel::<FileWork>(FILES_IN_FLIGHT);
+        let (analysis, config, cancel) = (self.analysis.clone(), self.parse.clone(), self.cancel.clone());
+        let producer = std::thread::Builder::new()
+            .name("pyatlas-index-parse".into())
+            .spawn(move || {
+                parse_files(
+                    &files,
+                    &config,
+                    |parsed| analysis.file(&parsed, &roots),
+                    // Stops the parse when the run is cancelled or the
+                    // consumer is gone (a store error).
+                    |work| {
+                        if cancel.is_cancelled() || sender.blocking_send(work).is_err() {
+                            ControlFlow::Break(())
+                        } else {
+                            ControlFlow::Continue(())
+                        }
+                    },
+                )
+            })
+            .map_err(|_| IndexError::Panicked)?;
+        let consumed = self.consume(store, run, &mut receiver, total, summary).await;
+        // Whatever happened, the producer stops: its sends now fail.
+        drop(receiver);
+        let joined = tokio::task::spawn_blocking(move || producer.join()).await;
+        let facts = consumed?;
+        match joined {
+            Ok(Ok(parsed)) => {
+                parsed?;
+            }
+            _ => return Err(IndexError::Panicked),
+        }
+        self.checkpoint(run)?;
+        summary.stages.files = clock.elapsed().as_secs_f64();
+        Ok(facts)
+    }
+
+    async fn consume(
+        &self,
+        store: &Store,
+        run: &RunHandle,
+        receiver: &mut mpsc::Receiver<FileWork>,
+        total: u64,
+        summary: &mut IndexSummary,
+    ) -> Result<Vec<FileFacts>, IndexError> {
+        let embedder = CachedEmbedder::new(self.embedder.clone(), store.embedding_cache());
+        let mut facts = Vec::with_capacity(total as usize);
+        let mut batch = Batch::default();
+        let mut progress = Progress { files_total: total, ..Progress::default() };
+        loop {
+            let next = tokio::select! {
+                work = receiver.recv() => work,
+                () = self.cancel.cancelled() => return Err(IndexError::Cancelled { run: run.id() }),
+            };
+            let done = next.is_none();
+            if let Some(work) = next {
+                facts.push(batch.add(work));
+            }
+            if !batch.files.is_empty() && (done || batch.chunks.len() >= self.batch) {
+                self.store_batch(run, &embedder, std::mem::take(&mut batch), summary).await?;
+                progress.files_done = summary.files;
+                progress.chunks = summary.chunks;
+                progress.cached = summary.cached;
+                progress.embedded = summary.embedded;
+                progress.failed = summary.failures.len() as u64;
+                self.observer.event(&IndexEvent::Progress(progress));
+            }
+            if done {
+                return Ok(facts);
+            }
+        }
+    }
+
+    /// Stores a batch's files, tags and chunks, and embeds the chunks the
+    /// store does not hold a vector for (their vectors land in the store as
+    /// each embedding batch completes).
+    async fn store_batch<E: Embedder>(
+        &self,
+        run: &RunHandle,
+        embedder: &E,
+        batch: Batch,
+        summary: &mut IndexSummary,
+    ) -> Result<(), IndexError> {
+        let clock = Instant::now();
+        run.add_files(&batch.files).await?;
+        run.add_tags(&batch.tags).await?;
+        let stored = run.add_chunks(&batch.chunks).await?;
+        summary.stages.store += clock.elapsed().as_secs_f64();
+        for rejected in stored.rejected {
+            self.warn(format!("not stored: {}", rejected.reason));
+            summary.rejected.push(rejected.reason);
+        }
+        let clock = Instant::now();
+        let texts: Vec<&str> = batch.chunks.iter().map(|c| c.text.as_str()).collect();
+        let mut ignore = |_| {};
+        let report = tokio::select! {
+            report = embedder.embed_each(&texts, &mut ignore) => report,
+            () = self.cancel.cancelled() => return Err(IndexError::Cancelled { run: run.id() }),
+        };
+        summary.stages.embed += clock.elapsed().as_secs_f64();
+        let hits = report.metrics.cache_hits;
+        summary.cached += hits;
+        summary.embedded += (report.embedded as u64).saturating_sub(hits);
+        summary.tokens += report.metrics.tokens;
+        summary.requests += report.metrics.requests;
+        summary.rate_limited += report.metrics.rate_limited;
+        for failure in report.failures {
+            if let Some(chunk) = batch.chunks.get(failure.index) {
+                summary.failures.push(EmbedFailure {
+                    chunk: chunk.id.clone(),
+                    path: chunk.path.clone(),
+                    line: chunk.start_line,
+                    reason: failure.error.to_string(),
+                });
+            }
+        }
+        for warning in report.warnings {
+            self.warn(warning);
+        }
+        summary.files += batch.files.len() as u64;
+        summary.chunks += batch.chunks.len() as u64;
+        Ok(())
+    }
+
+    /// Stores the graphs' edges and the drift findings.
+    async fn edges(
+        &self,
+        run: &RunHandle,
+        codebase: &CodebaseFacts,
+        drift: &DriftReport,
+        summary: &mut IndexSummary,
+    ) -> Result<(), IndexError> {
+        let edge = |kind, source: String, target: String, lines: Vec<u32>| EdgeRow {
+            kind,
+            source,
+            target,
+            lines,
+            type_checking: false,
+            function_level: false,
+        };
+        let imports: Vec<EdgeRow> = codebase
+            .imports()
+            .edges()
+            .map(|(from, to, e)| EdgeRow {
+                type_checking: e.type_checking,
+                function_level: e.function_level,
+                ..edge(EdgeKind::Import, from.to_owned(), to.to_owned(), e.lines.clone())
+            })
+            .collect();
+        let calls = codebase.calls();
+        let stats = calls.stats();
+        summary.calls = CallCounts {
+            total: stats.calls as u64,
+            resolved: stats.resolved as u64,
+            external: stats.external as u64,
+            unresolved: stats.unresolved as u64,
+        };
+        let call_edges = calls.edges().map(|(from, to, lines)| {
+            edge(EdgeKind::Call, calls.unit_ref(from).to_string(), calls.unit_ref(to).to_string(), lines.to_vec())
+        });
+        let hierarchy = calls.hierarchy();
+        let inherits = hierarchy.edges().flat_map(|(class, bases)| {
+            bases.iter().map(move |&base| {
+                edge(
+                    EdgeKind::Inherits,
+                    hierarchy.unit_ref(class).to_string(),
+                    hierarchy.unit_ref(base).to_string(),
+                    vec![],
+                )
+            })
+        });
+        let mut counts = EdgeCounts { imports: imports.len() as u64, ..EdgeCounts::default() };
+        let mut rows = imports;
+        for row in call_edges.chain(inherits) {
+            match row.kind {
+                EdgeKind::Call => counts.calls += 1,
+                _ => counts.inherits += 1,
+            }
+            rows.push(row);
+        }
+        for part in rows.chunks(EDGE_BATCH) {
+            self.checkpoint(run)?;
+            let report = run.add_edges(part).await?;
+            summary.rejected.extend(report.rejected.into_iter().map(|r| r.reason));
+        }
+        summary.edges = counts;
+        let findings: Vec<FindingRow> = drift
+            .findings
+            .iter()
+            .map(|f| FindingRow {
+                fingerprint: f.fingerprint(),
+                rule: f.rule,
+                severity: f.severity,
+                path: f.path.clone(),
+                line: f.line,
+                message: f.message.clone(),
+            })
+            .collect();
+        run.add_findings(&findings).await?;
+        summary.findings = findings.len() as u64;
+        Ok(())
+    }
+}

@@ -1,0 +1,105 @@
+//! What one parsed file becomes, on the parser's worker threads: its rows
+//! for the store and its compact facts for drift.
+
+use std::collections::{BTreeSet, HashMap};
+
+use pyatlas_chunker::{Chunk, Chunker};
+use pyatlas_classifier::{Classifier, DomainScore};
+use pyatlas_graph::InternalRoots;
+use pyatlas_intent_tags::{FileFacts, IntentConfig};
+use pyatlas_parser::ParsedFile;
+use pyatlas_store::{ChunkRow, FileRow, TagRow};
+
+/// One file's part of a run.
+pub(crate) struct FileWork {
+    pub(crate) file: FileRow,
+    pub(crate) chunks: Vec<ChunkRow>,
+    pub(crate) tags: Vec<TagRow>,
+    /// Kept until the end, for drift and the graphs: compact.
+    pub(crate) facts: FileFacts,
+}
+
+/// What every file goes through, shared by the worker threads.
+pub(crate) struct Analysis {
+    pub(crate) chunker: Chunker,
+    pub(crate) classifier: Box<dyn Classifier>,
+    pub(crate) intent: IntentConfig,
+}
+
+impl Analysis {
+    /// `roots`: the top-level names of the codebase's modules.
+    pub(crate) fn file(&self, parsed: &ParsedFile, roots: &InternalRoots) -> FileWork {
+        let record = parsed.record();
+        let classification = self.classifier.classify(record);
+        let facts = FileFacts::gather(parsed, &classification, &self.intent, roots);
+        let module = record.module.as_str();
+        let by_qualname: HashMap<&str, &[DomainScore]> = record
+            .units
+            .iter()
+            .zip(&classification.units)
+            .map(|(unit, domains)| (unit.qualname.as_str(), domains.as_slice()))
+            .collect();
+        let chunks = self
+            .chunker
+            .chunk(parsed)
+            .into_iter()
+            .map(|chunk| {
+                // A chunk's domains: those of the units it holds, or the
+                // module's for module-level code.
+                let mut domains = BTreeSet::new();
+                for name in &chunk.qualnames {
+                    let scores = by_qualname.get(name.as_str()).copied().unwrap_or_default();
+                    domains.extend(scores.iter().map(|d| d.domain.clone()));
+                }
+                if chunk.qualnames.is_empty() {
+                    domains.extend(classification.module.iter().map(|d| d.domain.clone()));
+                }
+                chunk_row(chunk, domains.into_iter().collect())
+            })
+            .collect();
+        let tags = facts
+            .tags
+            .tags
+            .iter()
+            .flat_map(|tag| {
+                let scope =
+                    tag.unit.and_then(|u| record.unit(u)).map_or_else(|| module.to_owned(), |u| u.qualname.to_string());
+                tag.values.iter().map(move |value| TagRow {
+                    path: record.path.clone(),
+                    line: tag.line,
+                    scope: scope.clone(),
+                    key: tag.key.clone(),
+                    value: value.clone(),
+                })
+            })
+            .collect();
+        let file = FileRow {
+            path: record.path.clone(),
+            module: module.to_owned(),
+            content_hash: blake3::hash(parsed.text().as_bytes()).to_hex()[..32].to_owned(),
+            lines: record.lines,
+        };
+        FileWork { file, chunks, tags, facts }
+    }
+}
+
+fn chunk_row(chunk: Chunk, domains: Vec<String>) -> ChunkRow {
+    let metadata = serde_json::json!({
+        "module": chunk.module.as_str(),
+        "part_index": chunk.part_index,
+        "part_count": chunk.part_count,
+        "parent": chunk.parent.as_ref().map(|p| p.as_str()),
+    });
+    ChunkRow {
+        id: chunk.id,
+        path: chunk.path,
+        qualnames: chunk.qualnames.into_iter().map(|q| q.as_str().to_owned()).collect(),
+        kind: chunk.kind,
+        start_line: chunk.start_line,
+        end_line: chunk.end_line,
+        token_count: u32::try_from(chunk.token_count).unwrap_or(u32::MAX),
+        text: chunk.text,
+        domains,
+        metadata,
+    }
+}
