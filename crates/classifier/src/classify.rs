@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use pyatlas_parser::{FileRecord, ImportKind, NameTable};
+use pyatlas_parser::{Binding, FileRecord, ImportKind, NameRef, NameTable};
 use serde::{Deserialize, Serialize};
 
 use crate::rules::{Compiled, EvidenceKind, Hit, Rules};
@@ -327,10 +327,11 @@ impl Facts {
                 unit = file.units.get(u as usize).and_then(|x| x.parent);
             }
         }
-        let used = resolver.names_used_per_unit(file);
+        let used = resolver.imports_used_per_unit(file);
         for (i, item) in items.iter().enumerate().filter(|(_, item)| item.kind == EvidenceKind::Import) {
-            for (u, names) in used.iter().enumerate() {
-                if item.binds.iter().any(|b| names.contains(&b.as_str())) {
+            for (u, bindings) in used.iter().enumerate() {
+                let from_this_import = |b: &&&Binding| b.line == item.line && b.scope == item.unit;
+                if bindings.iter().filter(from_this_import).any(|b| item.binds.contains(&b.name)) {
                     per_unit[u].push(i);
                 }
             }
@@ -400,27 +401,30 @@ impl<'a> Resolver<'a> {
         self.names.absolute(written, unit).unwrap_or_else(|| written.to_owned())
     }
 
-    /// For each unit, the first names of the callees, decorators and bases
-    /// written in it or in its nested units: the imported names it uses.
-    fn names_used_per_unit(&self, file: &FileRecord) -> Vec<Vec<&'a str>> {
-        let mut used: Vec<Vec<&str>> = vec![Vec::new(); file.units.len()];
-        let mut add = |unit: Option<u32>, text: &'a str| {
+    /// For each unit, the import bindings its code uses (its own and its
+    /// nested units'): the first names of callees, decorators and bases,
+    /// each resolved from the scope it is written in.
+    fn imports_used_per_unit(&self, file: &FileRecord) -> Vec<Vec<&'a Binding>> {
+        let mut used: Vec<Vec<&Binding>> = vec![Vec::new(); file.units.len()];
+        let mut add = |unit: Option<u32>, scope: Option<u32>, text: &str| {
             let root = text.trim_start().split(['.', '(', '[', ' ']).next().unwrap_or("");
+            let Some(NameRef::Import(binding)) = self.names.lookup(root, scope) else { return };
             let mut unit = unit;
             while let Some(u) = unit {
                 let Some(list) = used.get_mut(u as usize) else { break };
-                if !list.contains(&root) {
-                    list.push(root);
+                if !list.iter().any(|b| std::ptr::eq(*b, binding)) {
+                    list.push(binding);
                 }
                 unit = self.file.units.get(u as usize).and_then(|x| x.parent);
             }
         };
         for call in &self.file.calls {
-            add(call.unit, &call.callee);
+            add(call.unit, call.unit, &call.callee);
         }
         for (i, unit) in self.file.units.iter().enumerate() {
+            // Decorators and bases are evaluated in the enclosing scope.
             for text in unit.decorators.iter().chain(&unit.bases) {
-                add(Some(i as u32), text);
+                add(Some(i as u32), unit.parent, text);
             }
         }
         used
