@@ -15,6 +15,7 @@ pub const DEFAULT_RULES: &str = include_str!("../rules/default.toml");
 /// What kind of fact a piece of evidence is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum EvidenceKind {
     /// An import of a matching module.
     Import,

@@ -13,7 +13,7 @@ use std::time::UNIX_EPOCH;
 use pyatlas_parser::{Import, SourceFile, WalkProblem, scan_imports};
 use serde::{Deserialize, Serialize};
 
-use crate::Error;
+use crate::BuildError as Error;
 
 /// Bump when the scanner's output or this format changes.
 const VERSION: u32 = 1;

@@ -208,6 +208,7 @@ fn name_target(
                 None => binding.target.as_str().into(),
             }))
         }
+        _ => Err(Outside::Unknown),
     }
 }
 

@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use petgraph::graph::NodeIndex;
 use serde::{Deserialize, Serialize};
 
-use crate::Error;
+use crate::ContractError;
 use crate::imports::ImportGraph;
 use crate::query::{Hop, Walk};
 
@@ -92,13 +92,13 @@ impl ImportGraph {
     /// Checks `contract`.
     ///
     /// # Errors
-    /// [`Error::ContractMatchesNothing`] when a module or package it names is
+    /// [`ContractError::MatchesNothing`] when a module or package it names is
     /// not in the graph.
-    pub fn check(&self, contract: &Contract) -> Result<ContractReport, Error> {
-        let select = |name: &str| -> Result<Vec<NodeIndex>, Error> {
+    pub fn check(&self, contract: &Contract) -> Result<ContractReport, ContractError> {
+        let select = |name: &str| -> Result<Vec<NodeIndex>, ContractError> {
             let nodes = self.select(name);
             if nodes.is_empty() {
-                return Err(Error::ContractMatchesNothing {
+                return Err(ContractError::MatchesNothing {
                     contract: contract.name().to_owned(),
                     module: name.to_owned(),
                 });

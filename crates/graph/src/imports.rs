@@ -10,12 +10,13 @@ use petgraph::graph::{DiGraph, NodeIndex};
 use pyatlas_parser::{Config, FileRecord, Import, ImportKind, SourceFile, WalkProblem, discover};
 use serde::{Deserialize, Serialize};
 
-use crate::Error;
+use crate::BuildError as Error;
 use crate::cache::ImportCache;
 
 /// What a node of the import graph is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum ModuleKind {
     /// A module of the codebase.
     Internal,

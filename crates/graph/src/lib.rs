@@ -117,10 +117,10 @@ impl std::str::FromStr for EdgeKind {
 #[error("unknown edge kind {0:?} (expected import, call or inherits)")]
 pub struct UnknownEdgeKind(pub String);
 
-/// What went wrong building or querying a graph.
+/// What stops [`ImportGraph::build`].
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum Error {
+pub enum BuildError {
     /// The codebase could not be walked.
     #[error("cannot discover the codebase")]
     Discover(#[from] pyatlas_parser::Error),
@@ -133,9 +133,15 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+}
+
+/// Why a contract cannot be checked ([`ImportGraph::check`]).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ContractError {
     /// A contract names a module or package that is not in the graph.
     #[error("contract `{contract}`: `{module}` matches no module: this rule checks nothing")]
-    ContractMatchesNothing {
+    MatchesNothing {
         /// The contract's name.
         contract: String,
         /// The name that matches nothing.

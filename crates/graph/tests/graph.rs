@@ -1,7 +1,9 @@
 //! The graph crate on small fixture projects: one test per resolution rule,
 //! the queries, the contracts, the cache, the call graph and the exports.
 
-use pyatlas_graph::{CallGraph, ClassHierarchy, Contract, Error, GraphConfig, ImportGraph, ModuleKind, UnitRef, Walk};
+use pyatlas_graph::{
+    CallGraph, ClassHierarchy, Contract, ContractError, GraphConfig, ImportGraph, ModuleKind, UnitRef, Walk,
+};
 use pyatlas_parser::{Config, parse_codebase};
 
 /// Creates `files` (path, contents) under a fresh temporary folder.
@@ -236,7 +238,7 @@ fn forbidden_and_independence_contracts() {
         ignore_type_checking: false,
     };
     let error = graph.check(&nothing).expect_err("matches nothing");
-    assert!(matches!(error, Error::ContractMatchesNothing { .. }));
+    assert!(matches!(error, ContractError::MatchesNothing { .. }));
     assert!(error.to_string().contains("`shop.domian` matches no module: this rule checks nothing"), "{error}");
 }
 

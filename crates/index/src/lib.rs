@@ -90,7 +90,7 @@ pub enum IndexError {
     /// The intent configuration is invalid, or relies on a domain the
     /// classifier does not have.
     #[error("the intent configuration")]
-    Intent(#[from] pyatlas_intent_tags::Error),
+    Intent(#[from] pyatlas_intent_tags::ConfigError),
     /// The chunker cannot work with its configuration.
     #[error("the chunker's configuration")]
     Chunker(#[from] pyatlas_chunker::Error),

@@ -20,7 +20,8 @@ async fn store(test: &str) -> Store {
         )
     });
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
-    let config = StoreConfig::new(&url).expect("DATABASE_URL").schema(format!("i_{test}_{}_{nanos}", std::process::id()));
+    let config =
+        StoreConfig::new(&url).expect("DATABASE_URL").schema(format!("i_{test}_{}_{nanos}", std::process::id()));
     Store::connect(config).await.expect("connect and migrate")
 }
 
@@ -179,7 +180,7 @@ fn a_drift_rule_domain_missing_from_the_taxonomy_is_a_configuration_error() {
     std::fs::write(dir.path().join("pyatlas.toml"), "[classifier.domains.concurrency]\nenabled = false\n")
         .expect("write");
     let error = Indexer::builder(dir.path()).build().expect_err("concurrency is disabled");
-    let IndexError::Intent(pyatlas_intent_tags::Error::Config { path, message }) = &error else {
+    let IndexError::Intent(pyatlas_intent_tags::ConfigError { path, message, .. }) = &error else {
         panic!("{error:?}")
     };
     assert_eq!(path, Path::new("pyatlas.toml"));

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::Error;
+use crate::ConfigError;
 use crate::drift::{RuleId, Severity};
 use crate::tags::{KeySpec, Vocabulary};
 
@@ -113,8 +113,8 @@ impl IntentConfig {
     /// `pyproject.toml`), or the defaults; and the file it came from.
     ///
     /// # Errors
-    /// [`Error::Config`] for an invalid file.
-    pub fn for_root(root: &Path) -> Result<(Self, Option<PathBuf>), Error> {
+    /// [`ConfigError`] for an invalid file.
+    pub fn for_root(root: &Path) -> Result<(Self, Option<PathBuf>), ConfigError> {
         let dir = if root.is_file() { root.parent().unwrap_or(root) } else { root };
         for name in ["pyatlas.toml", "pyproject.toml"] {
             let path = dir.join(name);
@@ -129,10 +129,11 @@ impl IntentConfig {
     /// `[tool.pyatlas.intent]` of a `pyproject.toml` (by file name).
     ///
     /// # Errors
-    /// [`Error::Config`] when the file cannot be read or is invalid.
-    pub fn from_file(path: &Path) -> Result<Self, Error> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::config(path, e.to_string()))?;
-        let document: toml::Table = toml::from_str(&text).map_err(|e| Error::config(path, e.message().to_owned()))?;
+    /// [`ConfigError`] when the file cannot be read or is invalid.
+    pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::new(path, e.to_string()))?;
+        let document: toml::Table =
+            toml::from_str(&text).map_err(|e| ConfigError::new(path, e.message().to_owned()))?;
         let is_pyproject = path.file_name().is_some_and(|n| n == "pyproject.toml");
         let keys: &[&str] = if is_pyproject { &["tool", "pyatlas", "intent"] } else { &["intent"] };
         let mut value = Some(toml::Value::Table(document));
@@ -140,10 +141,10 @@ impl IntentConfig {
             value = value.and_then(|v| v.get(*key).cloned());
         }
         let Some(value) = value else { return Ok(Self::default()) };
-        let table: Table = value
-            .try_into()
-            .map_err(|e: toml::de::Error| Error::config(path, format!("in [{}]: {}", keys.join("."), e.message())))?;
-        let mut config = Self::from_table(table).map_err(|message| Error::config(path, message))?;
+        let table: Table = value.try_into().map_err(|e: toml::de::Error| {
+            ConfigError::new(path, format!("in [{}]: {}", keys.join("."), e.message()))
+        })?;
+        let mut config = Self::from_table(table).map_err(|message| ConfigError::new(path, message))?;
         let name = path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
         config.origin = Some((name, text));
         Ok(config)
@@ -155,8 +156,8 @@ impl IntentConfig {
     /// silently turn rules off: that is an error naming the file and the key.
     ///
     /// # Errors
-    /// [`Error::Config`] for the first domain the taxonomy lacks.
-    pub fn check_domains(&self, taxonomy: &BTreeSet<String>) -> Result<(), Error> {
+    /// [`ConfigError`] for the first domain the taxonomy lacks.
+    pub fn check_domains(&self, taxonomy: &BTreeSet<String>) -> Result<(), ConfigError> {
         let wanted = std::iter::once(("concurrency", &self.domains.concurrency, "D001, D003 and D007"))
             .chain(self.domains.io.iter().map(|d| ("io", d, "D006")));
         for (key, domain, rules) in wanted {
@@ -171,7 +172,7 @@ impl IntentConfig {
                  under [intent.domains], or enable it",
                 known.join(", ")
             );
-            return Err(Error::config(Path::new(&file), message));
+            return Err(ConfigError::new(Path::new(&file), message));
         }
         Ok(())
     }

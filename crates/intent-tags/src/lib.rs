@@ -62,18 +62,25 @@ pub use drift::{Baseline, CodebaseFacts, Diagnostic, DriftReport, Evidence, Find
 pub use facts::{FileFacts, FileSummary, UnitFacts, UnitSummary};
 pub use tags::{FileTags, KeySpec, Suppression, Tag, TagDiagnostic, TagSource, Vocabulary, read_tags};
 
+/// An invalid `[intent]` configuration, with its file and what is wrong
+/// (the key, and the line where known).
+#[derive(Debug, thiserror::Error)]
+#[error("{}: {message}", path.display())]
+#[non_exhaustive]
+pub struct ConfigError {
+    /// The file.
+    pub path: PathBuf,
+    /// What is wrong.
+    pub message: String,
+}
+
 /// What stops a drift check.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// The configuration is invalid.
-    #[error("{}: {message}", path.display())]
-    Config {
-        /// The file.
-        path: PathBuf,
-        /// What is wrong.
-        message: String,
-    },
+    #[error(transparent)]
+    Config(#[from] ConfigError),
     /// The classifier's rules are invalid.
     #[error("the classifier's rules")]
     Rules(#[from] pyatlas_classifier::Error),
@@ -82,9 +89,9 @@ pub enum Error {
     Parse(#[from] pyatlas_parser::Error),
 }
 
-impl Error {
-    pub(crate) fn config(path: &Path, message: String) -> Self {
-        Self::Config { path: path.to_path_buf(), message }
+impl ConfigError {
+    pub(crate) fn new(path: &Path, message: String) -> Self {
+        Self { path: path.to_path_buf(), message }
     }
 }
 

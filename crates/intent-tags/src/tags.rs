@@ -142,6 +142,7 @@ fn edit_distance(a: &str, b: &str) -> usize {
 /// Where a tag was written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum TagSource {
     /// A `#` comment.
     Comment,

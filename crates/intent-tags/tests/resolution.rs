@@ -41,7 +41,11 @@ fn relative_imports_resolve_alike_in_the_parser_the_graph_and_the_classifier_on_
                 above_top += 1;
                 assert!(unresolved.contains(&(importer, import.written_module().as_str(), import.line)));
                 assert!(file.diagnostics.iter().any(|d| d.kind == DiagnosticKind::Import && d.line == import.line));
-                assert!(file.bindings.iter().all(|b| b.line != import.line), "no binding from {importer}:{}", import.line);
+                assert!(
+                    file.bindings.iter().all(|b| b.line != import.line),
+                    "no binding from {importer}:{}",
+                    import.line
+                );
                 continue;
             };
             if base.is_empty() {
@@ -84,10 +88,8 @@ fn relative_imports_resolve_alike_in_the_parser_the_graph_and_the_classifier_on_
             .filter(|d| d.domain == "internal")
             .flat_map(|d| d.evidence.iter().filter_map(|e| e.text.strip_prefix("import ").map(str::to_owned)))
             .collect();
-        let expected: BTreeSet<String> = resolved_names
-            .into_iter()
-            .filter(|n| roots.contains(n.split('.').next().unwrap_or(n)))
-            .collect();
+        let expected: BTreeSet<String> =
+            resolved_names.into_iter().filter(|n| roots.contains(n.split('.').next().unwrap_or(n))).collect();
         assert_eq!(evidence, expected, "{importer}");
     }
     assert!(relative > 500, "{relative} relative imports checked");

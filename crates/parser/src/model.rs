@@ -330,6 +330,7 @@ pub struct Comment {
 /// What an import binds a name to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum BindingKind {
     /// `import a.b` binds `a` to module `a`; `import a.b as c` binds `c` to module `a.b`.
     Module,

@@ -85,6 +85,7 @@ impl FileRecord {
 
 /// What a name denotes in a scope.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum NameRef<'a> {
     /// A class or function the file defines (its index in [`FileRecord::units`]).
     Unit(u32),

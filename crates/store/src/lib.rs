@@ -30,7 +30,7 @@
 //!
 //! [`EmbeddingCache`]: pyatlas_embed::EmbeddingCache
 //!
-//! # Schema (version 1)
+//! # Schema (version 2)
 //!
 //! In schema `pyatlas` (configurable); the `vector` extension in `public`.
 //!
@@ -38,14 +38,18 @@
 //! |---|---|---|
 //! | `schema_migrations` | `version` | `name`, `applied_at` |
 //! | `projects` | `id` | `name` (unique), `created_at` |
-//! | `runs` | `id` | `project_id`, `started_at`, `finished_at`, `status` (`running`/`complete`/`failed`), `git_commit`, `config_fingerprint`, `model_id`, `dimensions`, `summary` (jsonb) |
+//! | `runs` | `id` | `project_id`, `started_at`, `finished_at`, `status` (`running`/`complete`/`failed`), `git_commit`, `config_fingerprint`, `model_id` (the cache key), `dimensions`, `embedder` (jsonb, an `EmbedderSpec`), `summary` (jsonb) |
 //! | `files` | `(run_id, path)` | `module`, `content_hash`, `lines` |
 //! | `chunk_texts` | `id` (chunk id) | `text`, `token_count`, `search` (tsvector, `simple`, GIN index) |
-//! | `chunks` | `(run_id, id, path, start_line)` | `qualnames`, `kind`, `end_line`, `domains`, `metadata` (jsonb) |
+//! | `chunks` | `(run_id, id, path, start_line)` | `qualnames`, `kind` (a `ChunkKind`, checked), `end_line`, `domains`, `metadata` (jsonb) |
 //! | `embeddings` | `(model_id, dimensions, chunk_id)` | `embedding` (`vector`), `created_at` |
-//! | `edges` | `(run_id, kind, source, target, line)` | |
+//! | `edges` | `(run_id, kind, source, target)` | `kind` (`import`/`call`/`inherits`), `lines` (integer[]), `type_checking`, `function_level` |
 //! | `tags` | `(run_id, path, line, key, value)` | `scope` |
-//! | `findings` | `(run_id, fingerprint)` | `rule`, `severity`, `path`, `line`, `message` |
+//! | `findings` | `(run_id, fingerprint)` | `rule` (`D001`...), `severity` (`error`/`warning`), `path`, `line`, `message` |
+//!
+//! Version 2 (migrated in place from version 1) records each run's
+//! embedder, stores graph edges with all their lines and flags, and checks
+//! the enumerations of chunk kinds, edge kinds, rules and severities.
 //!
 //! Chunk texts are content-addressed and shared by runs, so an unchanged
 //! chunk costs a location row per run, not a text. `embeddings.embedding` is
@@ -60,9 +64,9 @@
 //! ```no_run
 //! use pyatlas_store::{RunSpec, SearchQuery, Store, StoreConfig};
 //!
-//! # async fn demo() -> Result<(), pyatlas_store::StoreError> {
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 //! let store = Store::connect(StoreConfig::from_env()?).await?;
-//! let run = store.begin_run(RunSpec::new("shop", "pyatlas-hash-v1-384", 384)).await?;
+//! let run = store.begin_run(RunSpec::for_embedder("shop", &pyatlas_embed::HashEmbedder::new(384)?)).await?;
 //! // run.add_files(..), run.add_chunks(..), store.put_embeddings(..)
 //! run.complete(serde_json::json!({ "files": 0 })).await?;
 //! let hits = store.search(&SearchQuery::new("shop", vec![0.0; 384]).k(5)).await?;
