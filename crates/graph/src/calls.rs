@@ -97,37 +97,91 @@ impl InternalRoots {
     }
 }
 
-/// What a written name points at, as far as its own file can tell.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+/// What a written name points at, as far as its own file can tell. Names
+/// are ids in the file's [`Strings`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 enum Target {
     /// A unit of the file, and the rest of the written name (`Class.method`).
-    Local(u32, Option<Box<str>>),
+    Local(u32, Option<u32>),
     /// `self.name` / `cls.name` in a method of the class at this index.
-    Method(u32, Box<str>),
+    Method(u32, u32),
     /// A dotted absolute name under one of the codebase's roots.
-    Absolute(Box<str>),
+    Absolute(u32),
 }
 
-/// A unit, as the graphs need it.
-#[derive(Clone, Debug)]
-struct UnitInfo {
-    qualname: Box<str>,
-    kind: UnitKind,
-    /// For a class: each base as written, with where it points when that
-    /// may be a class of the codebase.
-    bases: Vec<(Box<str>, Option<Target>)>,
+/// The strings of one file end to end, by id: the units' qualnames first
+/// (id = unit index), then the names its calls and bases point at, each
+/// once. One allocation instead of one per string.
+#[derive(Clone, Debug, Default)]
+struct Strings {
+    text: String,
+    spans: Vec<(u32, u32)>,
+}
+
+impl Strings {
+    fn get(&self, id: u32) -> &str {
+        self.spans.get(id as usize).and_then(|&(start, end)| self.text.get(start as usize..end as usize)).unwrap_or("")
+    }
+
+    /// Keeps the first `count` strings only.
+    fn truncate(&mut self, count: u32) {
+        self.spans.truncate(count as usize);
+        self.text.truncate(self.spans.last().map_or(0, |&(_, end)| end as usize));
+        self.text.shrink_to_fit();
+        self.spans.shrink_to_fit();
+    }
+
+    fn push(&mut self, text: &str) -> u32 {
+        let start = self.text.len() as u32;
+        self.text.push_str(text);
+        self.spans.push((start, self.text.len() as u32));
+        self.spans.len() as u32 - 1
+    }
+}
+
+/// Builds a file's [`Strings`], each name once.
+#[derive(Default)]
+struct Interner {
+    strings: Strings,
+    ids: HashMap<String, u32>,
+}
+
+impl Interner {
+    fn id(&mut self, text: &str) -> u32 {
+        if let Some(&id) = self.ids.get(text) {
+            return id;
+        }
+        let id = self.strings.push(text);
+        self.ids.insert(text.to_owned(), id);
+        id
+    }
+}
+
+/// A call (or several, deduplicated) from one caller to one target.
+#[derive(Clone, Copy, Debug)]
+struct Pending {
+    caller: Option<u32>,
+    target: Target,
+    /// Its lines: `lines[start..end]` of the file.
+    lines: (u32, u32),
 }
 
 /// What one file contributes to the call graph and the class hierarchy:
 /// its units, and its calls resolved within the file and deduplicated by
 /// (caller, target), with their lines. Calls that certainly leave the
 /// codebase (builtins, attributes of values, external modules) are only
-/// counted.
+/// counted. Compact: about 30 bytes a unit and 30 a distinct call.
 #[derive(Clone, Debug, Default)]
 pub struct FileCalls {
     module: Box<str>,
-    units: Vec<UnitInfo>,
-    calls: Vec<(Option<u32>, Target, Vec<u32>)>,
+    strings: Strings,
+    kinds: Vec<UnitKind>,
+    /// `(class index, bases)` for the classes that have bases: each base
+    /// as written (a string id), with where it points when that may be a
+    /// class of the codebase.
+    bases: Vec<(u32, Box<[(u32, Option<Target>)]>)>,
+    calls: Vec<Pending>,
+    lines: Vec<u32>,
     stats: CallStats,
 }
 
@@ -135,41 +189,58 @@ impl FileCalls {
     /// Extracts what `record` says, given the codebase's module roots.
     pub fn extract(record: &FileRecord, roots: &InternalRoots) -> Self {
         let names = record.names();
-        let units = record
-            .units
-            .iter()
-            .map(|unit| UnitInfo {
-                qualname: unit.qualname.as_str().into(),
-                kind: unit.kind,
-                bases: unit
-                    .bases
-                    .iter()
-                    .map(|base| {
-                        let base = base.trim();
-                        (base.into(), name_target(&names, roots, unit.parent, base).ok())
-                    })
-                    .collect(),
-            })
-            .collect();
+        let mut interner = Interner::default();
+        for unit in &record.units {
+            // Qualnames are unique in a file: ids equal unit indices.
+            interner.strings.push(unit.qualname.as_str());
+        }
+        let kinds = record.units.iter().map(|u| u.kind).collect();
+        let mut bases = Vec::new();
+        for (index, unit) in record.units.iter().enumerate() {
+            if unit.kind != UnitKind::Class || unit.bases.is_empty() {
+                continue;
+            }
+            let written = unit
+                .bases
+                .iter()
+                .map(|base| {
+                    let base = base.trim();
+                    let target = name_target(&names, roots, &mut interner, unit.parent, base).ok();
+                    (interner.id(base), target)
+                })
+                .collect();
+            bases.push((index as u32, written));
+        }
         let mut stats = CallStats::default();
-        let mut calls: Vec<(Option<u32>, Target, Vec<u32>)> = Vec::new();
+        let mut found: Vec<(Option<u32>, Target, Vec<u32>)> = Vec::new();
         let mut seen: HashMap<(Option<u32>, Target), usize> = HashMap::new();
         for call in &record.calls {
             stats.calls += 1;
-            match call_target(&names, roots, call.unit, &call.callee) {
+            match call_target(&names, roots, &mut interner, call.unit, &call.callee) {
                 Ok(target) => match seen.entry((call.unit, target)) {
-                    std::collections::hash_map::Entry::Occupied(slot) => calls[*slot.get()].2.push(call.line),
+                    std::collections::hash_map::Entry::Occupied(slot) => found[*slot.get()].2.push(call.line),
                     std::collections::hash_map::Entry::Vacant(slot) => {
-                        let (caller, target) = slot.key().clone();
-                        slot.insert(calls.len());
-                        calls.push((caller, target, vec![call.line]));
+                        slot.insert(found.len());
+                        found.push((call.unit, target, vec![call.line]));
                     }
                 },
                 Err(Outside::External) => stats.external += 1,
                 Err(Outside::Unknown) => stats.unresolved += 1,
             }
         }
-        Self { module: record.module.as_str().into(), units, calls, stats }
+        let mut lines = Vec::with_capacity(found.iter().map(|f| f.2.len()).sum());
+        let calls = found
+            .into_iter()
+            .map(|(caller, target, these)| {
+                let start = lines.len() as u32;
+                lines.extend(these);
+                Pending { caller, target, lines: (start, lines.len() as u32) }
+            })
+            .collect();
+        let mut strings = interner.strings;
+        strings.text.shrink_to_fit();
+        strings.spans.shrink_to_fit();
+        Self { module: record.module.as_str().into(), strings, kinds, bases, calls, lines, stats }
     }
 
     /// The file's module.
@@ -190,6 +261,7 @@ enum Outside {
 fn name_target(
     names: &NameTable<'_>,
     roots: &InternalRoots,
+    interner: &mut Interner,
     scope: Option<u32>,
     written: &str,
 ) -> Result<Target, Outside> {
@@ -198,14 +270,14 @@ fn name_target(
         None => (written, None),
     };
     match names.lookup(head, scope).ok_or(Outside::Unknown)? {
-        NameRef::Unit(index) => Ok(Target::Local(index, rest.map(Into::into))),
+        NameRef::Unit(index) => Ok(Target::Local(index, rest.map(|r| interner.id(r)))),
         NameRef::Import(binding) => {
             if !roots.contains(&binding.target) {
                 return Err(Outside::External);
             }
             Ok(Target::Absolute(match rest {
-                Some(rest) => format!("{}.{rest}", binding.target).into(),
-                None => binding.target.as_str().into(),
+                Some(rest) => interner.id(&format!("{}.{rest}", binding.target)),
+                None => interner.id(&binding.target),
             }))
         }
         _ => Err(Outside::Unknown),
@@ -215,6 +287,7 @@ fn name_target(
 fn call_target(
     names: &NameTable<'_>,
     roots: &InternalRoots,
+    interner: &mut Interner,
     unit: Option<u32>,
     callee: &str,
 ) -> Result<Target, Outside> {
@@ -226,10 +299,10 @@ fn call_target(
             return Err(Outside::Unknown);
         }
         return enclosing_class(names.record(), unit)
-            .map(|class| Target::Method(class, method.into()))
+            .map(|class| Target::Method(class, interner.id(method)))
             .ok_or(Outside::Unknown);
     }
-    name_target(names, roots, unit, callee)
+    name_target(names, roots, interner, unit, callee)
 }
 
 /// The class a method (or a function nested in one) belongs to.
@@ -266,31 +339,40 @@ pub struct ClassHierarchy {
     external: BTreeMap<UnitId, Vec<String>>,
 }
 
-/// The names of the linked files' modules and units.
+/// The names of the linked files' modules and units, shared by the call
+/// graph and the class hierarchy.
 #[derive(Clone, Debug, Default)]
-struct Symbols {
-    modules: std::sync::Arc<[Box<str>]>,
-    qualnames: std::sync::Arc<[Vec<Box<str>>]>,
-    by_module: std::sync::Arc<HashMap<Box<str>, u32>>,
+struct Symbols(std::sync::Arc<SymbolTable>);
+
+#[derive(Debug, Default)]
+struct SymbolTable {
+    /// Per file: its module, and its strings (qualnames first) with the number of units.
+    files: Vec<(Box<str>, Strings, u32)>,
+    by_module: HashMap<Box<str>, u32>,
 }
 
 impl Symbols {
+    fn qualname(&self, id: UnitId) -> &str {
+        match (id.unit, self.0.files.get(id.file as usize)) {
+            (None, _) => "<module>",
+            (Some(u), Some((_, strings, units))) if u < *units => strings.get(u),
+            _ => "",
+        }
+    }
+
     fn unit_ref(&self, id: UnitId) -> UnitRef {
-        let module = self.modules.get(id.file as usize).map_or("", |m| m);
-        let qualname = match id.unit {
-            None => "<module>",
-            Some(u) => self.qualnames.get(id.file as usize).and_then(|q| q.get(u as usize)).map_or("", |q| q),
-        };
-        UnitRef::new(module, qualname)
+        let module = self.0.files.get(id.file as usize).map_or("", |(m, ..)| m);
+        UnitRef::new(module, self.qualname(id))
     }
 
     fn id_of(&self, unit: &UnitRef) -> Option<UnitId> {
-        let file = *self.by_module.get(unit.module.as_str())?;
+        let file = *self.0.by_module.get(unit.module.as_str())?;
         if unit.qualname == "<module>" {
             return Some(UnitId { file, unit: None });
         }
-        let index = self.qualnames.get(file as usize)?.iter().position(|q| **q == *unit.qualname)?;
-        Some(UnitId { file, unit: Some(index as u32) })
+        let (_, strings, units) = self.0.files.get(file as usize)?;
+        let index = (0..*units).find(|&u| strings.get(u) == unit.qualname)?;
+        Some(UnitId { file, unit: Some(index) })
     }
 }
 
@@ -298,7 +380,8 @@ impl Symbols {
 struct Linker<'a> {
     files: &'a [FileCalls],
     by_module: HashMap<&'a str, u32>,
-    by_qualname: Vec<HashMap<&'a str, u32>>,
+    /// Per file, its unit indices sorted by qualname (the first of equal ones first).
+    by_qualname: Vec<Box<[u32]>>,
     /// Resolved bases of each class, filled before calls are linked.
     bases: HashMap<UnitId, Vec<UnitId>>,
 }
@@ -312,20 +395,17 @@ impl<'a> Linker<'a> {
         let by_qualname = files
             .iter()
             .map(|f| {
-                let mut map = HashMap::with_capacity(f.units.len());
-                for (i, u) in f.units.iter().enumerate() {
-                    map.entry(&*u.qualname).or_insert(i as u32);
-                }
-                map
+                let mut units: Vec<u32> = (0..f.kinds.len() as u32).collect();
+                units.sort_by_key(|&u| (f.strings.get(u), u));
+                units.into_boxed_slice()
             })
             .collect();
         let mut linker = Self { files, by_module, by_qualname, bases: HashMap::new() };
         let mut bases = HashMap::new();
         for (f, file) in files.iter().enumerate() {
-            for (u, unit) in file.units.iter().enumerate().filter(|(_, u)| u.kind == UnitKind::Class) {
-                let id = UnitId { file: f as u32, unit: Some(u as u32) };
-                let found: Vec<UnitId> = unit
-                    .bases
+            for (u, written) in &file.bases {
+                let id = UnitId { file: f as u32, unit: Some(*u) };
+                let found: Vec<UnitId> = written
                     .iter()
                     .filter_map(|(_, target)| linker.target(f as u32, target.as_ref()?))
                     .filter(|base| linker.is_class(*base))
@@ -337,32 +417,40 @@ impl<'a> Linker<'a> {
         linker
     }
 
-    fn info(&self, id: UnitId) -> Option<&'a UnitInfo> {
-        self.files.get(id.file as usize)?.units.get(id.unit? as usize)
+    fn kind(&self, id: UnitId) -> Option<UnitKind> {
+        self.files.get(id.file as usize)?.kinds.get(id.unit? as usize).copied()
     }
 
     fn is_class(&self, id: UnitId) -> bool {
-        self.info(id).is_some_and(|u| u.kind == UnitKind::Class)
+        self.kind(id) == Some(UnitKind::Class)
+    }
+
+    /// A string of file `file`.
+    fn string(&self, file: u32, id: u32) -> &'a str {
+        self.files.get(file as usize).map_or("", |f| f.strings.get(id))
     }
 
     fn unit(&self, file: u32, qualname: &str) -> Option<UnitId> {
-        let index = *self.by_qualname.get(file as usize)?.get(qualname)?;
+        let strings = &self.files.get(file as usize)?.strings;
+        let units = self.by_qualname.get(file as usize)?;
+        let first = units.partition_point(|&u| strings.get(u) < qualname);
+        let index = *units.get(first).filter(|&&u| strings.get(u) == qualname)?;
         Some(UnitId { file, unit: Some(index) })
     }
 
     /// The unit a target of file `file` names (without `Class()` -> `__init__`).
     fn target(&self, file: u32, target: &Target) -> Option<UnitId> {
-        match target {
+        match *target {
             Target::Local(unit, rest) => {
-                let id = UnitId { file, unit: Some(*unit) };
-                match rest.as_deref() {
+                let id = UnitId { file, unit: Some(unit) };
+                match rest.map(|r| self.string(file, r)) {
                     None => Some(id),
                     Some(method) if self.is_class(id) && !method.contains('.') => self.method(id, method),
                     Some(_) => None,
                 }
             }
-            Target::Method(class, method) => self.method(UnitId { file, unit: Some(*class) }, method),
-            Target::Absolute(name) => self.absolute(name),
+            Target::Method(class, method) => self.method(UnitId { file, unit: Some(class) }, self.string(file, method)),
+            Target::Absolute(name) => self.absolute(self.string(file, name)),
         }
     }
 
@@ -399,8 +487,8 @@ impl<'a> Linker<'a> {
             if !seen.insert(class) {
                 continue;
             }
-            let info = self.info(class)?;
-            if let Some(found) = self.unit(class.file, &format!("{}.{name}", info.qualname)) {
+            let qualname = self.string(class.file, class.unit?);
+            if let Some(found) = self.unit(class.file, &format!("{qualname}.{name}")) {
                 return Some(found);
             }
             queue.extend(self.bases.get(&class).into_iter().flatten().copied());
@@ -430,31 +518,36 @@ impl CallGraph {
 
     /// Links the files' calls into the graph. [`UnitId::file`] is a file's
     /// position in `files`.
-    pub fn link(files: Vec<FileCalls>) -> Self {
+    pub fn link(mut files: Vec<FileCalls>) -> Self {
+        // Each file's calls are freed once linked, so that the calls of the
+        // whole codebase and its edges are not all held at once.
+        let pending: Vec<(Vec<Pending>, Vec<u32>)> =
+            files.iter_mut().map(|f| (std::mem::take(&mut f.calls), std::mem::take(&mut f.lines))).collect();
         let linker = Linker::new(&files);
         let mut offsets = Vec::with_capacity(files.len());
         let mut graph: DiGraph<UnitId, Vec<u32>> = DiGraph::new();
         for (f, file) in files.iter().enumerate() {
             offsets.push(graph.node_count() as u32);
             graph.add_node(UnitId { file: f as u32, unit: None });
-            for u in 0..file.units.len() {
+            for u in 0..file.kinds.len() {
                 graph.add_node(UnitId { file: f as u32, unit: Some(u as u32) });
             }
         }
         let node =
             |id: UnitId| NodeIndex::new(offsets[id.file as usize] as usize + id.unit.map_or(0, |u| u as usize + 1));
         let mut stats = CallStats::default();
-        for (f, file) in files.iter().enumerate() {
-            stats.add(file.stats);
-            for (caller, target, lines) in &file.calls {
-                match linker.target(f as u32, target).map(|unit| linker.called(unit)) {
+        for (f, (calls, all_lines)) in pending.into_iter().enumerate() {
+            stats.add(files[f].stats);
+            for call in &calls {
+                let lines = all_lines.get(call.lines.0 as usize..call.lines.1 as usize).unwrap_or_default();
+                match linker.target(f as u32, &call.target).map(|unit| linker.called(unit)) {
                     Some(callee) => {
                         stats.resolved += lines.len();
-                        let (from, to) = (node(UnitId { file: f as u32, unit: *caller }), node(callee));
+                        let (from, to) = (node(UnitId { file: f as u32, unit: call.caller }), node(callee));
                         match graph.find_edge(from, to) {
                             Some(edge) => graph[edge].extend_from_slice(lines),
                             None => {
-                                graph.add_edge(from, to, lines.clone());
+                                graph.add_edge(from, to, lines.to_vec());
                             }
                         }
                     }
@@ -467,15 +560,20 @@ impl CallGraph {
         }
         let mut hierarchy = ClassHierarchy::default();
         for (f, file) in files.iter().enumerate() {
-            for (u, unit) in file.units.iter().enumerate().filter(|(_, u)| u.kind == UnitKind::Class) {
+            let mut with_bases = file.bases.iter().peekable();
+            for (u, _) in file.kinds.iter().enumerate().filter(|(_, kind)| **kind == UnitKind::Class) {
                 let class = UnitId { file: f as u32, unit: Some(u as u32) };
                 hierarchy.classes.push(class);
+                let Some((_, written)) = with_bases.next_if(|(b, _)| *b as usize == u) else { continue };
                 let mut found: Vec<UnitId> = Vec::new();
-                for (written, target) in &unit.bases {
+                for (written, target) in written.iter() {
                     match target.as_ref().and_then(|t| linker.target(f as u32, t)).filter(|b| linker.is_class(*b)) {
                         Some(base) if !found.contains(&base) => found.push(base),
                         Some(_) => {}
-                        None => hierarchy.external.entry(class).or_default().push(written.to_string()),
+                        None => {
+                            let written = file.strings.get(*written).to_owned();
+                            hierarchy.external.entry(class).or_default().push(written);
+                        }
                     }
                 }
                 for base in &found {
@@ -489,9 +587,16 @@ impl CallGraph {
         drop(linker);
         let by_module: HashMap<Box<str>, u32> =
             files.iter().enumerate().map(|(i, f)| (f.module.clone(), i as u32)).rev().collect();
-        let (modules, qualnames): (Vec<Box<str>>, Vec<Vec<Box<str>>>) =
-            files.into_iter().map(|f| (f.module, f.units.into_iter().map(|u| u.qualname).collect())).unzip();
-        let symbols = Symbols { modules: modules.into(), qualnames: qualnames.into(), by_module: by_module.into() };
+        // Only the names stay: the calls are linked.
+        let files = files
+            .into_iter()
+            .map(|mut f| {
+                let units = f.kinds.len() as u32;
+                f.strings.truncate(units);
+                (f.module, f.strings, units)
+            })
+            .collect();
+        let symbols = Symbols(std::sync::Arc::new(SymbolTable { files, by_module }));
         hierarchy.symbols = symbols.clone();
         Self { symbols, graph, offsets, stats, hierarchy }
     }

@@ -498,15 +498,11 @@ impl Indexer {
             type_checking: false,
             function_level: false,
         };
-        let imports: Vec<EdgeRow> = codebase
-            .imports()
-            .edges()
-            .map(|(from, to, e)| EdgeRow {
-                type_checking: e.type_checking,
-                function_level: e.function_level,
-                ..edge(EdgeKind::Import, from.to_owned(), to.to_owned(), e.lines.clone())
-            })
-            .collect();
+        let imports = codebase.imports().edges().map(|(from, to, e)| EdgeRow {
+            type_checking: e.type_checking,
+            function_level: e.function_level,
+            ..edge(EdgeKind::Import, from.to_owned(), to.to_owned(), e.lines.clone())
+        });
         let calls = codebase.calls();
         let stats = calls.stats();
         summary.calls = CallCounts {
@@ -521,26 +517,23 @@ impl Indexer {
         let hierarchy = calls.hierarchy();
         let inherits = hierarchy.edges().flat_map(|(class, bases)| {
             bases.iter().map(move |&base| {
-                edge(
-                    EdgeKind::Inherits,
-                    hierarchy.unit_ref(class).to_string(),
-                    hierarchy.unit_ref(base).to_string(),
-                    vec![],
-                )
+                edge(EdgeKind::Inherits, hierarchy.unit_ref(class).to_string(), hierarchy.unit_ref(base).to_string(), vec![])
             })
         });
-        let mut counts = EdgeCounts { imports: imports.len() as u64, ..EdgeCounts::default() };
-        let mut rows = imports;
-        for row in call_edges.chain(inherits) {
-            match row.kind {
-                EdgeKind::Call => counts.calls += 1,
-                _ => counts.inherits += 1,
-            }
-            rows.push(row);
-        }
-        for part in rows.chunks(EDGE_BATCH) {
+        // Written a batch at a time, never all at once.
+        let mut counts = EdgeCounts::default();
+        let mut rows = imports.chain(call_edges).chain(inherits).peekable();
+        while rows.peek().is_some() {
             self.checkpoint(run)?;
-            let report = run.add_edges(part).await?;
+            let part: Vec<EdgeRow> = rows.by_ref().take(EDGE_BATCH).collect();
+            for row in &part {
+                match row.kind {
+                    EdgeKind::Import => counts.imports += 1,
+                    EdgeKind::Call => counts.calls += 1,
+                    _ => counts.inherits += 1,
+                }
+            }
+            let report = run.add_edges(&part).await?;
             summary.rejected.extend(report.rejected.into_iter().map(|r| r.reason));
         }
         summary.edges = counts;

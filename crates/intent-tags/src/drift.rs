@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt;
 use std::str::FromStr;
 
-use pyatlas_graph::{CallGraph, GraphConfig, ImportGraph, UnitId, Walk};
+use pyatlas_graph::{CallGraph, GraphConfig, ImportGraph, UnitId, UnitRef, Walk};
 use serde::{Deserialize, Serialize};
 
 use crate::config::IntentConfig;
@@ -320,10 +320,10 @@ pub fn check(codebase: &CodebaseFacts, config: &IntentConfig, known_domains: &BT
     checker.stale_domains_and_layers();
     let mut report = DriftReport::default();
     checker.suppress(&mut report);
-    for file in files {
+    for (f, file) in files.iter().enumerate() {
         let path = &file.record.path;
         for tag in &file.tags.tags {
-            let unit = tag.unit.and_then(|u| file.record.units.get(u as usize)).map(|u| u.qualname.to_string());
+            let unit = tag.unit.map(|u| checker.qualname((f, u as usize)));
             let values: Vec<Option<String>> =
                 if tag.values.is_empty() { vec![None] } else { tag.values.iter().cloned().map(Some).collect() };
             for value in values {
@@ -363,7 +363,7 @@ impl Checker<'_> {
         evidence: Vec<Evidence>,
     ) {
         let record = &self.files[file].record;
-        let unit = unit.and_then(|u| record.units.get(u)).map(|u| u.qualname.to_string());
+        let unit = unit.filter(|&u| u < record.units.len()).map(|u| self.qualname((file, u)));
         let severity = self.severity(rule);
         self.findings.push(Finding {
             rule,
@@ -377,6 +377,17 @@ impl Checker<'_> {
         });
     }
 
+    /// The qualified name of a unit.
+    fn qualname(&self, place: Place) -> String {
+        self.calls.unit_ref(unit_id(place)).qualname
+    }
+
+    /// The unit's own name (the last part of its qualname).
+    fn name(&self, place: Place) -> String {
+        let qualname = self.qualname(place);
+        qualname.rsplit('.').next().unwrap_or(&qualname).to_owned()
+    }
+
     /// The unit and what it calls within the configured depth, nearest first.
     fn reach(&self, place: Place) -> Vec<(Place, usize)> {
         let mut out = vec![(place, 0)];
@@ -387,7 +398,7 @@ impl Checker<'_> {
     }
 
     fn domains_of(&self, (f, u): Place) -> &[pyatlas_classifier::DomainScore] {
-        self.files[f].classification.units.get(u).map_or(&[], Vec::as_slice)
+        self.files[f].domains.of_unit(u)
     }
 
     fn evidence_for(&self, (f, u): Place, domain: &str) -> Vec<Evidence> {
@@ -402,7 +413,7 @@ impl Checker<'_> {
     }
 
     fn describe(&self, (f, u): Place) -> String {
-        self.files[f].record.units.get(u).map_or_else(String::new, |x| x.qualname.to_string())
+        self.qualname((f, u))
     }
 
     fn unit_rules(&mut self) {
@@ -463,7 +474,7 @@ impl Checker<'_> {
         let evidence = vec![Evidence {
             path: self.files[f].record.path.clone(),
             line: unit.line,
-            text: format!("def {}", unit.name()),
+            text: format!("def {}", self.name((f, u))),
         }];
         self.finding(RuleId::D001, f, line, Some(u), message, evidence);
     }
@@ -472,7 +483,7 @@ impl Checker<'_> {
         let reach = self.reach(place);
         let facts: Vec<(Place, &crate::facts::UnitFacts)> = reach
             .iter()
-            .filter_map(|(p, _)| self.files[p.0].units.get(p.1).and_then(Option::as_ref).map(|x| (*p, x)))
+            .filter_map(|(p, _)| self.files[p.0].unit_facts(p.1).map(|x| (*p, x)))
             .collect();
         let evidence = |calls: &dyn Fn(&crate::facts::UnitFacts) -> &Vec<(u32, String)>| -> Vec<Evidence> {
             facts
@@ -560,7 +571,7 @@ impl Checker<'_> {
     fn d004(&mut self, f: usize, place: Option<Place>, line: u32, values: &[String]) {
         let domains: Vec<String> = match place {
             Some(p) => self.domains_of(p).iter().map(|d| d.domain.clone()).collect(),
-            None => self.files[f].classification.module.iter().map(|d| d.domain.clone()).collect(),
+            None => self.files[f].domains.module.iter().map(|d| d.domain.clone()).collect(),
         };
         for value in values {
             if !self.known_domains.contains(value) {
@@ -605,7 +616,7 @@ impl Checker<'_> {
     }
 
     fn d007(&mut self, place: Place, line: u32) {
-        let Some(facts) = self.files[place.0].units.get(place.1).and_then(Option::as_ref) else { return };
+        let Some(facts) = self.files[place.0].unit_facts(place.1) else { return };
         if facts.shared_writes.is_empty() || facts.lock_in_sight {
             return;
         }
@@ -757,8 +768,10 @@ impl Checker<'_> {
             let file = self.files.iter().position(|f| f.record.path == finding.path);
             let suppressed = file.and_then(|f| {
                 let record = &self.files[f].record;
-                let unit =
-                    finding.unit.as_ref().and_then(|q| record.units.iter().position(|u| u.qualname.as_str() == q));
+                let unit = finding.unit.as_ref().and_then(|q| {
+                    let id = self.calls.id_of(&UnitRef::new(record.module.as_str(), q.as_str()))?;
+                    id.unit.filter(|_| id.file as usize == f).map(|u| u as usize)
+                });
                 self.files[f]
                     .tags
                     .suppressions
@@ -783,8 +796,8 @@ impl Checker<'_> {
                 if !used.contains(&(f, s)) {
                     let unit = suppression
                         .unit
-                        .and_then(|u| file.record.units.get(u as usize))
-                        .map(|u| u.qualname.to_string());
+                        .filter(|&u| (u as usize) < file.record.units.len())
+                        .map(|u| self.qualname((f, u as usize)));
                     report.findings.push(Finding {
                         rule: RuleId::D008,
                         severity: self.severity(RuleId::D008),

@@ -3,10 +3,10 @@
 
 use std::collections::HashSet;
 
-use pyatlas_classifier::Classification;
+use pyatlas_classifier::{Classification, DomainScore};
 use pyatlas_graph::{FileCalls, FileImports, InternalRoots};
 use pyatlas_parser::tree_sitter::Node;
-use pyatlas_parser::{ModuleName, NameRef, ParsedFile, QualName};
+use pyatlas_parser::{ModuleName, NameRef, ParsedFile};
 use serde::{Deserialize, Serialize};
 
 use crate::config::IntentConfig;
@@ -29,7 +29,8 @@ pub struct UnitFacts {
     pub lock_in_sight: bool,
 }
 
-/// A file, as the rules name it.
+/// A file, as the rules place things in it (the units' names are in the
+/// call graph, linked from [`FileFacts::calls`]).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct FileSummary {
@@ -41,23 +42,34 @@ pub struct FileSummary {
     pub units: Vec<UnitSummary>,
 }
 
-/// A unit, as the rules name it.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// Where a unit is.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct UnitSummary {
-    /// `__qualname__`.
-    pub qualname: QualName,
     /// Line of `def`/`class`.
     pub line: u32,
     /// Index of the enclosing unit.
     pub parent: Option<u32>,
 }
 
-impl UnitSummary {
-    /// The unit's own name (the last part of its qualname).
-    pub fn name(&self) -> &str {
-        let qualname = self.qualname.as_str();
-        qualname.rsplit('.').next().unwrap_or(qualname)
+/// The domains drift follows in a file: the module's (names and scores),
+/// and, for the units that have any, every domain with its evidence for
+/// tagged units, the rules' domains ([`IntentConfig::domains`]) for the
+/// others. Sparse: most units have none.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct FileDomains {
+    /// The module's domains, without evidence.
+    pub module: Vec<DomainScore>,
+    /// `(unit index, domains)`, by unit index.
+    pub units: Vec<(u32, Vec<DomainScore>)>,
+}
+
+impl FileDomains {
+    /// The kept domains of unit `unit`.
+    pub fn of_unit(&self, unit: usize) -> &[DomainScore] {
+        let unit = unit as u32;
+        self.units.binary_search_by_key(&unit, |(u, _)| *u).map_or(&[], |i| self.units[i].1.as_slice())
     }
 }
 
@@ -66,21 +78,27 @@ impl UnitSummary {
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct FileFacts {
-    /// The file and its units' names, lines and nesting.
+    /// The file and where its units are.
     pub record: FileSummary,
     /// Tags, tag diagnostics and suppressions.
     pub tags: FileTags,
-    /// Domains of the module (names only) and of its units: every domain
-    /// with its evidence for tagged units; for the others, only the domains
-    /// the rules follow through calls ([`IntentConfig::domains`]).
-    pub classification: Classification,
-    /// Per unit (as in `record.units`): facts, for units that are tagged or
-    /// concurrent.
-    pub units: Vec<Option<UnitFacts>>,
+    /// The domains the rules follow.
+    pub domains: FileDomains,
+    /// `(unit index, facts)` for the units that are tagged or concurrent,
+    /// by unit index.
+    pub units: Vec<(u32, UnitFacts)>,
     /// What the call graph needs of the file (taken by [`CodebaseFacts::link`]).
     pub calls: FileCalls,
     /// What the import graph needs of the file (taken by [`CodebaseFacts::link`]).
     pub imports: FileImports,
+}
+
+impl FileFacts {
+    /// The facts of unit `unit`, if it is tagged or concurrent.
+    pub fn unit_facts(&self, unit: usize) -> Option<&UnitFacts> {
+        let unit = unit as u32;
+        self.units.binary_search_by_key(&unit, |(u, _)| *u).ok().map(|i| &self.units[i].1)
+    }
 }
 
 const MAP_METHODS: &[&str] = &["map", "imap", "imap_unordered", "starmap", "map_async", "starmap_async"];
@@ -120,33 +138,33 @@ impl FileFacts {
         let tagged: HashSet<u32> = tags.tags.iter().filter_map(|t| t.unit).collect();
         let module_names = parsed.tree().map(|t| module_level_names(t.root_node(), parsed.text())).unwrap_or_default();
         let units = (0..record.units.len())
-            .map(|i| (concurrent(i) || tagged.contains(&(i as u32))).then(|| unit_facts(parsed, i, &module_names)))
+            .filter(|&i| concurrent(i) || tagged.contains(&(i as u32)))
+            .map(|i| (i as u32, unit_facts(parsed, i, &module_names)))
             .collect();
         let followed = |domain: &str| domain == concurrency || config.domains.io.iter().any(|d| d == domain);
-        let mut kept = Classification::default();
-        kept.module = classification.module.iter().map(|d| d.without_evidence()).collect();
-        kept.units = classification
-            .units
-            .iter()
-            .enumerate()
-            .map(|(i, scores)| {
-                let all = tagged.contains(&(i as u32));
-                scores.iter().filter(|d| all || followed(&d.domain)).cloned().collect()
-            })
-            .collect();
+        let domains = FileDomains {
+            module: classification.module.iter().map(DomainScore::without_evidence).collect(),
+            units: classification
+                .units
+                .iter()
+                .enumerate()
+                .filter_map(|(i, scores)| {
+                    let all = tagged.contains(&(i as u32));
+                    let kept: Vec<DomainScore> =
+                        scores.iter().filter(|d| all || followed(&d.domain)).cloned().collect();
+                    (!kept.is_empty()).then_some((i as u32, kept))
+                })
+                .collect(),
+        };
         let summary = FileSummary {
             path: record.path.clone(),
             module: record.module.clone(),
-            units: record
-                .units
-                .iter()
-                .map(|u| UnitSummary { qualname: u.qualname.clone(), line: u.line, parent: u.parent })
-                .collect(),
+            units: record.units.iter().map(|u| UnitSummary { line: u.line, parent: u.parent }).collect(),
         };
         Self {
             record: summary,
             tags,
-            classification: kept,
+            domains,
             units,
             calls: FileCalls::extract(record, roots),
             imports: FileImports::of(record),
