@@ -5,13 +5,13 @@
 //!     [--path-prefix P] [--domain D] [--kind K] [--hybrid] [--format text|json] [--run ID]
 //!     [--embedder hash|openai] [--model M] [--dimensions N] [--api-base URL]
 //! ```
-//! The query is embedded the way the run was (the embedder, model and
-//! dimensions recorded with it): offline for the `hash` embedder, through
-//! the OpenAI-compatible API otherwise (`OPENAI_API_KEY`, `OPENAI_BASE_URL`).
-//! JSON: `[{"id", "path", "qualnames", "start_line", "end_line", "score",
-//! "text"}]`, best first. Exit status: 0 when the search ran (even with no
-//! result), 2 for a bad argument, a missing project or run, or a database
-//! or embedder error.
+//! The query is embedded the way the run was (the embedder spec recorded
+//! with it): offline for the `hash` embedder, through the OpenAI-compatible
+//! API otherwise (`OPENAI_API_KEY`, `OPENAI_BASE_URL`). JSON: the hits, best
+//! first (`id`, `path`, `qualnames`, `start_line`, `end_line`, `score`,
+//! `text`, `kind`, `domains`). Exit status: 0 when the search ran (even with
+//! no result), 2 for a bad argument, a missing project or run, or a
+//! database or embedder error.
 
 #[path = "common/database.rs"]
 mod database;
@@ -55,10 +55,10 @@ struct Args {
     /// Search this run instead of the latest complete one.
     #[arg(long)]
     run: Option<RunId>,
-    /// Embed the query with this embedder instead of the run's (its vectors
-    /// must be comparable with the run's: same model and dimensions).
-    #[arg(long, value_enum)]
-    embedder: Option<Kind>,
+    /// Embed the query with this embedder (hash or openai) instead of the
+    /// run's: its vectors must be comparable with the run's.
+    #[arg(long)]
+    embedder: Option<EmbedderKind>,
     /// The provider's model, instead of the run's.
     #[arg(long)]
     model: Option<String>,
@@ -74,12 +74,6 @@ struct Args {
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum Kind {
-    Hash,
-    Openai,
-}
-
-#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Format {
     Text,
     Json,
@@ -90,18 +84,13 @@ fn main() -> ExitCode {
     runtime::exit_status(false, async { run(&args).await.map(|()| true) })
 }
 
-/// The embedder a run was indexed with (its recorded spec), or the one the
-/// options name.
+/// The embedder a run was indexed with (its spec), with the options' changes.
 fn embedder_of(run: &RunInfo, args: &Args) -> anyhow::Result<Box<dyn Embedder>> {
-    let mut spec = run.embedder.clone();
-    if let Some(kind) = args.embedder {
-        spec = match kind {
-            Kind::Hash => EmbedderSpec::hash(spec.dimensions),
-            Kind::Openai => {
-                EmbedderSpec::openai(args.model.as_deref().unwrap_or("text-embedding-3-small"), spec.dimensions, false)
-            }
-        };
-    }
+    let mut spec = match args.embedder {
+        Some(EmbedderKind::Hash) => EmbedderSpec::hash(run.dimensions),
+        Some(_) => EmbedderSpec::openai("text-embedding-3-small", run.dimensions, false),
+        None => run.embedder.clone(),
+    };
     if let Some(model) = &args.model {
         spec.model.clone_from(model);
     }
@@ -117,29 +106,12 @@ fn embedder_of(run: &RunInfo, args: &Args) -> anyhow::Result<Box<dyn Embedder>> 
 
 async fn run(args: &Args) -> anyhow::Result<()> {
     let store = database::connect(args.database_url.as_deref()).await?;
-    let project = match &args.project {
-        Some(project) => project.clone(),
-        None => {
-            let projects = store.projects().await?;
-            match projects.as_slice() {
-                [only] => only.clone(),
-                [] => anyhow::bail!("the database holds no project yet: run the `index` example first"),
-                many => anyhow::bail!("several projects ({}): pass --project", many.join(", ")),
-            }
-        }
-    };
-    let run = match args.run {
-        Some(id) => store.run(id).await?,
-        None => store.latest_complete_run(&project).await?,
-    };
+    let project = store.project_or_only(args.project.as_deref()).await?;
+    let run = store.run_or_latest(&project, args.run).await?;
     let embedder = embedder_of(&run, args)?;
     if embedder.model_id() != run.model_id {
-        eprintln!(
-            "warning: run {} was embedded with {}; the query is embedded with {}",
-            run.id,
-            run.model_id,
-            embedder.model_id()
-        );
+        let (id, theirs, ours) = (run.id, &run.model_id, embedder.model_id());
+        eprintln!("warning: run {id} was embedded with {theirs}; the query is embedded with {ours}");
     }
     let vector = embedder.embed(&[args.query.as_str()]).await?.pop().context("no vector for the query")?;
     let mut query = SearchQuery::new(&project, vector).run(run.id).k(args.k);
@@ -156,28 +128,16 @@ async fn run(args: &Args) -> anyhow::Result<()> {
         query = query.hybrid(&args.query);
     }
     let hits = store.search(&query).await?;
-    match args.format {
-        Format::Json => {
-            let hits: Vec<serde_json::Value> = hits
-                .iter()
-                .map(|h| {
-                    serde_json::json!({
-                        "id": h.id, "path": h.path, "qualnames": h.qualnames, "start_line": h.start_line,
-                        "end_line": h.end_line, "score": h.score, "text": h.text,
-                    })
-                })
-                .collect();
-            println!("{}", serde_json::to_string_pretty(&hits)?);
-        }
-        Format::Text => {
-            for (rank, hit) in hits.iter().enumerate() {
-                let name = hit.qualnames.join(", ");
-                println!("{:2}. {:.4}  {}:{}-{}  {name}", rank + 1, hit.score, hit.path, hit.start_line, hit.end_line);
-            }
-            if hits.is_empty() {
-                println!("no result in run {} of {project:?}", run.id);
-            }
-        }
+    if args.format == Format::Json {
+        println!("{}", serde_json::to_string_pretty(&hits)?);
+        return Ok(());
+    }
+    for (rank, hit) in hits.iter().enumerate() {
+        let name = hit.qualnames.join(", ");
+        println!("{:2}. {:.4}  {}:{}-{}  {name}", rank + 1, hit.score, hit.path, hit.start_line, hit.end_line);
+    }
+    if hits.is_empty() {
+        println!("no result in run {} of {project:?}", run.id);
     }
     Ok(())
 }

@@ -19,6 +19,34 @@ pub enum EmbedderKind {
     Other,
 }
 
+impl EmbedderKind {
+    /// The name used in JSON and on command lines: `hash`, `openai`, `other`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Hash => "hash",
+            Self::OpenAi => "openai",
+            Self::Other => "other",
+        }
+    }
+}
+
+impl std::fmt::Display for EmbedderKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for EmbedderKind {
+    type Err = EmbedError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        [Self::Hash, Self::OpenAi, Self::Other]
+            .into_iter()
+            .find(|k| k.as_str() == text)
+            .ok_or_else(|| EmbedError::Config { reason: format!("unknown embedder {text:?} (hash or openai)") })
+    }
+}
+
 /// What an embedder is: its kind, model, vector size and the options that
 /// change its vectors. Recorded with a run, read back to embed queries as
 /// the run's chunks were embedded. Holds no secret (no key, no URL).
@@ -94,12 +122,7 @@ impl EmbedderSpec {
 
 impl std::fmt::Display for EmbedderSpec {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let kind = match self.kind {
-            EmbedderKind::Hash => "hash",
-            EmbedderKind::OpenAi => "openai",
-            EmbedderKind::Other => "other",
-        };
-        write!(f, "{kind} {} ({} dimensions)", self.model, self.dimensions)
+        write!(f, "{} {} ({} dimensions)", self.kind, self.model, self.dimensions)
     }
 }
 

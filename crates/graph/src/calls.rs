@@ -157,6 +157,10 @@ impl Interner {
     }
 }
 
+/// A class's bases: each as written (a string id), with where it points
+/// when that may be a class of the codebase.
+type Bases = Box<[(u32, Option<Target>)]>;
+
 /// A call (or several, deduplicated) from one caller to one target.
 #[derive(Clone, Copy, Debug)]
 struct Pending {
@@ -179,7 +183,7 @@ pub struct FileCalls {
     /// `(class index, bases)` for the classes that have bases: each base
     /// as written (a string id), with where it points when that may be a
     /// class of the codebase.
-    bases: Vec<(u32, Box<[(u32, Option<Target>)]>)>,
+    bases: Vec<(u32, Bases)>,
     calls: Vec<Pending>,
     lines: Vec<u32>,
     stats: CallStats,

@@ -517,7 +517,12 @@ impl Indexer {
         let hierarchy = calls.hierarchy();
         let inherits = hierarchy.edges().flat_map(|(class, bases)| {
             bases.iter().map(move |&base| {
-                edge(EdgeKind::Inherits, hierarchy.unit_ref(class).to_string(), hierarchy.unit_ref(base).to_string(), vec![])
+                edge(
+                    EdgeKind::Inherits,
+                    hierarchy.unit_ref(class).to_string(),
+                    hierarchy.unit_ref(base).to_string(),
+                    vec![],
+                )
             })
         });
         // Written a batch at a time, never all at once.

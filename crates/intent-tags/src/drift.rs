@@ -481,10 +481,8 @@ impl Checker<'_> {
 
     fn d002(&mut self, place: Place, line: u32, values: &[String]) {
         let reach = self.reach(place);
-        let facts: Vec<(Place, &crate::facts::UnitFacts)> = reach
-            .iter()
-            .filter_map(|(p, _)| self.files[p.0].unit_facts(p.1).map(|x| (*p, x)))
-            .collect();
+        let facts: Vec<(Place, &crate::facts::UnitFacts)> =
+            reach.iter().filter_map(|(p, _)| self.files[p.0].unit_facts(p.1).map(|x| (*p, x))).collect();
         let evidence = |calls: &dyn Fn(&crate::facts::UnitFacts) -> &Vec<(u32, String)>| -> Vec<Evidence> {
             facts
                 .iter()

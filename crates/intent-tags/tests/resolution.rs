@@ -93,7 +93,45 @@ fn relative_imports_resolve_alike_in_the_parser_the_graph_and_the_classifier_on_
         assert_eq!(evidence, expected, "{importer}");
     }
     assert!(relative > 500, "{relative} relative imports checked");
-    assert!(above_top > 0, "relative imports above the top package are in the corpus");
+    eprintln!("{relative} relative imports agree; {above_top} climb above their top package");
+}
+
+#[test]
+fn a_relative_import_above_the_top_package_resolves_to_nothing_anywhere() {
+    let dir = tempfile::tempdir().expect("temporary folder");
+    std::fs::create_dir(dir.path().join("pkg")).expect("pkg");
+    std::fs::write(dir.path().join("pkg/__init__.py"), "").expect("init");
+    std::fs::write(
+        dir.path().join("pkg/mod.py"),
+        "from ...sqlite3 import connect
+
+connect()
+",
+    )
+    .expect("mod");
+    std::fs::write(
+        dir.path().join("top.py"),
+        "from . import sqlite3
+",
+    )
+    .expect("top");
+    let codebase = parse_codebase(dir.path(), &Config::default()).expect("parse");
+    let graph = ImportGraph::from_records(&codebase.files, &GraphConfig::default());
+    let classifier = RuleClassifier::default();
+    for file in &codebase.files {
+        let Some(import) = file.imports.first() else { continue };
+        assert_eq!(import.absolute_module(file.module.as_str(), file.is_package), None, "{}", file.path);
+        // The parser: a diagnostic, and no binding.
+        assert!(file.diagnostics.iter().any(|d| d.kind == DiagnosticKind::Import), "{:?}", file.diagnostics);
+        assert!(file.bindings.is_empty(), "{:?}", file.bindings);
+        // The graph: unresolved, as written; no edge.
+        let written = import.written_module();
+        assert!(graph.unresolved().iter().any(|u| u.importer == file.module.as_str() && u.imported == written));
+        assert_eq!(graph.edges().filter(|(from, ..)| *from == file.module.as_str()).count(), 0);
+        // The classifier: no database evidence from a name that is not `sqlite3`.
+        let classification = classifier.classify(file);
+        assert!(classification.module.iter().all(|d| d.domain != "database"), "{:?}", classification.module);
+    }
 }
 
 #[test]

@@ -26,10 +26,8 @@ impl Store {
         for (index, (id, vector)) in vectors.iter().enumerate() {
             let reason = if vector.len() != dimensions {
                 Some(format!("{} values, expected {dimensions}", vector.len()))
-            } else if let Some(at) = vector.iter().position(|v| !v.is_finite()) {
-                Some(format!("non-finite value at {at}"))
             } else {
-                None
+                vector.iter().position(|v| !v.is_finite()).map(|at| format!("non-finite value at {at}"))
             };
             match reason {
                 Some(reason) => report.rejected.push(Rejected { index, reason: format!("chunk {id}: {reason}") }),

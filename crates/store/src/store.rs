@@ -366,6 +366,29 @@ impl Store {
         client.batch_execute("ANALYZE embeddings").await.map_err(StoreError::db("analysing the embeddings"))
     }
 
+    /// `name` when given; else the only project of the database, or an
+    /// error that says there is none or names them all.
+    pub async fn project_or_only(&self, name: Option<&str>) -> Result<String, StoreError> {
+        if let Some(name) = name {
+            return Ok(name.to_owned());
+        }
+        match self.projects().await?.as_slice() {
+            [only] => Ok(only.clone()),
+            [] => Err(StoreError::NotFound { what: "a project (the database holds none yet)".into() }),
+            many => Err(StoreError::InvalidQuery {
+                reason: format!("several projects ({}): name the one to use", many.join(", ")),
+            }),
+        }
+    }
+
+    /// Run `run` when given, else the newest complete run of `project`.
+    pub async fn run_or_latest(&self, project: &str, run: Option<RunId>) -> Result<RunInfo, StoreError> {
+        match run {
+            Some(id) => self.run(id).await,
+            None => self.latest_complete_run(project).await,
+        }
+    }
+
     /// The names of the projects, sorted.
     pub async fn projects(&self) -> Result<Vec<String>, StoreError> {
         let client = self.client().await?;
