@@ -32,8 +32,8 @@ const EDGE_BATCH: usize = 20_000;
 /// store does not hold yet, then links the call and import graphs, checks
 /// drift, stores the edges and findings, and completes the run.
 ///
-/// Memory stays flat: files stream through bounded channels, and only each
-/// file's compact facts are kept for drift. A run that stops (cancelled,
+/// Memory is bounded by the channel and the batch, plus each file's
+/// compact drift facts, kept until the end. A run that stops (cancelled,
 /// killed, a lost database) stays resumable: every write is idempotent and
 /// transactional, and the next run of the project with the same
 /// configuration continues it.
@@ -414,7 +414,11 @@ impl Indexer {
             };
             let done = next.is_none();
             if let Some(work) = next {
-                facts.push(batch.add(work));
+                // Copied here, on the consumer's thread: facts kept until the
+                // end then sit together, not in the worker threads' pages
+                // between the parser's temporaries (which would keep those
+                // pages from being reused).
+                facts.push(batch.add(work).clone());
             }
             if !batch.files.is_empty() && (done || batch.chunks.len() >= self.batch) {
                 self.store_batch(run, &embedder, std::mem::take(&mut batch), summary).await?;

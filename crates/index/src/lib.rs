@@ -25,7 +25,7 @@
 //! ```
 //!
 //! # What a run is
-//! - **Streaming, flat memory.** Files are parsed, classified and chunked
+//! - **Streaming, compact memory.** Files are parsed, classified and chunked
 //!   on the parser's worker pool and reach the store through a bounded
 //!   channel, in batches of chunks; only each file's compact drift facts
 //!   (units, calls, imports, tags, the domains the rules follow) are kept
