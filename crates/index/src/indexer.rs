@@ -326,7 +326,7 @@ impl Indexer {
         self.stage(Stage::Complete);
         summary.seconds = started.elapsed().as_secs_f64();
         let clock = Instant::now();
-        let record = serde_json::to_value(&summary).unwrap_or_default();
+        let record = serde_json::to_value(&summary).expect("an IndexSummary is plain data with string keys");
         run.complete(record).await?;
         summary.stages.complete = clock.elapsed().as_secs_f64();
         summary.seconds = started.elapsed().as_secs_f64();
@@ -378,7 +378,7 @@ impl Indexer {
                     },
                 )
             })
-            .map_err(|_| IndexError::Panicked)?;
+            .map_err(IndexError::Thread)?;
         let consumed = self.consume(store, run, &mut receiver, total, summary).await;
         // Whatever happened, the producer stops: its sends now fail.
         drop(receiver);

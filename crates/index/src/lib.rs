@@ -103,6 +103,9 @@ pub enum IndexError {
         /// The run left unfinished.
         run: pyatlas_store::RunId,
     },
+    /// The pipeline's parse thread cannot start.
+    #[error("cannot start the pipeline's parse thread")]
+    Thread(#[source] std::io::Error),
     /// A worker thread panicked (a bug: please report it).
     #[error("a worker thread of the pipeline panicked")]
     Panicked,
