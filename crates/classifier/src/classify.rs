@@ -33,13 +33,6 @@ pub struct DomainScore {
     pub evidence: Vec<Evidence>,
 }
 
-impl DomainScore {
-    /// The domain and its score, without the evidence.
-    pub fn without_evidence(&self) -> Self {
-        Self { domain: self.domain.clone(), score: self.score, evidence: Vec::new() }
-    }
-}
-
 /// The domains of a module and of each of its units, each sorted by score
 /// (highest first), holding only those at or above the threshold.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

@@ -133,6 +133,117 @@ pub struct BuildStats {
     pub problems: Vec<WalkProblem>,
 }
 
+/// Builds an import graph file by file once the codebase's modules are
+/// known (as discovery knows them before any file is parsed): each file's
+/// imports are resolved as they come, and only the edges are kept.
+#[derive(Debug)]
+pub struct ImportGraphBuilder {
+    modules: ModuleSet,
+    graph: ImportGraph,
+    /// (importer, imported) -> (lines, all type-checking, all in functions)
+    edges: HashMap<(NodeIndex, NodeIndex), (Vec<u32>, bool, bool)>,
+    include_external: bool,
+    include_type_checking: bool,
+}
+
+impl ImportGraphBuilder {
+    /// A builder for the codebase whose files are `(module, path, is_package)`.
+    pub fn new<'a>(files: impl IntoIterator<Item = (&'a str, &'a str, bool)>, config: &GraphConfig) -> Self {
+        let modules = ModuleSet::new(files.into_iter());
+        let mut graph = ImportGraph::default();
+        for (name, (path, is_package)) in &modules.modules {
+            graph.node(ModuleNode {
+                name: name.clone(),
+                path: path.clone(),
+                kind: ModuleKind::Internal,
+                is_package: *is_package,
+            });
+        }
+        Self {
+            modules,
+            graph,
+            edges: HashMap::new(),
+            include_external: config.include_external,
+            include_type_checking: config.include_type_checking,
+        }
+    }
+
+    /// Resolves and adds the imports of module `importer`.
+    pub fn add(&mut self, importer: &str, is_package: bool, imports: &[Import]) {
+        if importer.is_empty() {
+            return;
+        }
+        let Some(&from) = self.graph.index.get(importer) else { return };
+        for import in imports {
+            if import.type_checking && !self.include_type_checking {
+                continue;
+            }
+            let names = match imported_names(import, importer, is_package) {
+                Ok(names) => names,
+                Err(written) => {
+                    let line = import.line;
+                    self.graph.unresolved.push(UnresolvedImport {
+                        importer: importer.to_owned(),
+                        imported: written,
+                        line,
+                    });
+                    continue;
+                }
+            };
+            for name in names {
+                let to = match self.modules.resolve(&name) {
+                    Target::Internal(module) => match self.graph.index.get(&module) {
+                        Some(&to) => to,
+                        None => continue,
+                    },
+                    Target::External(root, kind) => {
+                        if !self.include_external {
+                            continue;
+                        }
+                        self.graph.node(ModuleNode { name: root, path: None, kind, is_package: true })
+                    }
+                    Target::Unresolved(name) => {
+                        let line = import.line;
+                        self.graph.unresolved.push(UnresolvedImport {
+                            importer: importer.to_owned(),
+                            imported: name,
+                            line,
+                        });
+                        continue;
+                    }
+                };
+                if to == from {
+                    continue;
+                }
+                let entry = self.edges.entry((from, to)).or_insert((Vec::new(), true, true));
+                if !entry.0.contains(&import.line) {
+                    entry.0.push(import.line);
+                }
+                entry.1 &= import.type_checking;
+                entry.2 &= import.in_function;
+            }
+        }
+    }
+
+    /// The graph.
+    pub fn build(self) -> ImportGraph {
+        let mut graph = self.graph;
+        // Edges in the order of their names, whatever the order files came in.
+        let mut edges: Vec<_> = self.edges.into_iter().collect();
+        edges.sort_unstable_by(|((a, b), _), ((c, d), _)| {
+            (&graph.graph[*a].name, &graph.graph[*b].name).cmp(&(&graph.graph[*c].name, &graph.graph[*d].name))
+        });
+        graph.graph.reserve_exact_edges(edges.len());
+        for ((from, to), (mut lines, type_checking, function_level)) in edges {
+            lines.sort_unstable();
+            lines.shrink_to_fit();
+            graph.graph.add_edge(from, to, ImportEdge { lines, type_checking, function_level });
+        }
+        graph.unresolved.sort_by(|a, b| (&a.importer, a.line, &a.imported).cmp(&(&b.importer, b.line, &b.imported)));
+        graph
+    }
+}
+
 /// What the import graph needs of one file: where it is and its imports.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
@@ -168,6 +279,7 @@ pub struct ImportGraph {
 }
 
 /// The modules of a codebase and what names resolution can reach.
+#[derive(Debug)]
 struct ModuleSet {
     /// Internal module name -> (path, is_package); namespace packages have no path.
     modules: BTreeMap<String, (Option<String>, bool)>,
@@ -312,76 +424,11 @@ impl ImportGraph {
         files: impl Iterator<Item = (&'a str, &'a str, bool, &'a [Import])> + Clone,
         config: &GraphConfig,
     ) -> Self {
-        let modules = ModuleSet::new(files.clone().map(|(m, p, pkg, _)| (m, p, pkg)));
-        let mut graph = Self::default();
-        for (name, (path, is_package)) in &modules.modules {
-            graph.node(ModuleNode {
-                name: name.clone(),
-                path: path.clone(),
-                kind: ModuleKind::Internal,
-                is_package: *is_package,
-            });
-        }
-        // (importer, imported) -> (lines, all type-checking, all in functions)
-        let mut edges: BTreeMap<(String, String), (Vec<u32>, bool, bool)> = BTreeMap::new();
+        let mut builder = ImportGraphBuilder::new(files.clone().map(|(m, p, pkg, _)| (m, p, pkg)), config);
         for (importer, _, is_package, imports) in files {
-            if importer.is_empty() {
-                continue;
-            }
-            for import in imports {
-                if import.type_checking && !config.include_type_checking {
-                    continue;
-                }
-                let names = match imported_names(import, importer, is_package) {
-                    Ok(names) => names,
-                    Err(written) => {
-                        graph.unresolved.push(UnresolvedImport {
-                            importer: importer.to_owned(),
-                            imported: written,
-                            line: import.line,
-                        });
-                        continue;
-                    }
-                };
-                for name in names {
-                    let imported = match modules.resolve(&name) {
-                        Target::Internal(module) => module,
-                        Target::External(root, kind) => {
-                            if !config.include_external {
-                                continue;
-                            }
-                            graph.node(ModuleNode { name: root.clone(), path: None, kind, is_package: true });
-                            root
-                        }
-                        Target::Unresolved(name) => {
-                            let line = import.line;
-                            graph.unresolved.push(UnresolvedImport {
-                                importer: importer.to_owned(),
-                                imported: name,
-                                line,
-                            });
-                            continue;
-                        }
-                    };
-                    if imported == importer {
-                        continue;
-                    }
-                    let entry = edges.entry((importer.to_owned(), imported)).or_insert((Vec::new(), true, true));
-                    if !entry.0.contains(&import.line) {
-                        entry.0.push(import.line);
-                    }
-                    entry.1 &= import.type_checking;
-                    entry.2 &= import.in_function;
-                }
-            }
+            builder.add(importer, is_package, imports);
         }
-        for ((from, to), (mut lines, type_checking, function_level)) in edges {
-            lines.sort_unstable();
-            let (Some(&a), Some(&b)) = (graph.index.get(&from), graph.index.get(&to)) else { continue };
-            graph.graph.add_edge(a, b, ImportEdge { lines, type_checking, function_level });
-        }
-        graph.unresolved.sort_by(|a, b| (&a.importer, a.line, &a.imported).cmp(&(&b.importer, b.line, &b.imported)));
-        graph
+        builder.build()
     }
 
     fn node(&mut self, node: ModuleNode) -> NodeIndex {

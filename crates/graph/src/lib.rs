@@ -67,7 +67,8 @@ use std::path::PathBuf;
 pub use calls::{CallGraph, CallStats, ClassHierarchy, FileCalls, InternalRoots, UnitId, UnitRef};
 pub use contracts::{Contract, ContractReport, Violation};
 pub use imports::{
-    BuildStats, FileImports, GraphConfig, ImportEdge, ImportGraph, ModuleKind, ModuleNode, UnresolvedImport, is_stdlib,
+    BuildStats, FileImports, GraphConfig, ImportEdge, ImportGraph, ImportGraphBuilder, ModuleKind, ModuleNode,
+    UnresolvedImport, is_stdlib,
 };
 pub use query::{Cycle, Hop, Walk};
 

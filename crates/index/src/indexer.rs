@@ -10,7 +10,7 @@ use pyatlas_chunker::{ChunkConfig, Chunker, Tiktoken, TokenCounter};
 use pyatlas_classifier::{RuleClassifier, Rules};
 use pyatlas_embed::{CachedEmbedder, Embedder, HashEmbedder};
 use pyatlas_graph::{EdgeKind, InternalRoots};
-use pyatlas_intent_tags::{CodebaseFacts, DriftReport, FileFacts, IntentConfig, check};
+use pyatlas_intent_tags::{CodebaseFacts, CodebaseFactsBuilder, DriftReport, FileFacts, IntentConfig, check};
 use pyatlas_parser::{Config, SourceFile, discover, parse_files};
 use pyatlas_store::{ChunkRow, EdgeRow, FileRow, FindingRow, RunHandle, RunSpec, Store, TagRow};
 use tokio::sync::mpsc;
@@ -308,7 +308,7 @@ impl Indexer {
         let clock = Instant::now();
         let (intent, known) = (self.analysis.clone(), self.known_domains.clone());
         let (codebase, drift) = tokio::task::spawn_blocking(move || {
-            let codebase = CodebaseFacts::link(facts);
+            let codebase = facts.link();
             let drift = check(&codebase, &intent.intent, &known);
             (codebase, drift)
         })
@@ -353,11 +353,13 @@ impl Indexer {
         run: &RunHandle,
         files: Vec<SourceFile>,
         summary: &mut IndexSummary,
-    ) -> Result<Vec<FileFacts>, IndexError> {
+    ) -> Result<CodebaseFactsBuilder, IndexError> {
         self.stage(Stage::Files);
         let clock = Instant::now();
         let total = files.len() as u64;
         let roots = InternalRoots::new(files.iter().map(|f| f.module.as_str()));
+        let files_info: Vec<(String, String, bool)> =
+            files.iter().map(|f| (f.module.to_string(), f.rel_path.clone(), f.is_package)).collect();
         let (sender, mut receiver) = mpsc::channel::<FileWork>(FILES_IN_FLIGHT);
         let (analysis, config, cancel) = (self.analysis.clone(), self.parse.clone(), self.cancel.clone());
         let producer = std::thread::Builder::new()
@@ -379,7 +381,8 @@ impl Indexer {
                 )
             })
             .map_err(IndexError::Thread)?;
-        let consumed = self.consume(store, run, &mut receiver, total, summary).await;
+        let codebase = CodebaseFactsBuilder::new(files_info.iter().map(|(m, p, pkg)| (m.as_str(), p.as_str(), *pkg)));
+        let consumed = self.consume(store, run, &mut receiver, codebase, total, summary).await;
         // Whatever happened, the producer stops: its sends now fail.
         drop(receiver);
         let joined = tokio::task::spawn_blocking(move || producer.join()).await;
@@ -400,11 +403,11 @@ impl Indexer {
         store: &Store,
         run: &RunHandle,
         receiver: &mut mpsc::Receiver<FileWork>,
+        mut facts: CodebaseFactsBuilder,
         total: u64,
         summary: &mut IndexSummary,
-    ) -> Result<Vec<FileFacts>, IndexError> {
+    ) -> Result<CodebaseFactsBuilder, IndexError> {
         let embedder = CachedEmbedder::new(self.embedder.clone(), store.embedding_cache());
-        let mut facts = Vec::with_capacity(total as usize);
         let mut batch = Batch::default();
         let mut progress = Progress { files_total: total, ..Progress::default() };
         loop {

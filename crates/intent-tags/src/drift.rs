@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt;
 use std::str::FromStr;
 
-use pyatlas_graph::{CallGraph, GraphConfig, ImportGraph, UnitId, UnitRef, Walk};
+use pyatlas_graph::{CallGraph, GraphConfig, ImportGraph, ImportGraphBuilder, UnitId, UnitRef, Walk};
 use serde::{Deserialize, Serialize};
 
 use crate::config::IntentConfig;
@@ -271,11 +271,14 @@ pub struct CodebaseFacts {
 impl CodebaseFacts {
     /// Links the graphs from the files' facts (moving the per-file parts of
     /// the graphs out of them). The import graph includes external packages.
-    pub fn link(mut files: Vec<FileFacts>) -> Self {
-        let calls = CallGraph::link(files.iter_mut().map(|f| std::mem::take(&mut f.calls)).collect());
-        let imports: Vec<_> = files.iter_mut().map(|f| std::mem::take(&mut f.imports)).collect();
-        let imports = ImportGraph::from_files(&imports, &GraphConfig::default());
-        Self { files, calls, imports }
+    pub fn link(files: Vec<FileFacts>) -> Self {
+        let mut builder = CodebaseFactsBuilder::new(
+            files.iter().map(|f| (f.imports.module.as_str(), f.record.path.as_str(), f.imports.is_package)),
+        );
+        for file in files {
+            builder.push(file);
+        }
+        builder.link()
     }
 
     /// The files' facts, in the order they were linked.
@@ -291,6 +294,37 @@ impl CodebaseFacts {
     /// The import graph of the files, external packages included.
     pub fn imports(&self) -> &ImportGraph {
         &self.imports
+    }
+}
+
+/// Gathers a codebase's facts file by file, as a pipeline receives them:
+/// each file's imports go into the import graph as it comes (the modules
+/// are known beforehand, from discovery), the rest is kept until
+/// [`CodebaseFactsBuilder::link`].
+#[derive(Debug)]
+pub struct CodebaseFactsBuilder {
+    files: Vec<FileFacts>,
+    imports: ImportGraphBuilder,
+}
+
+impl CodebaseFactsBuilder {
+    /// A builder for the codebase whose files are `(module, path, is_package)`.
+    pub fn new<'a>(files: impl IntoIterator<Item = (&'a str, &'a str, bool)>) -> Self {
+        Self { files: Vec::new(), imports: ImportGraphBuilder::new(files, &GraphConfig::default()) }
+    }
+
+    /// Adds a file's facts, its imports resolved into the import graph now.
+    pub fn push(&mut self, mut facts: FileFacts) {
+        let imports = std::mem::take(&mut facts.imports);
+        self.imports.add(&imports.module, imports.is_package, &imports.imports);
+        self.files.push(facts);
+    }
+
+    /// Links the call graph and finishes the import graph.
+    pub fn link(self) -> CodebaseFacts {
+        let mut files = self.files;
+        let calls = CallGraph::link(files.iter_mut().map(|f| std::mem::take(&mut f.calls)).collect());
+        CodebaseFacts { files, calls, imports: self.imports.build() }
     }
 }
 
@@ -397,7 +431,7 @@ impl Checker<'_> {
         out
     }
 
-    fn domains_of(&self, (f, u): Place) -> &[pyatlas_classifier::DomainScore] {
+    fn domains_of(&self, (f, u): Place) -> &[crate::facts::KeptDomain] {
         self.files[f].domains.of_unit(u)
     }
 
@@ -405,9 +439,13 @@ impl Checker<'_> {
         let path = &self.files[f].record.path;
         self.domains_of((f, u))
             .iter()
-            .filter(|d| d.domain == domain)
+            .filter(|d| &*d.domain == domain)
             .flat_map(|d| {
-                d.evidence.iter().map(|e| Evidence { path: path.clone(), line: e.line, text: e.text.clone() })
+                d.evidence.iter().map(|(line, text)| Evidence {
+                    path: path.clone(),
+                    line: *line,
+                    text: text.to_string(),
+                })
             })
             .collect()
     }
@@ -460,7 +498,7 @@ impl Checker<'_> {
     fn d001(&mut self, place: Place, line: u32) {
         let reach = self.reach(place);
         let concurrency = &self.config.domains.concurrency;
-        if reach.iter().any(|(p, _)| self.domains_of(*p).iter().any(|d| &d.domain == concurrency)) {
+        if reach.iter().any(|(p, _)| self.domains_of(*p).iter().any(|d| *d.domain == **concurrency)) {
             return;
         }
         let callees = reach.len() - 1;
@@ -568,8 +606,8 @@ impl Checker<'_> {
 
     fn d004(&mut self, f: usize, place: Option<Place>, line: u32, values: &[String]) {
         let domains: Vec<String> = match place {
-            Some(p) => self.domains_of(p).iter().map(|d| d.domain.clone()).collect(),
-            None => self.files[f].domains.module.iter().map(|d| d.domain.clone()).collect(),
+            Some(p) => self.domains_of(p).iter().map(|d| d.domain.to_string()).collect(),
+            None => self.files[f].domains.module.clone(),
         };
         for value in values {
             if !self.known_domains.contains(value) {

@@ -52,24 +52,43 @@ pub struct UnitSummary {
     pub parent: Option<u32>,
 }
 
-/// The domains drift follows in a file: the module's (names and scores),
-/// and, for the units that have any, every domain with its evidence for
-/// tagged units, the rules' domains ([`IntentConfig::domains`]) for the
-/// others. Sparse: most units have none.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+/// The domains drift follows in a file: the module's (names), and, for the
+/// units that have any, every domain with its evidence for tagged units,
+/// the rules' domains ([`IntentConfig::domains`]) for the others. Sparse:
+/// most units have none.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct FileDomains {
-    /// The module's domains, without evidence.
-    pub module: Vec<DomainScore>,
+    /// The module's domains.
+    pub module: Vec<String>,
     /// `(unit index, domains)`, by unit index.
-    pub units: Vec<(u32, Vec<DomainScore>)>,
+    pub units: Vec<(u32, Box<[KeptDomain]>)>,
+}
+
+/// A domain of a unit and the evidence for it, as drift reports it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct KeptDomain {
+    /// The domain's name.
+    pub domain: Box<str>,
+    /// `(line, what matched)`, in source order.
+    pub evidence: Box<[(u32, Box<str>)]>,
+}
+
+impl KeptDomain {
+    fn of(score: &DomainScore) -> Self {
+        Self {
+            domain: score.domain.as_str().into(),
+            evidence: score.evidence.iter().map(|e| (e.line, e.text.as_str().into())).collect(),
+        }
+    }
 }
 
 impl FileDomains {
     /// The kept domains of unit `unit`.
-    pub fn of_unit(&self, unit: usize) -> &[DomainScore] {
+    pub fn of_unit(&self, unit: usize) -> &[KeptDomain] {
         let unit = unit as u32;
-        self.units.binary_search_by_key(&unit, |(u, _)| *u).map_or(&[], |i| self.units[i].1.as_slice())
+        self.units.binary_search_by_key(&unit, |(u, _)| *u).map_or(&[], |i| &self.units[i].1)
     }
 }
 
@@ -143,15 +162,15 @@ impl FileFacts {
             .collect();
         let followed = |domain: &str| domain == concurrency || config.domains.io.iter().any(|d| d == domain);
         let domains = FileDomains {
-            module: classification.module.iter().map(DomainScore::without_evidence).collect(),
+            module: classification.module.iter().map(|d| d.domain.clone()).collect(),
             units: classification
                 .units
                 .iter()
                 .enumerate()
                 .filter_map(|(i, scores)| {
                     let all = tagged.contains(&(i as u32));
-                    let kept: Vec<DomainScore> =
-                        scores.iter().filter(|d| all || followed(&d.domain)).cloned().collect();
+                    let kept: Box<[KeptDomain]> =
+                        scores.iter().filter(|d| all || followed(&d.domain)).map(KeptDomain::of).collect();
                     (!kept.is_empty()).then_some((i as u32, kept))
                 })
                 .collect(),

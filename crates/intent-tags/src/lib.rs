@@ -58,8 +58,11 @@ use pyatlas_graph::InternalRoots;
 use pyatlas_parser::{Config, discover, parse_files};
 
 pub use config::{IntentConfig, RuleDomains};
-pub use drift::{Baseline, CodebaseFacts, Diagnostic, DriftReport, Evidence, Finding, RuleId, Severity, TagRef, check};
-pub use facts::{FileFacts, FileSummary, UnitFacts, UnitSummary};
+pub use drift::{
+    Baseline, CodebaseFacts, CodebaseFactsBuilder, Diagnostic, DriftReport, Evidence, Finding, RuleId, Severity,
+    TagRef, check,
+};
+pub use facts::{FileDomains, FileFacts, FileSummary, KeptDomain, UnitFacts, UnitSummary};
 pub use tags::{FileTags, KeySpec, Suppression, Tag, TagDiagnostic, TagSource, Vocabulary, read_tags};
 
 /// An invalid `[intent]` configuration, with its file and what is wrong
