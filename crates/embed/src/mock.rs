@@ -443,7 +443,7 @@ async fn answer(request: HttpRequest, shared: &Shared) -> Option<HttpResponse> {
         Some(Input::Many(texts)) => texts.clone(),
         None => Vec::new(),
     };
-    let tokens: u64 = texts.iter().map(|t| tiktoken_rs::cl100k_base_singleton().encode_ordinary(t).len() as u64).sum();
+    let tokens: u64 = texts.iter().map(|t| crate::Tokenizer::Cl100kBase.count(t) as u64).sum();
 
     // Decide under the lock, answer (and sleep) outside it.
     let (fault, limited, rate_headers, latency) = {

@@ -2,8 +2,8 @@
 
 use std::fmt;
 
-/// The byte-pair encoding used to count tokens, through `tiktoken-rs` (the
-/// same encodings as the chunker). OpenAI's embedding models use
+/// The byte-pair encoding used to count tokens, exactly as tiktoken counts
+/// them, through `bpe-openai` (the same encodings as the chunker). OpenAI's embedding models use
 /// `cl100k_base`; for other providers the count is an estimate that still
 /// keeps batches and rate limits in proportion.
 #[derive(Clone, Copy, Default, PartialEq, Eq)]
@@ -17,10 +17,10 @@ pub enum Tokenizer {
 }
 
 impl Tokenizer {
-    fn bpe(self) -> &'static tiktoken_rs::CoreBPE {
+    fn bpe(self) -> &'static bpe_openai::Tokenizer {
         match self {
-            Self::Cl100kBase => tiktoken_rs::cl100k_base_singleton(),
-            Self::O200kBase => tiktoken_rs::o200k_base_singleton(),
+            Self::Cl100kBase => bpe_openai::cl100k_base(),
+            Self::O200kBase => bpe_openai::o200k_base(),
         }
     }
 
@@ -35,14 +35,14 @@ impl Tokenizer {
     /// The number of tokens in `text` (special-token text counts as
     /// ordinary text, as the embeddings endpoint counts it).
     pub fn count(self, text: &str) -> usize {
-        self.bpe().encode_ordinary(text).len()
+        self.bpe().count(text)
     }
 
     /// The longest prefix of `text` with at most `max_tokens` tokens, cut on
     /// a character boundary, and its token count.
     pub fn truncate(self, text: &str, max_tokens: usize) -> (&str, usize) {
         let bpe = self.bpe();
-        let tokens = bpe.encode_ordinary(text);
+        let tokens = bpe.encode(text);
         if tokens.len() <= max_tokens {
             return (text, tokens.len());
         }
@@ -52,12 +52,12 @@ impl Tokenizer {
         // prefix alone may merge differently, so check and shrink if needed.
         let mut keep = max_tokens;
         loop {
-            let mut end = bpe.decode_bytes(&tokens[..keep]).map_or(0, |bytes| bytes.len()).min(text.len());
+            let mut end = bpe.bpe.decode_tokens(&tokens[..keep]).len().min(text.len());
             while !text.is_char_boundary(end) {
                 end -= 1;
             }
             let prefix = &text[..end];
-            let count = bpe.encode_ordinary(prefix).len();
+            let count = bpe.count(prefix);
             if count <= max_tokens || keep == 0 {
                 return (prefix, count);
             }
