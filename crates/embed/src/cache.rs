@@ -174,6 +174,10 @@ impl<E: Embedder, C: EmbeddingCache> Embedder for CachedEmbedder<E, C> {
         self.inner.spec()
     }
 
+    fn status(&self) -> Option<crate::EmbedStatus> {
+        self.inner.status()
+    }
+
     fn embed_each<'a>(&'a self, texts: &'a [&'a str], on_batch: &'a mut OnBatch<'a>) -> BoxFuture<'a, EmbedReport> {
         Box::pin(async move {
             let (model_id, dimensions) = (self.inner.model_id(), self.inner.dimensions());

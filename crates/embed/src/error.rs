@@ -42,10 +42,24 @@ pub enum EmbedError {
     OverRateLimit {
         /// Position of the input.
         index: usize,
-        /// Its length in tokens.
+        /// Its length in the provider's tokens, as estimated from its
+        /// answers so far (tiktoken's count before any).
+        tokens: u64,
+        /// The limit, configured or reported by the provider.
+        tokens_per_minute: u64,
+    },
+
+    /// The provider refused an input sent alone as larger than its
+    /// tokens-per-minute limit ("Request too large"): no request can carry
+    /// it. The other inputs of its batch were sent without it.
+    #[error("input {index} ({tokens} tokens counted here) is too large for the provider's limit: {reason}")]
+    TooLargeForProvider {
+        /// Position of the input.
+        index: usize,
+        /// Its length in tokens, as counted here.
         tokens: usize,
-        /// The configured limit.
-        tokens_per_minute: u32,
+        /// The provider's answer.
+        reason: String,
     },
 
     /// The provider refused the request for good: bad request, bad key,
@@ -125,9 +139,10 @@ impl EmbedError {
     /// The input this error is about, for errors about one input.
     pub fn input_index(&self) -> Option<usize> {
         match self {
-            Self::InputTooLong { index, .. } | Self::EmptyInput { index } | Self::OverRateLimit { index, .. } => {
-                Some(*index)
-            }
+            Self::InputTooLong { index, .. }
+            | Self::EmptyInput { index }
+            | Self::OverRateLimit { index, .. }
+            | Self::TooLargeForProvider { index, .. } => Some(*index),
             _ => None,
         }
     }

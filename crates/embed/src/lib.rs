@@ -77,6 +77,7 @@ mod metrics;
 pub mod mock;
 mod openai;
 mod spec;
+mod status;
 mod tokens;
 
 use std::future::Future;
@@ -87,8 +88,11 @@ pub use cache::{CacheError, CachedEmbedder, EmbeddingCache, InMemoryCache, TextH
 pub use error::EmbedError;
 pub use hash::HashEmbedder;
 pub use metrics::{Metrics, Progress};
-pub use openai::{ApiKey, EncodingFormat, OpenAiConfig, OpenAiEmbedder, ProgressHook, RetryPolicy, TooLongPolicy};
+pub use openai::{
+    ApiKey, EncodingFormat, OpenAiConfig, OpenAiEmbedder, ProgressHook, ProviderCount, RetryPolicy, TooLongPolicy,
+};
 pub use spec::{EmbedderKind, EmbedderSpec};
+pub use status::{EmbedStatus, Wait};
 pub use tokens::Tokenizer;
 
 /// A boxed future, as the [`Embedder`] trait returns to stay object-safe.
@@ -117,6 +121,13 @@ pub trait Embedder: Send + Sync {
     /// [`EmbedderKind::Other`] with [`model_id`](Self::model_id).
     fn spec(&self) -> EmbedderSpec {
         EmbedderSpec::other(self.model_id(), self.dimensions())
+    }
+
+    /// What it is doing right now (metrics, what it waits for, how long
+    /// since it last moved on), for progress lines and stall watchdogs.
+    /// None (the default) for embedders with nothing to wait for.
+    fn status(&self) -> Option<EmbedStatus> {
+        None
     }
 
     /// Embeds `texts`, handing each finished batch to `on_batch` as it
@@ -165,6 +176,10 @@ macro_rules! forward_embedder {
 
             fn spec(&self) -> EmbedderSpec {
                 (**self).spec()
+            }
+
+            fn status(&self) -> Option<EmbedStatus> {
+                (**self).status()
             }
 
             fn embed_each<'a>(

@@ -19,6 +19,9 @@ pub struct Metrics {
     /// Requests that timed out, lost their connection or got an invalid
     /// response.
     pub transport_errors: u64,
+    /// Batches split in halves because they were too large for the
+    /// provider's tokens-per-minute limit by its count.
+    pub split_batches: u64,
     /// Tokens embedded, as the provider reported them (or as counted, where
     /// it did not).
     pub tokens: u64,
@@ -56,6 +59,7 @@ pub(crate) struct Counters {
     pub(crate) rate_limited: AtomicU64,
     pub(crate) server_errors: AtomicU64,
     pub(crate) transport_errors: AtomicU64,
+    pub(crate) split_batches: AtomicU64,
     pub(crate) tokens: AtomicU64,
     pub(crate) inputs_embedded: AtomicU64,
     pub(crate) inputs_failed: AtomicU64,
@@ -83,6 +87,7 @@ impl Counters {
             rate_limited: load(&self.rate_limited),
             server_errors: load(&self.server_errors),
             transport_errors: load(&self.transport_errors),
+            split_batches: load(&self.split_batches),
             tokens,
             inputs_embedded: load(&self.inputs_embedded),
             inputs_failed: load(&self.inputs_failed),
@@ -90,19 +95,5 @@ impl Counters {
             limiter_wait: Duration::from_nanos(load(&self.limiter_wait_nanos)),
             estimated_cost_usd: tokens as f64 * price_per_million_tokens / 1e6,
         }
-    }
-
-    /// Adds a finished call's counters to these.
-    pub(crate) fn absorb(&self, call: &Metrics) {
-        Self::add(&self.requests, call.requests);
-        Self::add(&self.retries, call.retries);
-        Self::add(&self.rate_limited, call.rate_limited);
-        Self::add(&self.server_errors, call.server_errors);
-        Self::add(&self.transport_errors, call.transport_errors);
-        Self::add(&self.tokens, call.tokens);
-        Self::add(&self.inputs_embedded, call.inputs_embedded);
-        Self::add(&self.inputs_failed, call.inputs_failed);
-        Self::add(&self.cache_hits, call.cache_hits);
-        self.add_wait(call.limiter_wait);
     }
 }

@@ -71,6 +71,19 @@ pub enum RetryHint {
     Message(Duration),
 }
 
+/// What a response's `usage` reports.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Usage {
+    /// The server's own count, the one its limits charge (as OpenAI does).
+    #[default]
+    Charged,
+    /// `cl100k_base`'s count, whatever the server charges.
+    Tiktoken,
+    /// No `usage` at all.
+    None,
+}
+
 /// The server's behaviour.
 #[derive(Clone, Debug)]
 pub struct MockConfig {
@@ -81,6 +94,8 @@ pub struct MockConfig {
     latency: (Duration, Duration),
     seed: u64,
     keep_texts: bool,
+    count: (f64, u64),
+    usage: Usage,
 }
 
 impl Default for MockConfig {
@@ -94,6 +109,8 @@ impl Default for MockConfig {
             latency: (Duration::ZERO, Duration::ZERO),
             seed: 1,
             keep_texts: true,
+            count: (1.0, 0),
+            usage: Usage::Charged,
         }
     }
 }
@@ -118,7 +135,10 @@ impl MockConfig {
         self
     }
 
-    /// Enforces a tokens-per-minute limit, counted with `cl100k_base`.
+    /// Enforces a tokens-per-minute limit, by the server's count (see
+    /// [`count`](Self::count)). A request larger than the whole limit is
+    /// answered as OpenAI does, 429 "Request too large ... Limit L,
+    /// Requested R", however full the bucket.
     pub fn tokens_per_minute(mut self, limit: u32) -> Self {
         self.tokens_per_minute = Some(limit);
         self
@@ -133,6 +153,20 @@ impl MockConfig {
     /// Seeds the latency's random numbers.
     pub fn seed(mut self, seed: u64) -> Self {
         self.seed = seed;
+        self
+    }
+
+    /// Counts each input's tokens as `factor` times `cl100k_base`'s count,
+    /// rounded, plus `per_input`: a provider with another tokenizer and
+    /// overhead per input (default: exactly `cl100k_base`, `1.0, 0`).
+    pub fn count(mut self, factor: f64, per_input: u64) -> Self {
+        self.count = (factor, per_input);
+        self
+    }
+
+    /// What `usage` reports (default: the count charged).
+    pub fn usage(mut self, usage: Usage) -> Self {
+        self.usage = usage;
         self
     }
 
@@ -155,6 +189,8 @@ pub struct Record {
     pub inputs: usize,
     /// Its tokens, counted with `cl100k_base`.
     pub tokens: u64,
+    /// Its tokens by the server's count, the one its limits charge.
+    pub charged: u64,
     /// The status answered (0: the connection was dropped).
     pub status: u16,
 }
@@ -443,7 +479,11 @@ async fn answer(request: HttpRequest, shared: &Shared) -> Option<HttpResponse> {
         Some(Input::Many(texts)) => texts.clone(),
         None => Vec::new(),
     };
-    let tokens: u64 = texts.iter().map(|t| crate::Tokenizer::Cl100kBase.count(t) as u64).sum();
+    let counts: Vec<u64> = texts.iter().map(|t| crate::Tokenizer::Cl100kBase.count(t) as u64).collect();
+    let tokens: u64 = counts.iter().sum();
+    let (factor, per_input) = config.count;
+    let charged: u64 = counts.iter().map(|&n| (n as f64 * factor).round() as u64 + per_input).sum();
+    let model = parsed.as_ref().map_or("unknown", |r| r.model.as_str());
 
     // Decide under the lock, answer (and sleep) outside it.
     let (fault, limited, rate_headers, latency) = {
@@ -462,13 +502,20 @@ async fn answer(request: HttpRequest, shared: &Shared) -> Option<HttpResponse> {
         let token_short = state
             .tokens
             .as_ref()
-            .filter(|b| b.level < tokens as f64)
-            .map(|b| (b, tokens as f64, "tokens per min (TPM)"));
-        if let Some((bucket, need, what)) = request_short.or(token_short) {
+            .filter(|b| b.level < charged as f64)
+            .map(|b| (b, charged as f64, "tokens per min (TPM)"));
+        let too_large = state.tokens.as_ref().filter(|b| charged as f64 > b.capacity);
+        if let Some(bucket) = too_large {
             limited = Some(format!(
-                "Rate limit reached for {} in organization org-mock on {what}: Limit {}, Used {}, Requested {}. \
+                "Request too large for {model} in organization org-mock on tokens per min (TPM): Limit {}, \
+                 Requested {charged}. The input or output tokens must be reduced in order to run successfully. \
+                 Visit https://platform.openai.com/account/rate-limits to learn more.",
+                bucket.capacity,
+            ));
+        } else if let Some((bucket, need, what)) = request_short.or(token_short) {
+            limited = Some(format!(
+                "Rate limit reached for {model} in organization org-mock on {what}: Limit {}, Used {}, Requested {}. \
                  Please try again in {}. Visit https://platform.openai.com/account/rate-limits to learn more.",
-                parsed.as_ref().map_or("unknown", |r| r.model.as_str()),
                 bucket.capacity,
                 (bucket.capacity - bucket.level).round(),
                 need,
@@ -479,7 +526,7 @@ async fn answer(request: HttpRequest, shared: &Shared) -> Option<HttpResponse> {
                 bucket.level -= 1.0;
             }
             if let Some(bucket) = state.tokens.as_mut() {
-                bucket.level -= tokens as f64;
+                bucket.level -= charged as f64;
             }
         }
         for (kind, bucket) in [("requests", &state.requests), ("tokens", &state.tokens)] {
@@ -495,7 +542,12 @@ async fn answer(request: HttpRequest, shared: &Shared) -> Option<HttpResponse> {
         (fault, limited, rate_headers, latency)
     };
 
-    let mut response = respond(&request, parsed.as_ref(), &texts, tokens, fault.as_ref(), limited, shared);
+    let usage = match config.usage {
+        Usage::Charged => Some(charged),
+        Usage::Tiktoken => Some(tokens),
+        Usage::None => None,
+    };
+    let mut response = respond(&request, parsed.as_ref(), &texts, usage, fault.as_ref(), limited, shared);
     if let Some(response) = response.as_mut() {
         response.headers.extend(rate_headers);
     }
@@ -505,6 +557,7 @@ async fn answer(request: HttpRequest, shared: &Shared) -> Option<HttpResponse> {
         texts: if config.keep_texts { texts.clone() } else { Vec::new() },
         inputs: texts.len(),
         tokens,
+        charged,
         status,
     });
     let delay = match fault {
@@ -521,7 +574,7 @@ fn respond(
     request: &HttpRequest,
     parsed: Option<&EmbeddingsRequest>,
     texts: &[String],
-    tokens: u64,
+    usage: Option<u64>,
     fault: Option<&Fault>,
     limited: Option<String>,
     shared: &Shared,
@@ -646,14 +699,11 @@ fn respond(
         Some(Fault::DuplicateIndex) if items.len() > 1 => items[1]["index"] = serde_json::json!(0),
         _ => {}
     }
-    let body = serde_json::json!({
-        "object": "list",
-        "data": items,
-        "model": parsed.model,
-        "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
-    })
-    .to_string()
-    .into_bytes();
+    let mut body = serde_json::json!({"object": "list", "data": items, "model": parsed.model});
+    if let Some(tokens) = usage {
+        body["usage"] = serde_json::json!({"prompt_tokens": tokens, "total_tokens": tokens});
+    }
+    let body = body.to_string().into_bytes();
     let body = if fault == Some(&Fault::MalformedJson) { body[..body.len() / 2].to_vec() } else { body };
     Some(HttpResponse { status: 200, headers: Vec::new(), body })
 }

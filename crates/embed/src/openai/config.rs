@@ -138,6 +138,7 @@ pub struct OpenAiConfig {
     pub(crate) encoding_format: EncodingFormat,
     pub(crate) max_batch_inputs: usize,
     pub(crate) max_batch_tokens: usize,
+    pub(crate) max_batch_share: f64,
     pub(crate) max_input_tokens: Option<usize>,
     pub(crate) too_long: TooLongPolicy,
     pub(crate) tokenizer: Tokenizer,
@@ -167,6 +168,7 @@ impl OpenAiConfig {
             encoding_format: EncodingFormat::default(),
             max_batch_inputs: 2048,
             max_batch_tokens: 300_000,
+            max_batch_share: 0.25,
             max_input_tokens: None,
             too_long: TooLongPolicy::default(),
             tokenizer: Tokenizer::default(),
@@ -250,6 +252,17 @@ impl OpenAiConfig {
     /// Tokens per request at most (default 300,000, OpenAI's limit).
     pub fn max_batch_tokens(mut self, tokens: usize) -> Self {
         self.max_batch_tokens = tokens;
+        self
+    }
+
+    /// The largest share of the tokens-per-minute limit one request may
+    /// take, by the provider's count (default 0.25, in `(0, 1]`): a request
+    /// never needs a whole minute's budget, so a count that is off cannot
+    /// make one larger than the limit, and the budget refills while the
+    /// others are in flight. Applies to the configured limit and to the one
+    /// the provider reports (`x-ratelimit-limit-tokens`).
+    pub fn max_batch_share(mut self, share: f64) -> Self {
+        self.max_batch_share = share;
         self
     }
 
@@ -346,6 +359,7 @@ impl fmt::Debug for OpenAiConfig {
             .field("encoding_format", &self.encoding_format)
             .field("max_batch_inputs", &self.max_batch_inputs)
             .field("max_batch_tokens", &self.max_batch_tokens)
+            .field("max_batch_share", &self.max_batch_share)
             .field("max_input_tokens", &self.max_input_tokens)
             .field("too_long", &self.too_long)
             .field("tokenizer", &self.tokenizer)

@@ -4,6 +4,7 @@
 //! batch cannot starve behind small ones.
 
 use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use governor::clock::Clock;
@@ -11,11 +12,11 @@ use governor::middleware::NoOpMiddleware;
 use governor::nanos::Nanos;
 use governor::state::{InMemoryState, NotKeyed};
 use governor::{Quota, RateLimiter};
-use tokio::sync::Mutex;
+use tokio::sync::{Mutex, Notify};
 use tokio::time::Instant;
 
 use super::wire::{Bucket, Headroom};
-use crate::EmbedError;
+use crate::{EmbedError, Wait};
 
 /// `governor`'s clock on tokio's time, so that limiters follow tokio's
 /// paused clock in tests.
@@ -70,12 +71,27 @@ struct Reported {
     ticket: Ticket,
 }
 
+/// What the request whose turn it is waits for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Holdup {
+    Pause,
+    Headroom,
+    Tokens,
+    Requests,
+}
+
 #[derive(Debug)]
 struct State {
     pause_until: Option<Instant>,
     reported: Option<Reported>,
     tokens_dispatched: u64,
     requests_dispatched: u64,
+    /// Whether any request has been answered (or failed).
+    answered: bool,
+    /// Whether the first request has been let through.
+    probing: bool,
+    /// What the request whose turn it is waits for, and until when.
+    holdup: Option<(Holdup, Option<Instant>)>,
 }
 
 /// The dispatcher of one embedder, shared by all its calls.
@@ -90,6 +106,10 @@ pub(crate) struct Dispatcher {
     /// What responses report; locked only briefly, never across a wait, so
     /// that responses are never held up by a request waiting its turn.
     state: std::sync::Mutex<State>,
+    /// Signalled when the first request is settled.
+    first_answer: Notify,
+    /// Requests waiting for their turn.
+    queued: AtomicUsize,
 }
 
 impl std::fmt::Debug for Dispatcher {
@@ -116,7 +136,12 @@ impl Dispatcher {
                 reported: None,
                 tokens_dispatched: 0,
                 requests_dispatched: 0,
+                answered: false,
+                probing: false,
+                holdup: None,
             }),
+            first_answer: Notify::new(),
+            queued: AtomicUsize::new(0),
         }
     }
 
@@ -124,58 +149,62 @@ impl Dispatcher {
         self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Waits until a request of `tokens` tokens may go, in FIFO order with
-    /// all other requests. Returns its ticket and how long it waited, or
-    /// the deadline error when the wait would pass `deadline`.
+    /// Lets the embedder's first request through at once and holds the
+    /// others until it is [settled](Self::settled), so that its answer can
+    /// say how the provider counts before the budget is spent (and before
+    /// their sizes are estimated). Then lets everyone through.
+    pub(crate) async fn admit(&self, deadline: Option<(Instant, Duration)>) -> Result<(), EmbedError> {
+        loop {
+            let notified = self.first_answer.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            {
+                let mut state = self.state();
+                if state.answered {
+                    return Ok(());
+                }
+                if !state.probing {
+                    state.probing = true;
+                    return Ok(());
+                }
+            }
+            match deadline {
+                Some((at, deadline)) => tokio::time::timeout_at(at, notified)
+                    .await
+                    .map_err(|_| EmbedError::DeadlineExceeded { deadline })?,
+                None => notified.await,
+            }
+        }
+    }
+
+    /// Waits until a request may go, in FIFO order with all other requests.
+    /// `size` says what it weighs in the provider's tokens, asked again
+    /// after every wait (answers that arrive meanwhile teach the count), or
+    /// None when it has become too large to go as it is. Returns its ticket,
+    /// how long it waited and the tokens it went with; None when `size`
+    /// said so (nothing taken from the limiters); the deadline error when
+    /// the wait would pass `deadline`.
+    ///
+    /// `charge` is false for a request sent again (or a part of one): its
+    /// tokens were taken from the limiter when it was first sent, and a
+    /// refused request cost the provider nothing, so taking them again
+    /// would leave the limiter's model of the provider's budget short. The
+    /// provider's pause, the headroom its headers show and the
+    /// requests-per-minute limiter hold every request, each one being a
+    /// request the provider counts.
     pub(crate) async fn turn(
         &self,
-        tokens: u32,
+        size: &(dyn Fn() -> Option<u32> + Sync),
+        charge: bool,
         deadline: Option<(Instant, Duration)>,
-    ) -> Result<(Ticket, Duration), EmbedError> {
+    ) -> Result<Option<(Ticket, Duration, u32)>, EmbedError> {
+        self.queued.fetch_add(1, Ordering::Relaxed);
+        let _queued = Queued(&self.queued);
         let _turn = self.queue.lock().await;
         let started = Instant::now();
-        let sleep = |until: Instant| async move {
-            if let Some((at, deadline)) = deadline
-                && until > at
-            {
-                return Err(EmbedError::DeadlineExceeded { deadline });
-            }
-            tokio::time::sleep_until(until).await;
-            Ok(())
-        };
-
-        // A pause the provider asked for, or missing headroom; news may
-        // arrive while we wait, so look again after every sleep.
-        loop {
-            let until = {
-                let state = self.state();
-                let headroom = if self.adaptive {
-                    state.reported.as_ref().and_then(|r| state.headroom_wait(r, tokens))
-                } else {
-                    None
-                };
-                state.pause_until.max(headroom)
-            };
-            match until {
-                Some(until) if until > Instant::now() => sleep(until).await?,
-                _ => break,
-            }
-        }
-        // Tokens first: they are the scarce cells. Cells are taken only once
-        // the request is sure to go, right after.
-        if let Some(limiter) = &self.tokens {
-            let cells = NonZeroU32::new(tokens.max(1)).unwrap_or(NonZeroU32::MIN);
-            // Batches are cut to the limit and longer inputs refused before
-            // they get here, so the capacity error cannot happen.
-            while let Ok(Err(not_until)) = limiter.check_n(cells) {
-                sleep(Instant::now() + not_until.wait_time_from(self.clock.now())).await?;
-            }
-        }
-        if let Some(limiter) = &self.requests {
-            while let Err(not_until) = limiter.check() {
-                sleep(Instant::now() + not_until.wait_time_from(self.clock.now())).await?;
-            }
-        }
+        let result = self.wait(size, charge, deadline).await;
+        self.state().holdup = None;
+        let Some(tokens) = result? else { return Ok(None) };
         let mut state = self.state();
         state.tokens_dispatched += u64::from(tokens);
         state.requests_dispatched += 1;
@@ -184,7 +213,101 @@ impl Dispatcher {
             requests_through: state.requests_dispatched,
             at: Instant::now(),
         };
-        Ok((ticket, started.elapsed()))
+        Ok(Some((ticket, started.elapsed(), tokens)))
+    }
+
+    async fn wait(
+        &self,
+        size: &(dyn Fn() -> Option<u32> + Sync),
+        charge: bool,
+        deadline: Option<(Instant, Duration)>,
+    ) -> Result<Option<u32>, EmbedError> {
+        let past = |until: Instant| matches!(deadline, Some((at, _)) if until > at);
+        let expired = || EmbedError::DeadlineExceeded { deadline: deadline.map_or(Duration::ZERO, |(_, d)| d) };
+        let sleep = |holdup: Holdup, until: Instant| async move {
+            if past(until) {
+                return Err(expired());
+            }
+            self.state().holdup = Some((holdup, Some(until)));
+            tokio::time::sleep_until(until).await;
+            Ok(())
+        };
+
+        // A pause the provider asked for, or missing headroom; news may
+        // arrive while we wait, so look again after every sleep.
+        loop {
+            let Some(tokens) = size() else { return Ok(None) };
+            let until = {
+                let state = self.state();
+                let headroom = if self.adaptive {
+                    state.reported.as_ref().and_then(|r| state.headroom_wait(r, tokens))
+                } else {
+                    None
+                };
+                match (state.pause_until, headroom) {
+                    (Some(pause), Some(room)) if room > pause => Some((Holdup::Headroom, room)),
+                    (Some(pause), _) => Some((Holdup::Pause, pause)),
+                    (None, Some(room)) => Some((Holdup::Headroom, room)),
+                    (None, None) => None,
+                }
+            };
+            match until {
+                Some((holdup, until)) if until > Instant::now() => sleep(holdup, until).await?,
+                _ => break,
+            }
+        }
+        // Tokens first: they are the scarce cells. Cells are taken only once
+        // the request is sure to go, right after.
+        let Some(mut tokens) = size() else { return Ok(None) };
+        if charge && let Some(limiter) = &self.tokens {
+            // Batches are cut to the limit and longer inputs refused before
+            // they get here, so the capacity error cannot happen.
+            while let Ok(Err(not_until)) = limiter.check_n(NonZeroU32::new(tokens.max(1)).unwrap_or(NonZeroU32::MIN)) {
+                sleep(Holdup::Tokens, Instant::now() + not_until.wait_time_from(self.clock.now())).await?;
+                let Some(now) = size() else { return Ok(None) };
+                tokens = now;
+            }
+        }
+        if let Some(limiter) = &self.requests {
+            while let Err(not_until) = limiter.check() {
+                sleep(Holdup::Requests, Instant::now() + not_until.wait_time_from(self.clock.now())).await?;
+            }
+        }
+        Ok(Some(tokens))
+    }
+
+    /// Marks a request as settled (answered, failed without an answer, or
+    /// given up before it was sent): the first one lets the others go.
+    pub(crate) fn settled(&self) {
+        let mut state = self.state();
+        if !state.answered {
+            state.answered = true;
+            drop(state);
+            self.first_answer.notify_waiters();
+        }
+    }
+
+    /// Requests waiting for their turn, and what the first of them waits for.
+    pub(crate) fn waiting(&self) -> (usize, Option<Wait>) {
+        let queued = self.queued.load(Ordering::Relaxed);
+        let (holdup, first) = {
+            let state = self.state();
+            (state.holdup, state.probing && !state.answered)
+        };
+        if first {
+            return (queued, Some(Wait::FirstAnswer));
+        }
+        let now = Instant::now();
+        let wait = holdup.map(|(holdup, until)| {
+            let left = until.map_or(Duration::ZERO, |u| u.saturating_duration_since(now));
+            match holdup {
+                Holdup::Pause => Wait::ProviderPause { left },
+                Holdup::Headroom => Wait::ProviderHeadroom { left },
+                Holdup::Tokens => Wait::TokenLimit { left },
+                Holdup::Requests => Wait::RequestLimit { left },
+            }
+        });
+        (queued, wait)
     }
 
     /// Records the headroom a response to `ticket` reported, unless a later
@@ -201,6 +324,15 @@ impl Dispatcher {
     pub(crate) fn pause(&self, until: Instant) {
         let mut state = self.state();
         state.pause_until = Some(state.pause_until.map_or(until, |current| current.max(until)));
+    }
+}
+
+/// Counts a request out of the queue however its wait ends.
+struct Queued<'a>(&'a AtomicUsize);
+
+impl Drop for Queued<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -222,23 +354,27 @@ impl State {
 }
 
 /// When `bucket`, reported at `at`, holds `need` units, assuming it refills
-/// linearly to its limit by its reset time. None when it holds them at `at`
-/// or the report says nothing about this bucket.
+/// linearly: at 99% of the rate its reset time implies ((limit - remaining) per
+/// `reset`), or a limit per minute when it was full. None when it holds
+/// them at `at` or the report says nothing about this bucket. `need` can be
+/// more than the limit (what was sent since the report counts): it is met
+/// as the refill comes in.
 fn ready_at(bucket: &Bucket, at: Instant, need: u64) -> Option<Instant> {
     let remaining = bucket.remaining?;
     if remaining >= need {
         return None;
     }
-    let reset = bucket.reset.unwrap_or(Duration::from_secs(60));
-    let missing = need - remaining;
-    match bucket.limit {
-        Some(limit) if limit > remaining => {
-            // Refill rate: (limit - remaining) per `reset`.
-            let fraction = (missing as f64 / (limit - remaining) as f64).min(1.0);
-            Some(at + reset.mul_f64(fraction))
+    let missing = (need - remaining) as f64;
+    let per_second = match (bucket.limit, bucket.reset) {
+        (Some(limit), Some(reset)) if limit > remaining && !reset.is_zero() => {
+            (limit - remaining) as f64 / reset.as_secs_f64()
         }
-        _ => Some(at + reset),
-    }
+        (Some(limit), _) if limit > 0 => limit as f64 / 60.0,
+        // No limit reported: wait for the reset.
+        _ => return Some(at + bucket.reset.unwrap_or(Duration::from_secs(60))),
+    };
+    // Slightly slower than that, as the limiters refill (see REFILL_SHARE).
+    Some(at + Duration::from_secs_f64((missing / (per_second * REFILL_SHARE)).min(3600.0)))
 }
 
 #[cfg(test)]
@@ -254,9 +390,15 @@ mod tests {
         let at = Instant::now();
         assert_eq!(ready_at(&bucket(500, 1000, 1000), at, 400), None);
         // 500 missing of the 900 that refill in 900 ms.
-        assert_eq!(ready_at(&bucket(100, 1000, 900), at, 600), Some(at + Duration::from_millis(500)));
-        // More than the limit: wait for the full reset.
-        assert_eq!(ready_at(&bucket(0, 1000, 900), at, 5000), Some(at + Duration::from_millis(900)));
+        let close = |got: Option<Instant>, millis: f64| {
+            let want = at + Duration::from_secs_f64(millis / 1000.0 / REFILL_SHARE);
+            assert!(got.is_some_and(|g| g.max(want) - g.min(want) < Duration::from_micros(10)), "{got:?} {millis}");
+        };
+        close(ready_at(&bucket(100, 1000, 900), at, 600), 500.0);
+        // More than the limit (what was sent since counts): as it refills.
+        close(ready_at(&bucket(0, 1000, 900), at, 5000), 4500.0);
+        // Full, so no reset time: a limit per minute.
+        close(ready_at(&bucket(1000, 1000, 0), at, 1500), 30_000.0);
         // No limit reported: wait for the reset.
         let unknown = Bucket { remaining: Some(0), limit: None, reset: Some(Duration::from_millis(300)) };
         assert_eq!(ready_at(&unknown, at, 1), Some(at + Duration::from_millis(300)));

@@ -1,25 +1,33 @@
 //! [`OpenAiEmbedder`]: embeddings through an OpenAI-compatible API.
 
 mod config;
+mod count;
 mod dispatch;
+mod monitor;
 mod wire;
 
 use std::num::NonZeroU32;
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use futures_util::StreamExt as _;
+use futures_util::future::join;
 use futures_util::stream::FuturesUnordered;
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue};
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
 pub use self::config::{ApiKey, EncodingFormat, OpenAiConfig, ProgressHook, RetryPolicy, TooLongPolicy};
+pub use self::count::ProviderCount;
+use self::count::{Calibration, Source};
 use self::dispatch::Dispatcher;
+use self::monitor::Monitor;
 use self::wire::BodyError;
 use crate::metrics::Counters;
 use crate::{
-    BoxFuture, EmbedError, EmbedReport, Embedded, Embedder, InputFailure, Metrics, OnBatch, Progress, Truncation,
+    BoxFuture, EmbedError, EmbedReport, EmbedStatus, Embedded, Embedder, InputFailure, Metrics, OnBatch, Progress,
+    Truncation,
 };
 
 /// Embeddings from any OpenAI-compatible `/embeddings` endpoint, batched,
@@ -34,10 +42,13 @@ pub struct OpenAiEmbedder {
     model_id: String,
     dimensions: usize,
     max_input_tokens: usize,
-    batch_tokens: usize,
     price: f64,
     in_flight: Semaphore,
     dispatcher: Dispatcher,
+    /// The provider's token count, as learned from its answers.
+    calibration: Calibration,
+    monitor: Monitor,
+    /// Over the embedder's lifetime, kept up to date by every call.
     totals: Counters,
 }
 
@@ -53,14 +64,39 @@ impl std::fmt::Debug for OpenAiEmbedder {
 }
 
 /// A batch of inputs that travel in one request.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 struct Batch<'a> {
     /// Positions of the inputs in the caller's slice.
     indices: Vec<usize>,
     /// The texts sent (prefixes where truncated).
     texts: Vec<&'a str>,
-    /// Their tokens, as counted here.
+    /// Each input's tokens, as counted here.
+    counts: Vec<usize>,
+    /// Their sum.
     tokens: usize,
+}
+
+impl<'a> Batch<'a> {
+    fn push(&mut self, index: usize, text: &'a str, tokens: usize) {
+        self.indices.push(index);
+        self.texts.push(text);
+        self.counts.push(tokens);
+        self.tokens += tokens;
+    }
+
+    fn len(&self) -> u64 {
+        self.indices.len() as u64
+    }
+
+    /// The first half and the second.
+    fn halves(self) -> (Self, Self) {
+        let middle = self.indices.len() / 2;
+        let (mut first, mut second) = (Batch::default(), Batch::default());
+        for (i, ((index, text), tokens)) in self.indices.into_iter().zip(self.texts).zip(self.counts).enumerate() {
+            if i < middle { &mut first } else { &mut second }.push(index, text, tokens);
+        }
+        (first, second)
+    }
 }
 
 /// A batch ready to go, and the inputs refused or truncated while forming it.
@@ -80,6 +116,9 @@ struct Outcome {
 /// What became of one request.
 enum Attempt {
     Done(wire::Embeddings),
+    /// Larger than the provider's tokens-per-minute limit: no wait helps,
+    /// only a smaller request.
+    TooLarge(EmbedError),
     /// Worth another try, after `wait` if the provider named one.
     Retry {
         error: EmbedError,
@@ -93,12 +132,31 @@ enum Attempt {
     Fatal(EmbedError),
 }
 
+/// Why a batch did not get its vectors.
+enum Failure {
+    /// For good: every input fails with this.
+    Error(Arc<EmbedError>),
+    /// Too large for the provider (its answer, when it said so): to be
+    /// split. `charged` says whether its tokens were taken from the limiter.
+    TooLarge { error: Option<EmbedError>, charged: bool },
+}
+
 /// The state of one [`Embedder::embed_each`] call, shared by its batches.
-struct Call {
+struct Call<'a> {
     deadline: Option<(Instant, Duration)>,
     counters: Counters,
+    /// The embedder's lifetime counters, counted along.
+    totals: &'a Counters,
     /// Set by the first fatal failure; the batches not yet sent fail with it.
     fatal: OnceLock<Arc<EmbedError>>,
+}
+
+impl Call<'_> {
+    /// Adds `n` to a counter of the call and of the embedder's lifetime.
+    fn add(&self, counter: fn(&Counters) -> &AtomicU64, n: u64) {
+        Counters::add(counter(&self.counters), n);
+        Counters::add(counter(self.totals), n);
+    }
 }
 
 impl OpenAiEmbedder {
@@ -145,9 +203,10 @@ impl OpenAiEmbedder {
             .tokens_per_minute
             .map(|limit| NonZeroU32::new(limit).ok_or_else(|| invalid("tokens_per_minute must be at least 1".into())))
             .transpose()?;
-        // A request can never weigh more than a minute's tokens.
-        let batch_tokens =
-            nonzero(config.max_batch_tokens, "max_batch_tokens")?.min(tpm.map_or(usize::MAX, |t| t.get() as usize));
+        nonzero(config.max_batch_tokens, "max_batch_tokens")?;
+        if !(config.max_batch_share > 0.0 && config.max_batch_share <= 1.0) {
+            return Err(invalid(format!("max_batch_share must be in (0, 1], not {}", config.max_batch_share)));
+        }
         let price =
             config.price_per_million_tokens.or(known.as_ref().map(|m| m.price_per_million_tokens)).unwrap_or(0.0);
         let client = reqwest::Client::builder()
@@ -161,10 +220,11 @@ impl OpenAiEmbedder {
             client,
             dimensions,
             max_input_tokens,
-            batch_tokens,
             price,
             in_flight: Semaphore::new(config.concurrency),
             dispatcher: Dispatcher::new(rpm, tpm, config.adaptive),
+            calibration: Calibration::default(),
+            monitor: Monitor::default(),
             totals: Counters::default(),
             config,
         })
@@ -180,9 +240,35 @@ impl OpenAiEmbedder {
         &self.config
     }
 
-    /// Metrics over the embedder's lifetime, all calls together.
+    /// Metrics over the embedder's lifetime, all calls together, calls in
+    /// progress included.
     pub fn metrics(&self) -> Metrics {
         self.totals.snapshot(self.price)
+    }
+
+    /// How the provider counts tokens, as learned so far from its answers.
+    pub fn provider_count(&self) -> ProviderCount {
+        self.calibration.model()
+    }
+
+    /// The tokens-per-minute limit: the configured one, or the provider's
+    /// (from `x-ratelimit-limit-tokens` or a 429's message), the smaller
+    /// when both are known.
+    fn token_limit(&self) -> Option<u64> {
+        let configured = self.config.tokens_per_minute.map(u64::from);
+        match (configured, self.calibration.provider_limit()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// The most a request may weigh, in the provider's tokens: the
+    /// per-request maximum, and a share of the tokens-per-minute limit, so
+    /// that no request needs a whole minute's budget.
+    fn batch_cap(&self) -> u64 {
+        let share =
+            self.token_limit().map_or(u64::MAX, |limit| ((limit as f64 * self.config.max_batch_share) as u64).max(1));
+        (self.config.max_batch_tokens as u64).min(share)
     }
 
     /// Cuts `texts` into batches, refusing or truncating inputs the model
@@ -193,8 +279,10 @@ impl OpenAiEmbedder {
             if next >= texts.len() {
                 return None;
             }
-            let mut batch = Batch { indices: Vec::new(), texts: Vec::new(), tokens: 0 };
+            let mut batch = Batch::default();
             let (mut failures, mut truncated) = (Vec::new(), Vec::new());
+            let (cap, limit) = (self.batch_cap(), self.token_limit());
+            let count = self.calibration.model();
             while next < texts.len() && batch.indices.len() < self.config.max_batch_inputs {
                 let index = next;
                 let text = texts[index];
@@ -220,21 +308,24 @@ impl OpenAiEmbedder {
                     next += 1;
                     continue;
                 }
-                if let Some(tpm) = self.config.tokens_per_minute
-                    && tokens > tpm as usize
+                let estimated = count.estimate(tokens as u64, 1);
+                if let Some(limit) = limit
+                    && estimated > limit
                 {
-                    failures.push(fail(EmbedError::OverRateLimit { index, tokens, tokens_per_minute: tpm }));
+                    failures.push(fail(EmbedError::OverRateLimit {
+                        index,
+                        tokens: estimated,
+                        tokens_per_minute: limit,
+                    }));
                     next += 1;
                     continue;
                 }
-                if !batch.indices.is_empty() && batch.tokens + tokens > self.batch_tokens {
+                if !batch.indices.is_empty() && count.estimate((batch.tokens + tokens) as u64, batch.len() + 1) > cap {
                     // Counted again with the next batch: cheap next to a request.
                     truncated.retain(|t: &Truncation| t.index != index);
                     break;
                 }
-                batch.indices.push(index);
-                batch.texts.push(text);
-                batch.tokens += tokens;
+                batch.push(index, text, tokens);
                 next += 1;
             }
             let batch = (!batch.indices.is_empty()).then_some(batch);
@@ -243,43 +334,87 @@ impl OpenAiEmbedder {
     }
 
     /// Sends one batch until it succeeds, fails for good, runs out of
-    /// attempts or passes the deadline.
-    async fn run(&self, batch: &Batch<'_>, call: &Call) -> Result<Vec<Vec<f32>>, Arc<EmbedError>> {
-        let (deadline, counters) = (call.deadline, &call.counters);
-        let tokens = u32::try_from(batch.tokens).unwrap_or(u32::MAX);
+    /// attempts, passes the deadline, or turns out too large for the
+    /// provider. `charged`: its tokens were already taken from the limiter
+    /// (a part of a batch that was).
+    async fn run(
+        &self,
+        batch: &Batch<'_>,
+        call: &Call<'_>,
+        number: u64,
+        mut charged: bool,
+    ) -> Result<Vec<Vec<f32>>, Failure> {
+        let deadline = call.deadline;
+        let fail = |e: EmbedError| Failure::Error(Arc::new(e));
         let (mut attempt, mut failed, mut refused) = (0, 0, 0);
         loop {
             attempt += 1;
+            if let Err(error) = self.dispatcher.admit(deadline).await {
+                return Err(fail(error));
+            }
             let permit = self.in_flight.acquire().await;
-            let turn = self.dispatcher.turn(tokens, deadline).await;
+            // What it weighs by the provider's count, as learned so far
+            // (answers arrive while it waits): too much for one request,
+            // and it is split instead.
+            let size = || {
+                let cells = self.calibration.estimate(batch.tokens as u64, batch.len());
+                (batch.len() == 1 || cells <= self.batch_cap()).then(|| u32::try_from(cells).unwrap_or(u32::MAX))
+            };
+            let turn = self.dispatcher.turn(&size, !charged, deadline).await;
             // Another batch of this call may have failed for good meanwhile.
             if let Some(fatal) = call.fatal.get() {
-                return Err(Arc::clone(fatal));
+                self.dispatcher.settled();
+                return Err(Failure::Error(Arc::clone(fatal)));
             }
-            let (ticket, waited) = turn.map_err(Arc::new)?;
-            counters.add_wait(waited);
-            Counters::add(&counters.requests, 1);
+            let (ticket, waited, cells) = match turn {
+                Ok(Some(turn)) => turn,
+                Ok(None) => {
+                    // Not sent: if it was the first request, the others go.
+                    self.dispatcher.settled();
+                    return Err(Failure::TooLarge { error: None, charged });
+                }
+                Err(error) => {
+                    self.dispatcher.settled();
+                    return Err(fail(error));
+                }
+            };
+            let cells = u64::from(cells);
+            charged = true;
+            call.counters.add_wait(waited);
+            self.totals.add_wait(waited);
+            call.add(|c| &c.requests, 1);
             if attempt > 1 {
-                Counters::add(&counters.retries, 1);
+                call.add(|c| &c.retries, 1);
             }
-            let result = self.send(batch, ticket, deadline).await;
+            let request = self.monitor.sent();
+            let result = self.send(batch, cells, ticket, deadline).await;
+            drop(request);
+            self.dispatcher.settled();
             drop(permit);
             let (error, wait, rate_limited) = match result {
                 Attempt::Done(embeddings) => {
-                    Counters::add(&counters.tokens, embeddings.tokens.unwrap_or(batch.tokens as u64));
+                    if let Some(reported) = embeddings.tokens {
+                        self.calibration.observe(Source::Usage, batch.tokens as u64, batch.len(), reported);
+                    }
+                    call.add(|c| &c.tokens, embeddings.tokens.unwrap_or(batch.tokens as u64));
+                    self.monitor.accepted(embeddings.tokens.unwrap_or(cells));
                     return Ok(embeddings.vectors);
                 }
-                Attempt::Final(error) => return Err(Arc::new(error)),
+                Attempt::TooLarge(error) => {
+                    call.add(|c| &c.rate_limited, 1);
+                    return Err(Failure::TooLarge { error: Some(error), charged });
+                }
+                Attempt::Final(error) => return Err(Failure::Error(Arc::new(error))),
                 Attempt::Fatal(error) => {
                     let error = Arc::new(error);
-                    return Err(Arc::clone(call.fatal.get_or_init(|| error)));
+                    return Err(Failure::Error(Arc::clone(call.fatal.get_or_init(|| error))));
                 }
                 Attempt::Retry { error, wait, rate_limited } => (error, wait, rate_limited),
             };
             match &error {
-                _ if rate_limited => Counters::add(&counters.rate_limited, 1),
-                EmbedError::Api { .. } => Counters::add(&counters.server_errors, 1),
-                _ => Counters::add(&counters.transport_errors, 1),
+                _ if rate_limited => call.add(|c| &c.rate_limited, 1),
+                EmbedError::Api { .. } => call.add(|c| &c.server_errors, 1),
+                _ => call.add(|c| &c.transport_errors, 1),
             }
             if rate_limited {
                 refused += 1;
@@ -288,7 +423,7 @@ impl OpenAiEmbedder {
             }
             let policy = &self.config.retry;
             if failed >= policy.max_attempts || refused >= policy.max_rate_limited {
-                return Err(Arc::new(EmbedError::RetriesExhausted { attempts: attempt, last: Box::new(error) }));
+                return Err(fail(EmbedError::RetriesExhausted { attempts: attempt, last: Box::new(error) }));
             }
             let delay = wait.unwrap_or_else(|| {
                 let ceiling = policy.ceiling(if rate_limited { refused } else { failed });
@@ -298,40 +433,81 @@ impl OpenAiEmbedder {
             if let Some((at, deadline)) = deadline
                 && until > at
             {
-                return Err(Arc::new(EmbedError::DeadlineExceeded { deadline }));
+                return Err(fail(EmbedError::DeadlineExceeded { deadline }));
             }
             if rate_limited {
                 // The provider's limit is shared: everyone holds back.
                 self.dispatcher.pause(until);
             } else {
+                let _backoff = self.monitor.backoff(number, attempt, until, error.to_string());
                 tokio::time::sleep_until(until).await;
             }
         }
     }
 
     /// Runs a prepared batch to its outcome.
-    async fn process(&self, prepared: Prepared<'_>, call: &Call) -> Outcome {
+    async fn process(&self, prepared: Prepared<'_>, call: &Call<'_>) -> Outcome {
         let mut outcome = Outcome { embedded: Vec::new(), failures: prepared.failures, truncated: prepared.truncated };
         let Some(batch) = prepared.batch else { return outcome };
-        match self.run(&batch, call).await {
-            Ok(vectors) => {
-                outcome.embedded =
-                    batch.indices.iter().zip(vectors).map(|(&index, vector)| Embedded { index, vector }).collect();
-            }
-            Err(error) => {
-                outcome.truncated.retain(|t| !batch.indices.contains(&t.index));
-                outcome
-                    .failures
-                    .extend(batch.indices.iter().map(|&index| InputFailure { index, error: Arc::clone(&error) }));
-            }
-        }
+        let (embedded, failures) = self.deliver(batch, call, false).await;
+        outcome.truncated.retain(|t| !failures.iter().any(|f| f.index == t.index));
+        outcome.embedded = embedded;
+        outcome.failures.extend(failures);
         outcome
+    }
+
+    /// Runs a batch, split in halves as often as the provider finds it too
+    /// large, to vectors and failures.
+    fn deliver<'b>(
+        &'b self,
+        batch: Batch<'b>,
+        call: &'b Call<'b>,
+        charged: bool,
+    ) -> BoxFuture<'b, (Vec<Embedded>, Vec<InputFailure>)> {
+        Box::pin(async move {
+            let number = self.monitor.batch();
+            let failed = |batch: &Batch<'_>, error: Arc<EmbedError>| {
+                let failures = batch.indices.iter().map(|&index| InputFailure { index, error: Arc::clone(&error) });
+                (Vec::new(), failures.collect())
+            };
+            match self.run(&batch, call, number, charged).await {
+                Ok(vectors) => {
+                    self.monitor.progress();
+                    let embedded = batch.indices.iter().zip(vectors).map(|(&index, vector)| Embedded { index, vector });
+                    (embedded.collect(), Vec::new())
+                }
+                Err(Failure::Error(error)) => {
+                    self.monitor.progress();
+                    failed(&batch, error)
+                }
+                Err(Failure::TooLarge { error, .. }) if batch.indices.len() == 1 => {
+                    // Alone and still too large: nothing can carry it.
+                    self.monitor.progress();
+                    let error = EmbedError::TooLargeForProvider {
+                        index: batch.indices[0],
+                        tokens: batch.tokens,
+                        reason: error.map_or_else(|| "over the batch limit".to_owned(), |e| e.to_string()),
+                    };
+                    failed(&batch, Arc::new(error))
+                }
+                Err(Failure::TooLarge { charged, .. }) => {
+                    call.add(|c| &c.split_batches, 1);
+                    let (first, second) = batch.halves();
+                    let (mut a, b) =
+                        join(self.deliver(first, call, charged), self.deliver(second, call, charged)).await;
+                    a.0.extend(b.0);
+                    a.1.extend(b.1);
+                    a
+                }
+            }
+        })
     }
 
     /// One request.
     async fn send(
         &self,
         batch: &Batch<'_>,
+        cells: u64,
         ticket: dispatch::Ticket,
         deadline: Option<(Instant, Duration)>,
     ) -> Attempt {
@@ -379,10 +555,14 @@ impl OpenAiEmbedder {
         };
         let status = response.status();
         let headers = response.headers().clone();
-        if self.config.adaptive
-            && let Some(headroom) = wire::headroom(&headers)
-        {
-            self.dispatcher.report(ticket, headroom);
+        let headroom = wire::headroom(&headers);
+        if let Some(headroom) = headroom {
+            if let Some(limit) = headroom.tokens.limit {
+                self.calibration.set_provider_limit(limit);
+            }
+            if self.config.adaptive {
+                self.dispatcher.report(ticket, headroom);
+            }
         }
         let body = match response.bytes().await {
             Ok(body) => body,
@@ -411,7 +591,23 @@ impl OpenAiEmbedder {
         match status.as_u16() {
             429 if api.is_quota() => Attempt::Fatal(error),
             401 | 403 | 404 => Attempt::Fatal(error),
-            429 => Attempt::Retry { wait: wire::retry_after(&headers, &api.message), error, rate_limited: true },
+            429 => {
+                // A refusal that says what the request cost is a sample of
+                // the provider's count, and may say it can never pass.
+                let said = wire::token_limit(&api.message);
+                if let Some(requested) = said.requested {
+                    self.calibration.observe(Source::Refusal, batch.tokens as u64, batch.len(), requested);
+                }
+                if let Some(limit) = said.limit {
+                    self.calibration.set_provider_limit(limit);
+                }
+                let header_limit = headroom.and_then(|h| h.tokens.limit);
+                let over_header = header_limit.is_some_and(|limit| said.requested.unwrap_or(cells) > limit);
+                if said.too_large || over_header {
+                    return Attempt::TooLarge(error);
+                }
+                Attempt::Retry { wait: wire::retry_after(&headers, &api.message), error, rate_limited: true }
+            }
             408 | 409 | 500..=599 => {
                 Attempt::Retry { wait: wire::retry_after(&headers, ""), error, rate_limited: false }
             }
@@ -461,13 +657,33 @@ impl Embedder for OpenAiEmbedder {
         self.max_input_tokens
     }
 
+    fn status(&self) -> Option<EmbedStatus> {
+        let (queued, head) = self.dispatcher.waiting();
+        let (active, since_progress, tokens_last_minute, mut waits) = self.monitor.snapshot();
+        if let Some(head) = head {
+            waits.insert(0, head);
+        }
+        Some(EmbedStatus {
+            metrics: self.metrics(),
+            active,
+            queued,
+            waits,
+            since_progress,
+            tokens_last_minute,
+            tokens_per_minute: self.token_limit(),
+            provider_count: self.calibration.model(),
+        })
+    }
+
     fn embed_each<'a>(&'a self, texts: &'a [&'a str], on_batch: &'a mut OnBatch<'a>) -> BoxFuture<'a, EmbedReport> {
         Box::pin(async move {
             let call = Call {
                 deadline: self.config.deadline.map(|d| (Instant::now() + d, d)),
                 counters: Counters::default(),
+                totals: &self.totals,
                 fatal: OnceLock::new(),
             };
+            let _active = self.monitor.call();
             let counters = &call.counters;
             // Requests beyond the concurrency wait in the dispatcher's FIFO;
             // a few more batches are ready so that retries backing off do
@@ -485,8 +701,8 @@ impl Embedder for OpenAiEmbedder {
                 let Some(outcome) = running.next().await else { break };
                 done += outcome.embedded.len() + outcome.failures.len();
                 report.embedded += outcome.embedded.len();
-                Counters::add(&counters.inputs_embedded, outcome.embedded.len() as u64);
-                Counters::add(&counters.inputs_failed, outcome.failures.len() as u64);
+                call.add(|c| &c.inputs_embedded, outcome.embedded.len() as u64);
+                call.add(|c| &c.inputs_failed, outcome.failures.len() as u64);
                 report.failures.extend(outcome.failures);
                 report.truncated.extend(outcome.truncated);
                 if !outcome.embedded.is_empty() {
@@ -500,7 +716,6 @@ impl Embedder for OpenAiEmbedder {
             report.failures.sort_by_key(|f| f.index);
             report.truncated.sort_by_key(|t| t.index);
             report.metrics = counters.snapshot(self.price);
-            self.totals.absorb(&report.metrics);
             report
         })
     }

@@ -165,6 +165,38 @@ impl ApiError {
     }
 }
 
+/// What a 429's message says of the tokens-per-minute limit, as OpenAI
+/// writes it: "... on tokens per min (TPM): Limit 40000, Used 12000,
+/// Requested 52000. ..." Messages about other limits (requests per minute)
+/// say nothing of tokens and give nothing here.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct TokenLimit {
+    /// The limit, in the provider's tokens.
+    pub(crate) limit: Option<u64>,
+    /// The refused request's tokens, by the provider's count.
+    pub(crate) requested: Option<u64>,
+    /// The request is larger than the limit: no wait can let it through.
+    pub(crate) too_large: bool,
+}
+
+pub(crate) fn token_limit(message: &str) -> TokenLimit {
+    let lower = message.to_ascii_lowercase();
+    let about_tokens = lower.contains("tokens per min") || lower.contains("(tpm)");
+    // The first `word` followed by a number ("rate limit reached" is not one).
+    let number_after = |word: &str| {
+        lower.match_indices(word).find_map(|(at, _)| {
+            let digits: String =
+                lower[at + word.len()..].chars().take_while(|c| c.is_ascii_digit() || *c == ',').collect();
+            digits.replace(',', "").parse::<u64>().ok()
+        })
+    };
+    let (limit, requested) =
+        if about_tokens { (number_after("limit "), number_after("requested ")) } else { (None, None) };
+    let too_large = lower.contains("request too large")
+        || matches!((limit, requested), (Some(limit), Some(requested)) if requested > limit);
+    TokenLimit { limit, requested, too_large }
+}
+
 /// How long the provider asks us to wait: `retry-after-ms`, `Retry-After`
 /// (seconds or an HTTP date), or "try again in 2.812s" in the message.
 pub(crate) fn retry_after(headers: &HeaderMap, message: &str) -> Option<Duration> {
@@ -296,6 +328,30 @@ mod tests {
         let date = httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(30));
         let wait = retry_after(&headers(&[("retry-after", &date)]), "").expect("an HTTP date");
         assert!(wait <= Duration::from_secs(30) && wait >= Duration::from_secs(28), "{wait:?}");
+    }
+
+    #[test]
+    fn token_limits_from_messages() {
+        let too_large = "Request too large for text-embedding-3-small in organization org-x on tokens per min \
+                         (TPM): Limit 40000, Requested 52000. The input or output tokens must be reduced in order \
+                         to run successfully. Visit https://platform.openai.com/account/rate-limits to learn more.";
+        assert_eq!(
+            token_limit(too_large),
+            TokenLimit { limit: Some(40_000), requested: Some(52_000), too_large: true }
+        );
+        let reached = "Rate limit reached for text-embedding-3-small in organization org-x on tokens per min (TPM): \
+                       Limit 1000000, Used 999000, Requested 5000. Please try again in 2.812s.";
+        assert_eq!(
+            token_limit(reached),
+            TokenLimit { limit: Some(1_000_000), requested: Some(5_000), too_large: false }
+        );
+        // Requested above the limit says the same without the words.
+        assert!(token_limit("on tokens per min (TPM): Limit 100, Used 0, Requested 101.").too_large);
+        // Requests per minute: nothing about tokens.
+        let requests = "Rate limit reached for m on requests per min (RPM): Limit 500, Used 500, Requested 1.";
+        assert_eq!(token_limit(requests), TokenLimit::default());
+        assert_eq!(token_limit("Rate limit reached."), TokenLimit::default());
+        assert!(token_limit("Request too large.").too_large);
     }
 
     #[test]
