@@ -484,3 +484,134 @@ async fn an_unreachable_server_is_a_transport_failure() {
     }
     assert_eq!(report.metrics.transport_errors, 2);
 }
+
+/// A request larger than the provider's tokens-per-minute limit is not a
+/// rate limit: it is split in halves until it passes, and an input too
+/// large by itself fails alone, without a storm of retries. Once the limit
+/// is known, such an input is refused before any request.
+#[tokio::test(start_paused = true)]
+async fn too_large_requests_are_split_and_a_lone_input_fails_alone() {
+    let server = server(MockConfig::default().tokens_per_minute(1_000)).await;
+    let mut texts = texts(20);
+    let huge = 7;
+    texts[huge] = "alpha ".repeat(1_200);
+    let embedder = OpenAiEmbedder::new(config(&server)).expect("config");
+    let (batches, report) = run(&embedder, &texts).await;
+    assert_eq!(report.failures.len(), 1, "{:?}", report.failures);
+    assert_eq!(report.failures[0].index, huge);
+    assert!(
+        matches!(*report.failures[0].error, EmbedError::TooLargeForProvider { index, .. } if index == huge),
+        "{}",
+        report.failures[0].error
+    );
+    assert!(report.failures[0].error.to_string().contains("Request too large"), "{}", report.failures[0].error);
+    assert_eq!(report.embedded, 19);
+    let delivered: usize = batches.iter().map(Vec::len).sum();
+    assert_eq!(delivered, 19);
+    assert!(report.metrics.split_batches >= 1, "{:?}", report.metrics);
+    let records = server.records();
+    let refused = records.iter().filter(|r| r.status == 429).count();
+    // The whole batch, and the lone input: nothing is sent twice as it was.
+    assert!(refused <= 3, "{refused} refusals: {:?}", statuses(&records));
+    assert!(records.iter().filter(|r| r.status == 200).all(|r| r.tokens <= 250), "a quarter of the limit at most");
+
+    // The limit is known now: the input is refused before it is sent.
+    let sent = records.len();
+    let (_, report) = run(&embedder, &texts[huge..=huge]).await;
+    assert!(
+        matches!(*report.failures[0].error, EmbedError::OverRateLimit { tokens_per_minute: 1_000, .. }),
+        "{}",
+        report.failures[0].error
+    );
+    assert_eq!(server.records().len(), sent);
+}
+
+/// A retried request does not take its tokens from the limiter again: three
+/// 429s with a 100 ms pause cost 300 ms, not three minutes of budget.
+#[tokio::test(start_paused = true)]
+async fn retries_are_not_charged_twice() {
+    let server = server(MockConfig::default()).await;
+    let hint = RetryHint::Milliseconds(Duration::from_millis(100));
+    server.script([Fault::RateLimited(hint), Fault::RateLimited(hint), Fault::RateLimited(hint)]);
+    let texts = vec!["alpha ".repeat(500), "beta ".repeat(500)];
+    let embedder =
+        OpenAiEmbedder::new(config(&server).tokens_per_minute(600).max_batch_inputs(1).concurrency(1)).expect("config");
+    let start = tokio::time::Instant::now();
+    let (batches, report) = run(&embedder, &texts).await;
+    assert!(report.is_complete(), "{:?}", report.failures);
+    assert_eq!(batches.len(), 2);
+    let records = server.records();
+    assert_eq!(statuses(&records), [429, 429, 429, 200, 200]);
+    // The first input went at once and was retried after 100 ms pauses;
+    // the second waited for the refill of the first's tokens, once.
+    assert!(records[3].at < Duration::from_secs(1), "{:?}", records[3].at);
+    let elapsed = start.elapsed();
+    assert!(elapsed > Duration::from_secs(30) && elapsed < Duration::from_secs(60), "{elapsed:?}");
+}
+
+/// `status()` says what the embedder waits for: the first answer, a
+/// response in flight, a pause the provider asked for, a retry after an
+/// error; and how long since it last moved on.
+#[tokio::test(start_paused = true)]
+async fn status_says_what_it_waits_for() {
+    use pyatlas_embed::Wait;
+
+    let server = server(MockConfig::default()).await;
+    server.script([
+        Fault::Delay(Duration::from_secs(20)),
+        Fault::RateLimited(RetryHint::Seconds(30)),
+        Fault::Status(503),
+    ]);
+    let embedder = Arc::new(
+        OpenAiEmbedder::new(
+            config(&server)
+                .max_batch_inputs(5)
+                .concurrency(1)
+                .retry(RetryPolicy::default().base_delay(Duration::from_secs(40)).max_delay(Duration::from_secs(40))),
+        )
+        .expect("config"),
+    );
+    let idle = embedder.status().expect("a status");
+    assert!(!idle.active && idle.waits.is_empty() && idle.since_progress.is_none(), "{idle:?}");
+    let task = tokio::spawn({
+        let embedder = Arc::clone(&embedder);
+        async move { run(&embedder, &texts(10)).await }
+    });
+
+    // The first request hangs for 20 s; the second waits for its answer.
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    let status = embedder.status().expect("a status");
+    assert!(status.active);
+    assert!(status.waits.contains(&Wait::FirstAnswer), "{status}");
+    assert!(
+        status
+            .waits
+            .iter()
+            .any(|w| matches!(w, Wait::Responses { requests: 1, oldest } if *oldest >= Duration::from_secs(9))),
+        "{status}"
+    );
+    assert!(status.since_progress.is_some_and(|s| s >= Duration::from_secs(10)), "{status:?}");
+    assert!(status.to_string().contains("waiting for: the first answer"), "{status}");
+
+    // Then a 429 asking for 30 s: everyone holds back.
+    tokio::time::sleep(Duration::from_secs(15)).await;
+    let status = embedder.status().expect("a status");
+    assert!(status.waits.iter().any(|w| matches!(w, Wait::ProviderPause { .. })), "{status}");
+    assert!(status.since_progress.is_some_and(|s| s < Duration::from_secs(10)), "the first batch finished: {status:?}");
+
+    // Then a 503: that batch backs off before it is sent again.
+    tokio::time::sleep(Duration::from_secs(30)).await;
+    let status = embedder.status().expect("a status");
+    assert!(
+        status.waits.iter().any(|w| matches!(w, Wait::Retry { attempt: 2, error, .. } if error.contains("503"))),
+        "{status}"
+    );
+    assert!(status.to_string().contains("a retry of batch 2 after attempt 2 failed"), "{status}");
+
+    let (_, report) = task.await.expect("join");
+    assert!(report.is_complete());
+    let done = embedder.status().expect("a status");
+    assert!(!done.active && done.waits.is_empty(), "{done:?}");
+    assert_eq!(done.metrics.requests, 4);
+    assert_eq!(done.metrics.rate_limited, 1);
+}

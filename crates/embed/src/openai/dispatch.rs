@@ -200,10 +200,14 @@ impl Dispatcher {
     ) -> Result<Option<(Ticket, Duration, u32)>, EmbedError> {
         self.queued.fetch_add(1, Ordering::Relaxed);
         let _queued = Queued(&self.queued);
-        let _turn = self.queue.lock().await;
+        // A request already paid for does not queue behind requests waiting
+        // for the tokens it does not need.
+        let _turn = if charge { Some(self.queue.lock().await) } else { None };
         let started = Instant::now();
         let result = self.wait(size, charge, deadline).await;
-        self.state().holdup = None;
+        if charge {
+            self.state().holdup = None;
+        }
         let Some(tokens) = result? else { return Ok(None) };
         let mut state = self.state();
         state.tokens_dispatched += u64::from(tokens);
@@ -228,7 +232,10 @@ impl Dispatcher {
             if past(until) {
                 return Err(expired());
             }
-            self.state().holdup = Some((holdup, Some(until)));
+            if charge {
+                // The first in the queue speaks for it.
+                self.state().holdup = Some((holdup, Some(until)));
+            }
             tokio::time::sleep_until(until).await;
             Ok(())
         };
@@ -288,26 +295,28 @@ impl Dispatcher {
     }
 
     /// Requests waiting for their turn, and what the first of them waits for.
-    pub(crate) fn waiting(&self) -> (usize, Option<Wait>) {
+    pub(crate) fn waiting(&self) -> (usize, Vec<Wait>) {
         let queued = self.queued.load(Ordering::Relaxed);
-        let (holdup, first) = {
-            let state = self.state();
-            (state.holdup, state.probing && !state.answered)
-        };
-        if first {
-            return (queued, Some(Wait::FirstAnswer));
-        }
         let now = Instant::now();
-        let wait = holdup.map(|(holdup, until)| {
+        let state = self.state();
+        let mut waits = Vec::new();
+        if state.probing && !state.answered {
+            waits.push(Wait::FirstAnswer);
+        }
+        // Every request waits for a pause, queued or sent again.
+        if let Some(until) = state.pause_until.filter(|&until| until > now) {
+            waits.push(Wait::ProviderPause { left: until - now });
+        }
+        if let Some((holdup, until)) = state.holdup {
             let left = until.map_or(Duration::ZERO, |u| u.saturating_duration_since(now));
             match holdup {
-                Holdup::Pause => Wait::ProviderPause { left },
-                Holdup::Headroom => Wait::ProviderHeadroom { left },
-                Holdup::Tokens => Wait::TokenLimit { left },
-                Holdup::Requests => Wait::RequestLimit { left },
+                Holdup::Pause => {}
+                Holdup::Headroom => waits.push(Wait::ProviderHeadroom { left }),
+                Holdup::Tokens => waits.push(Wait::TokenLimit { left }),
+                Holdup::Requests => waits.push(Wait::RequestLimit { left }),
             }
-        });
-        (queued, wait)
+        }
+        (queued, waits)
     }
 
     /// Records the headroom a response to `ticket` reported, unless a later

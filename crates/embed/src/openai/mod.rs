@@ -347,12 +347,17 @@ impl OpenAiEmbedder {
         let deadline = call.deadline;
         let fail = |e: EmbedError| Failure::Error(Arc::new(e));
         let (mut attempt, mut failed, mut refused) = (0, 0, 0);
+        // Taken for the first attempt and kept through the retries: a
+        // batch sent again goes before batches not yet sent.
+        let mut permit = None;
         loop {
             attempt += 1;
             if let Err(error) = self.dispatcher.admit(deadline).await {
                 return Err(fail(error));
             }
-            let permit = self.in_flight.acquire().await;
+            if permit.is_none() {
+                permit = Some(self.in_flight.acquire().await);
+            }
             // What it weighs by the provider's count, as learned so far
             // (answers arrive while it waits): too much for one request,
             // and it is split instead.
@@ -390,7 +395,6 @@ impl OpenAiEmbedder {
             let result = self.send(batch, cells, ticket, deadline).await;
             drop(request);
             self.dispatcher.settled();
-            drop(permit);
             let (error, wait, rate_limited) = match result {
                 Attempt::Done(embeddings) => {
                     if let Some(reported) = embeddings.tokens {
@@ -658,11 +662,9 @@ impl Embedder for OpenAiEmbedder {
     }
 
     fn status(&self) -> Option<EmbedStatus> {
-        let (queued, head) = self.dispatcher.waiting();
-        let (active, since_progress, tokens_last_minute, mut waits) = self.monitor.snapshot();
-        if let Some(head) = head {
-            waits.insert(0, head);
-        }
+        let (queued, mut waits) = self.dispatcher.waiting();
+        let (active, since_progress, tokens_last_minute, batches) = self.monitor.snapshot();
+        waits.extend(batches);
         Some(EmbedStatus {
             metrics: self.metrics(),
             active,
