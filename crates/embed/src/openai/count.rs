@@ -3,9 +3,11 @@
 //! client's own count (tiktoken's) can be far from the count the provider
 //! limits by.
 //!
-//! Every answer that says what a request cost the provider (`usage` of a
-//! 200, "Requested N" in a 429's message) is a sample of (tokens counted
-//! here, inputs, provider's tokens). The model fitted to each kind of
+//! Every answer that says what a request cost the provider is a sample of
+//! (tokens counted here, inputs, provider's tokens): the `usage` of a 200;
+//! "Requested N" in a 429's message; and, from a provider that reports no
+//! usage, the drop of its `x-ratelimit-remaining-tokens` across a request
+//! sent alone since the previous answer (with the refill in between). The model fitted to each kind of
 //! sample is
 //!
 //! ```text
@@ -20,11 +22,11 @@
 //! [`PER_TOKEN`], `per_input` within [`PER_INPUT`]: a provider reporting
 //! nonsense cannot make the client send a thousand times too much or stop.
 //!
-//! The two kinds are fitted apart. The usage model is the one used, scaled
-//! up when the refusals say the provider charged more than it predicts
-//! (by the ratio of the refusals' decayed mean to its prediction there): a
-//! provider whose `usage` says less than its limiter charges is paced by
-//! the charge. Without usage, the refusals' model is used alone.
+//! Usage and charges (the other two) are fitted apart. The usage model is
+//! the one used, scaled up when the charges say the provider took more than
+//! it predicts (by the ratio of the charges' decayed mean to its prediction
+//! there): a provider whose `usage` says less than its limiter charges is
+//! paced by the charge. Without usage, the charges' model is used alone.
 //!
 //! Estimates carry a margin: the largest relative underestimate among the
 //! last [`ERRORS`] predictions, checked against what the provider then
@@ -84,8 +86,9 @@ impl ProviderCount {
 pub(crate) enum Source {
     /// The `usage` of an answer.
     Usage,
-    /// "Requested N" in a refusal.
-    Refusal,
+    /// What its limiter charged: "Requested N" in a refusal, or the drop
+    /// of the remaining tokens its headers report.
+    Charged,
 }
 
 /// Decayed sums of the samples of one source, for the fit.
@@ -164,7 +167,7 @@ impl Calibration {
         }
         let sums = match source {
             Source::Usage => &mut state.usage,
-            Source::Refusal => &mut state.refusals,
+            Source::Charged => &mut state.refusals,
         };
         sums.add(tokens as f64, inputs as f64, provider as f64);
         let (per_token, per_input) = match (fit(&state.usage), fit(&state.refusals)) {
@@ -256,7 +259,7 @@ mod tests {
     fn the_larger_of_usage_and_refusals() {
         let calibration = Calibration::default();
         calibration.observe(Source::Usage, 1000, 10, 1000);
-        calibration.observe(Source::Refusal, 1000, 10, 1300);
+        calibration.observe(Source::Charged, 1000, 10, 1300);
         assert!((calibration.model().per_token - 1.3).abs() < 1e-9, "{:?}", calibration.model());
         calibration.observe(Source::Usage, 1000, 10, 1000);
         assert!((calibration.model().per_token - 1.3).abs() < 1e-9, "{:?}", calibration.model());
@@ -287,8 +290,8 @@ mod tests {
         assert!(model.margin > 0.0 && model.margin <= MAX_MARGIN, "{model:?}");
 
         let absurd = Calibration::default();
-        absurd.observe(Source::Refusal, 10, 1, 1_000_000);
-        absurd.observe(Source::Refusal, 10, 1, 1_000_000);
+        absurd.observe(Source::Charged, 10, 1, 1_000_000);
+        absurd.observe(Source::Charged, 10, 1, 1_000_000);
         let model = absurd.model();
         assert!(model.per_token <= PER_TOKEN.1 && model.per_input <= PER_INPUT.1, "{model:?}");
         assert_eq!(model.margin, MAX_MARGIN);

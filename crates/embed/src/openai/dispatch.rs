@@ -320,13 +320,35 @@ impl Dispatcher {
     }
 
     /// Records the headroom a response to `ticket` reported, unless a later
-    /// request already reported.
-    pub(crate) fn report(&self, ticket: Ticket, headroom: Headroom) {
+    /// request already reported (reports steer the waits only when the
+    /// dispatcher is adaptive). Returns what the request was charged, when
+    /// the headers tell: it is the only request sent since the previous
+    /// report, whose remaining tokens, plus the refill since, less this
+    /// report's, are its charge (unless the bucket may have been full
+    /// meanwhile, when refill was lost).
+    pub(crate) fn report(&self, ticket: Ticket, headroom: Headroom) -> Option<u64> {
         let mut state = self.state();
-        let newer = state.reported.as_ref().is_none_or(|r| ticket.requests_through > r.ticket.requests_through);
+        let previous = state.reported.as_ref().map(|r| (r.ticket, r.headroom.tokens));
+        let newer = previous.is_none_or(|(before, _)| ticket.requests_through > before.requests_through);
         if newer {
             state.reported = Some(Reported { headroom, ticket });
         }
+        drop(state);
+        let (before, bucket) = previous?;
+        if ticket.requests_through != before.requests_through + 1 {
+            return None;
+        }
+        let (was, limit, now) = (bucket.remaining?, bucket.limit?, headroom.tokens.remaining?);
+        let per_second = match bucket.reset {
+            Some(reset) if limit > was && !reset.is_zero() => (limit - was) as f64 / reset.as_secs_f64(),
+            _ => limit as f64 / 60.0,
+        };
+        let refill = per_second * ticket.at.saturating_duration_since(before.at).as_secs_f64();
+        if was as f64 + refill >= limit as f64 * 0.95 {
+            return None;
+        }
+        let charged = was as f64 + refill - now as f64;
+        (charged >= 1.0).then(|| charged.round() as u64)
     }
 
     /// Holds every request until `until`, as a 429 asks.

@@ -560,13 +560,12 @@ impl OpenAiEmbedder {
         let status = response.status();
         let headers = response.headers().clone();
         let headroom = wire::headroom(&headers);
+        let mut charged = None;
         if let Some(headroom) = headroom {
             if let Some(limit) = headroom.tokens.limit {
                 self.calibration.set_provider_limit(limit);
             }
-            if self.config.adaptive {
-                self.dispatcher.report(ticket, headroom);
-            }
+            charged = self.dispatcher.report(ticket, headroom);
         }
         let body = match response.bytes().await {
             Ok(body) => body,
@@ -574,7 +573,13 @@ impl OpenAiEmbedder {
         };
         if status.is_success() {
             return match wire::parse_embeddings(&body, batch.texts.len(), self.dimensions) {
-                Ok(embeddings) => Attempt::Done(embeddings),
+                Ok(embeddings) => {
+                    // Without usage, what the headers show it charged.
+                    if let (None, Some(charged)) = (embeddings.tokens, charged) {
+                        self.calibration.observe(Source::Charged, batch.tokens as u64, batch.len(), charged);
+                    }
+                    Attempt::Done(embeddings)
+                }
                 Err(BodyError::Dimensions(reason)) => {
                     Attempt::Fatal(EmbedError::InvalidResponse { url: url.to_owned(), reason })
                 }
@@ -600,7 +605,7 @@ impl OpenAiEmbedder {
                 // the provider's count, and may say it can never pass.
                 let said = wire::token_limit(&api.message);
                 if let Some(requested) = said.requested {
-                    self.calibration.observe(Source::Refusal, batch.tokens as u64, batch.len(), requested);
+                    self.calibration.observe(Source::Charged, batch.tokens as u64, batch.len(), requested);
                 }
                 if let Some(limit) = said.limit {
                     self.calibration.set_provider_limit(limit);
