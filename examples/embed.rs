@@ -3,7 +3,7 @@
 //! ```text
 //! cargo run --release --example embed -- <ROOT> [--embedder hash|openai] [--model M] [--dimensions N]
 //!     [--api-base URL] [--rpm N] [--tpm N] [--concurrency N] [--truncate] [--deadline SECONDS]
-//!     [--max-tokens 512] [--format jsonl|summary]
+//!     [--max-tokens 512] [--format jsonl|summary] [--quiet] [--progress-every 10] [--stall-after 120]
 //! ```
 //! The chunks are the `chunk` example's (same defaults, same ids). `jsonl`
 //! prints one line per embedded chunk as its batch completes:
@@ -11,26 +11,32 @@
 //! prints the counts, tokens, requests, retries, 429s, limiter wait and
 //! estimated cost. Chunks that could not be embedded are listed on stderr
 //! with their reason. Exit status: 0 when every chunk got a vector, 1 when
-//! some did not, 2 for a bad argument, root or configuration.
+//! some did not, 2 for a bad argument, root or configuration. On a terminal
+//! a progress bar, elsewhere a progress line every 10 s; a stall warning
+//! either way.
 
 #[path = "common/embedder.rs"]
 mod embedder;
+#[path = "common/progress.rs"]
+mod progress;
 #[path = "common/runtime.rs"]
 mod runtime;
 
 use std::io::{BufWriter, Write as _};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Context as _;
 use clap::{Parser, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use pyatlas::chunker::{Chunk, ChunkConfig, Chunker, Tiktoken};
-use pyatlas::embed::Embedded;
+use pyatlas::embed::{Embedded, Embedder};
 use pyatlas::parser::{Config, discover, parse_files};
 
 use self::embedder::EmbedderArgs;
+use self::progress::{ProgressArgs, Reporter};
 
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -48,6 +54,8 @@ struct Args {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Jsonl)]
     format: Format,
+    #[command(flatten)]
+    progress: ProgressArgs,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -64,7 +72,7 @@ fn main() -> ExitCode {
 /// Returns whether every chunk got a vector.
 async fn run(args: &Args) -> anyhow::Result<bool> {
     let start = Instant::now();
-    let embedder = args.embedder.build()?;
+    let embedder: Arc<dyn Embedder> = args.embedder.build()?.into();
     let chunker = Chunker::new(ChunkConfig::default().max_tokens(args.max_tokens), Tiktoken::cl100k_base())?;
     let parse_config = Config::default();
     let discovery = discover(&args.root, &parse_config)?;
@@ -75,6 +83,7 @@ async fn run(args: &Args) -> anyhow::Result<bool> {
     let progress = ProgressBar::new(texts.len() as u64).with_style(
         ProgressStyle::with_template("{bar:40} {pos}/{len} chunks {per_sec} eta {eta}").context("template")?,
     );
+    let reporter = Reporter::start(&args.progress, "embed", "chunks", progress.clone(), Arc::clone(&embedder));
     let mut out = BufWriter::new(std::io::stdout());
     let mut write_error = None;
     let model = embedder.model_id().to_owned();
@@ -101,6 +110,7 @@ async fn run(args: &Args) -> anyhow::Result<bool> {
         }
     };
     let report = embedder.embed_each(&texts, &mut on_batch).await;
+    drop(reporter);
     progress.finish_and_clear();
     if let Some(error) = write_error {
         return Err(error.context("writing the vectors"));

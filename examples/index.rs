@@ -4,31 +4,38 @@
 //! ```text
 //! cargo run --release --example index -- <ROOT> [--database-url URL] [--project NAME]
 //!     [--embedder hash|openai] [--model M] [--dimensions N] [--api-base URL] [--rpm N] [--tpm N]
-//!     [--concurrency N] [--max-tokens 512] [--batch 512] [--threads N]
+//!     [--concurrency N] [--max-tokens 512] [--batch 512] [--threads N] [--quiet] [--progress-every 10]
+//!     [--stall-after 120]
 //! ```
 //! `DATABASE_URL` and `OPENAI_API_KEY` come from the environment when not
 //! given. Ctrl-C cancels: the run stops promptly and the next `index` of the
 //! project resumes it. Exit status: 0 when every chunk was stored and
 //! embedded, 1 when some were not (they are listed), 2 for a bad argument,
-//! root, configuration or database.
+//! root, configuration or database. On a terminal a progress bar, elsewhere
+//! a progress line every 10 s; a stall warning either way.
 
 #[path = "common/database.rs"]
 mod database;
 #[path = "common/embedder.rs"]
 mod embedder;
+#[path = "common/progress.rs"]
+mod progress;
 #[path = "common/runtime.rs"]
 mod runtime;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
 use pyatlas::chunker::ChunkConfig;
+use pyatlas::embed::Embedder;
 use pyatlas::index::{CancellationToken, IndexEvent, Indexer};
 use pyatlas::parser::Config;
 
 use self::embedder::EmbedderArgs;
+use self::progress::{ProgressArgs, Reporter};
 
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -55,6 +62,8 @@ struct Args {
     /// Parser threads (default: all cores).
     #[arg(long, default_value_t = 0)]
     threads: usize,
+    #[command(flatten)]
+    progress: ProgressArgs,
 }
 
 fn main() -> ExitCode {
@@ -68,8 +77,10 @@ async fn run(args: Args) -> anyhow::Result<bool> {
         .with_style(ProgressStyle::with_template("{bar:40} {pos}/{len} files {per_sec} eta {eta} {msg}")?);
     let shown = bar.clone();
     let cancel = CancellationToken::new();
+    let embedder: Arc<dyn Embedder> = args.embedder.build()?.into();
+    let reporter = Reporter::start(&args.progress, "index", "files", bar.clone(), Arc::clone(&embedder));
     let mut indexer = Indexer::builder(&args.root)
-        .shared_embedder(args.embedder.build()?.into())
+        .shared_embedder(embedder)
         .chunk_config(ChunkConfig::default().max_tokens(args.max_tokens))
         .parse_config(Config::default().threads(args.threads))
         .batch(args.batch)
@@ -97,6 +108,7 @@ async fn run(args: Args) -> anyhow::Result<bool> {
         }
     });
     let summary = indexer.run(&store).await;
+    drop(reporter);
     bar.finish_and_clear();
     let summary = summary?;
     for failure in &summary.failures {

@@ -93,3 +93,56 @@ fn bad_arguments_exit_with_2() {
     assert_eq!(output.status.code(), Some(2), "no key for api.openai.com");
     assert!(String::from_utf8_lossy(&output.stderr).contains("OPENAI_API_KEY"));
 }
+
+/// Where stderr is not a terminal (here, a pipe), a progress line every
+/// `--progress-every` seconds says how far it is and what it waits for;
+/// `--quiet` says nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn progress_lines_without_a_terminal() {
+    let server = MockServer::start(
+        MockConfig::default()
+            .dimensions(8)
+            .latency(std::time::Duration::from_millis(1_500), std::time::Duration::from_millis(1_500)),
+    )
+    .await
+    .expect("server");
+    let email = stdlib("email");
+    let args = ["--dimensions", "8", "--format", "summary", "--tpm", "100000", "--progress-every", "1"];
+    let output = run_against(&server, &[&[email.as_str()][..], &args].concat()).await;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    let lines: Vec<&str> = stderr.lines().filter(|l| l.starts_with("embed: ")).collect();
+    assert!(lines.len() >= 2, "{stderr}");
+    assert!(lines[0].contains(" chunks, ") && lines[0].contains(" tokens ("), "{}", lines[0]);
+    assert!(lines.iter().any(|l| l.contains("waiting for: ")), "{stderr}");
+    assert!(lines.iter().any(|l| l.contains("limit 100,000")), "{stderr}");
+
+    let quiet = run_against(&server, &[&[email.as_str(), "--quiet"][..], &args].concat()).await;
+    assert!(quiet.status.success());
+    assert!(quiet.stderr.is_empty(), "{}", String::from_utf8_lossy(&quiet.stderr));
+}
+
+/// A provider that never answers: the watchdog says so, with how long and
+/// what it waits for, well before the deadline ends the run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_watchdog_speaks_when_nothing_moves() {
+    let server = MockServer::start(MockConfig::default().dimensions(8)).await.expect("server");
+    server.script([Fault::Delay(std::time::Duration::from_secs(3_600))]);
+    let args =
+        ["examples/sample", "--dimensions", "8", "--stall-after", "2", "--progress-every", "60", "--deadline", "5"];
+    let output = run_against(&server, &args).await;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    let warning = stderr.lines().find(|l| l.starts_with("embed: stalled: ")).expect("a stall warning");
+    assert!(warning.contains("no embedding batch has finished for "), "{warning}");
+    assert!(warning.contains("waiting for: 1 answer (sent "), "{warning}");
+    assert!(stderr.contains("not embedded: ") && stderr.contains("deadline"), "{stderr}");
+}
+
+fn stdlib(package: &str) -> String {
+    let out = std::process::Command::new("python3")
+        .args(["-c", "import sysconfig; print(sysconfig.get_paths()['stdlib'])"])
+        .output()
+        .expect("python3");
+    format!("{}/{package}", String::from_utf8_lossy(&out.stdout).trim())
+}

@@ -106,17 +106,25 @@ impl fmt::Display for EmbedStatus {
     /// limit 50,000), 3 retries, 1 answered 429; waiting for: ...`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let m = &self.metrics;
+        let s = |n: u64| if n == 1 { "" } else { "s" };
         write!(
             f,
-            "{} requests, {} tokens ({} in the last minute",
+            "{} request{}, {} tokens ({} in the last minute",
             m.requests,
+            s(m.requests),
             thousands(m.tokens),
             thousands(self.tokens_last_minute)
         )?;
         if let Some(limit) = self.tokens_per_minute {
             write!(f, ", limit {}", thousands(limit))?;
         }
-        write!(f, "), {} retries, {} answered 429", m.retries, m.rate_limited)?;
+        write!(
+            f,
+            "), {} retr{}, {} answered 429",
+            m.retries,
+            if m.retries == 1 { "y" } else { "ies" },
+            m.rate_limited
+        )?;
         if m.split_batches > 0 {
             write!(f, ", {} batches split", m.split_batches)?;
         }

@@ -110,6 +110,8 @@ pub(crate) struct Dispatcher {
     first_answer: Notify,
     /// Requests waiting for their turn.
     queued: AtomicUsize,
+    /// Requests waiting for the first answer.
+    gated: AtomicUsize,
 }
 
 impl std::fmt::Debug for Dispatcher {
@@ -142,6 +144,7 @@ impl Dispatcher {
             }),
             first_answer: Notify::new(),
             queued: AtomicUsize::new(0),
+            gated: AtomicUsize::new(0),
         }
     }
 
@@ -168,6 +171,8 @@ impl Dispatcher {
                     return Ok(());
                 }
             }
+            self.gated.fetch_add(1, Ordering::Relaxed);
+            let _gated = Queued(&self.gated);
             match deadline {
                 Some((at, deadline)) => tokio::time::timeout_at(at, notified)
                     .await
@@ -300,7 +305,7 @@ impl Dispatcher {
         let now = Instant::now();
         let state = self.state();
         let mut waits = Vec::new();
-        if state.probing && !state.answered {
+        if self.gated.load(Ordering::Relaxed) > 0 {
             waits.push(Wait::FirstAnswer);
         }
         // Every request waits for a pause, queued or sent again.
@@ -358,7 +363,7 @@ impl Dispatcher {
     }
 }
 
-/// Counts a request out of the queue however its wait ends.
+/// Counts a request out of a queue however its wait ends.
 struct Queued<'a>(&'a AtomicUsize);
 
 impl Drop for Queued<'_> {
