@@ -215,3 +215,27 @@ async fn two_indexers_of_one_project_at_once() {
         assert_eq!(run["summary"]["chunks"], chunks);
     }
 }
+
+/// Without a terminal, `index` prints a progress line every
+/// `--progress-every` seconds: files, chunks, and what the embedder waits for.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn progress_lines_without_a_terminal() {
+    let server = MockServer::start(
+        MockConfig::default().dimensions(8).latency(Duration::from_millis(1_500), Duration::from_millis(1_500)),
+    )
+    .await
+    .expect("mock");
+    let project = project("progress");
+    let root = stdlib_package("email");
+    let args = ["--project", &project, "--embedder", "openai", "--api-base", &server.url(), "--dimensions", "8"];
+    let mut command =
+        example("index", &[&[root.as_str()][..], &args, &["--progress-every", "1", "--batch", "128"]].concat());
+    command.env("OPENAI_API_KEY", "sk-progress");
+    let out = output(command).await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let lines: Vec<&str> = stderr.lines().filter(|l| l.starts_with("index: ")).collect();
+    assert!(lines.len() >= 2, "{stderr}");
+    assert!(lines.iter().all(|l| l.contains(" files, ")), "{stderr}");
+    assert!(lines.iter().any(|l| l.contains("waiting for: ")), "{stderr}");
+}

@@ -155,3 +155,44 @@ async fn usage_that_disagrees_or_is_missing() {
         assert!(embedder.provider_count().per_token > 1.15, "{:?}", embedder.provider_count());
     }
 }
+
+/// As `index` embeds: through the cache, one call per 512 chunks, one call
+/// after the other. The learned count and the budget carry over from call
+/// to call: the same bounds hold.
+#[tokio::test(start_paused = true)]
+async fn calls_of_512_chunks_as_index_makes_them() {
+    use pyatlas::embed::{CachedEmbedder, InMemoryCache};
+
+    let texts = chunks();
+    let server = MockServer::start(provider(Usage::Charged)).await.expect("mock");
+    let inner = OpenAiEmbedder::new(
+        OpenAiConfig::new("text-embedding-3-small")
+            .base_url(server.url())
+            .api_key("sk-count")
+            .dimensions(DIMS)
+            .requests_per_minute(RPM)
+            .tokens_per_minute(TPM),
+    )
+    .expect("config");
+    let embedder = CachedEmbedder::new(inner, InMemoryCache::default());
+    let mut embedded = 0;
+    for part in texts.chunks(512) {
+        let refs: Vec<&str> = part.iter().map(String::as_str).collect();
+        let report = embedder.embed_each(&refs, &mut |_| {}).await;
+        assert!(report.is_complete(), "{:?}", report.failures.first());
+        embedded += report.embedded;
+    }
+    assert_eq!(embedded, texts.len());
+    let records = server.records();
+    let (budget, refused) = figures(&records);
+    eprintln!(
+        "calls of 512: {} requests, {:.1}% of TPM, {:.1}% refused",
+        records.len(),
+        budget * 100.0,
+        refused * 100.0
+    );
+    assert!(budget >= 0.90, "{:.1}% of the budget", budget * 100.0);
+    assert!(refused <= 0.05, "{:.1}% refused", refused * 100.0);
+    let status = embedder.status().expect("the inner embedder's status");
+    assert!(!status.active && status.metrics.requests == records.len() as u64, "{status:?}");
+}
