@@ -1,13 +1,17 @@
 //! Sustained embedding throughput under a provider's rate limits:
 //! `OpenAiEmbedder` against a naive client with fixed concurrency and no
 //! limiter, side by side, each against a fresh mock server that enforces
-//! RPM 3,000 and TPM 1,000,000 with 100 to 300 ms of latency per request.
+//! RPM 3,000 and TPM 1,000,000 with 100 to 300 ms of latency per request;
+//! then the same four clients against a provider that counts tokens
+//! differently (1.2 times tiktoken plus 8 per input, its limits charged by
+//! that count, "Request too large" above its TPM).
 //!
 //! ```text
 //! cargo bench --bench embed_rate                  # 4 clients x 120 s, real time
 //! cargo bench --bench embed_rate -- --seconds 300 # longer runs
 //! cargo bench --bench embed_rate -- --virtual     # on paused tokio time, in seconds
 //! cargo bench --bench embed_rate -- --serve       # only the mock server, until killed
+//! cargo bench --bench embed_rate -- --serve --rpm 500 --tpm 50000 --counts-differently
 //! ```
 //!
 //! The texts are the chunks of the corpus (`$PYATLAS_BENCH_CORPUS`, or the
@@ -18,8 +22,9 @@
 //! The mock's buckets start full (a minute's worth, as OpenAI's do), so the
 //! first seconds run far above the limit for everyone; the figure that
 //! matters is the steady state after `--warmup` seconds (default 20): the
-//! tokens the server accepted in that window over what the TPM limit allows
-//! in it. 429s are counted over the whole run. See `benches/README.md`.
+//! tokens the server accepted in that window, by its own count, over what
+//! the TPM limit allows in it. 429s are counted over the whole run. See
+//! `benches/README.md`.
 
 mod common;
 
@@ -72,8 +77,10 @@ fn texts() -> Vec<String> {
     texts
 }
 
-fn server_config() -> MockConfig {
+fn server_config(counts_differently: bool) -> MockConfig {
+    let (factor, per_input) = if counts_differently { (1.2, 8) } else { (1.0, 0) };
     MockConfig::default()
+        .count(factor, per_input)
         .dimensions(DIMS)
         .requests_per_minute(RPM)
         .tokens_per_minute(TPM)
@@ -92,13 +99,13 @@ struct Outcome {
 
 fn outcome(name: &'static str, records: &[Record], options: &Options) -> Outcome {
     let (from, to) = (Duration::from_secs(options.warmup), Duration::from_secs(options.seconds));
-    let steady: u64 = records.iter().filter(|r| r.status == 200 && r.at >= from && r.at < to).map(|r| r.tokens).sum();
+    let steady: u64 = records.iter().filter(|r| r.status == 200 && r.at >= from && r.at < to).map(|r| r.charged).sum();
     let allowed = f64::from(TPM) / 60.0 * (to - from).as_secs_f64();
     Outcome {
         name,
         requests: records.len(),
         refused: records.iter().filter(|r| r.status == 429).count(),
-        accepted_tokens: records.iter().filter(|r| r.status == 200).map(|r| r.tokens).sum(),
+        accepted_tokens: records.iter().filter(|r| r.status == 200).map(|r| r.charged).sum(),
         steady_share: steady as f64 / allowed,
     }
 }
@@ -193,28 +200,33 @@ async fn run_all(texts: Arc<Vec<String>>, options: &Options) -> Vec<Outcome> {
         ("naive, retry after 1 s", 2),
         ("naive, exponential backoff", 3),
     ];
-    for (name, client) in clients {
-        let server = MockServer::start(server_config()).await.expect("mock server");
-        let url = server.url();
-        match client {
-            0 => pyatlas_client(url, &texts, true, options).await,
-            1 => pyatlas_client(url, &texts, false, options).await,
-            2 => naive_client(url, &texts, Backoff::Second, options).await,
-            _ => naive_client(url, &texts, Backoff::Exponential, options).await,
+    for counts_differently in [false, true] {
+        if counts_differently {
+            println!("a provider that counts 1.2x tiktoken + 8 per input:");
         }
-        let records = server.records();
-        let result = outcome(name, &records, options);
-        print(&result, options);
-        let refused: Vec<String> = records
-            .iter()
-            .filter(|r| r.status == 429)
-            .take(5)
-            .map(|r| format!("{:.3} s ({} tokens)", r.at.as_secs_f64(), r.tokens))
-            .collect();
-        if !refused.is_empty() {
-            println!("{:28} first 429s at {}", "", refused.join(", "));
+        for (name, client) in clients {
+            let server = MockServer::start(server_config(counts_differently)).await.expect("mock server");
+            let url = server.url();
+            match client {
+                0 => pyatlas_client(url, &texts, true, options).await,
+                1 => pyatlas_client(url, &texts, false, options).await,
+                2 => naive_client(url, &texts, Backoff::Second, options).await,
+                _ => naive_client(url, &texts, Backoff::Exponential, options).await,
+            }
+            let records = server.records();
+            let result = outcome(name, &records, options);
+            print(&result, options);
+            let refused: Vec<String> = records
+                .iter()
+                .filter(|r| r.status == 429)
+                .take(5)
+                .map(|r| format!("{:.3} s ({} tokens)", r.at.as_secs_f64(), r.charged))
+                .collect();
+            if !refused.is_empty() {
+                println!("{:28} first 429s at {}", "", refused.join(", "));
+            }
+            outcomes.push(result);
         }
-        outcomes.push(result);
     }
     outcomes
 }
@@ -233,12 +245,20 @@ fn print(o: &Outcome, options: &Options) {
     );
 }
 
-/// `--serve`: only the mock server, with the bench's limits and latency,
-/// until killed; prints its base URL (for `index --api-base`).
+/// `--serve`: only the mock server, with the bench's limits and latency
+/// (or `--rpm`, `--tpm`, `--counts-differently`), until killed; prints its
+/// base URL (for `index --api-base`).
 fn serve() {
+    let args: Vec<String> = std::env::args().collect();
+    let value = |name: &str| {
+        args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).and_then(|v| v.parse::<u32>().ok())
+    };
+    let config = server_config(args.iter().any(|a| a == "--counts-differently"))
+        .requests_per_minute(value("--rpm").unwrap_or(RPM))
+        .tokens_per_minute(value("--tpm").unwrap_or(TPM));
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
     runtime.block_on(async {
-        let server = MockServer::start(server_config()).await.expect("mock server");
+        let server = MockServer::start(config).await.expect("mock server");
         println!("{}", server.url());
         std::future::pending::<()>().await;
     });

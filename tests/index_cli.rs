@@ -227,7 +227,10 @@ async fn progress_lines_without_a_terminal() {
     .expect("mock");
     let project = project("progress");
     let root = stdlib_package("email");
+    // A model of its own: nothing in the shared embedding cache.
+    let model = format!("model-{project}");
     let args = ["--project", &project, "--embedder", "openai", "--api-base", &server.url(), "--dimensions", "8"];
+    let args = [&args[..], &["--model", &model]].concat();
     let mut command =
         example("index", &[&[root.as_str()][..], &args, &["--progress-every", "1", "--batch", "128"]].concat());
     command.env("OPENAI_API_KEY", "sk-progress");

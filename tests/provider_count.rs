@@ -35,7 +35,7 @@ fn chunks() -> Vec<String> {
     let chunker = Chunker::new(ChunkConfig::default(), Tiktoken::cl100k_base()).expect("chunker");
     let mut texts = Vec::new();
     for package in ["email", "asyncio"] {
-        let files = discover(&stdlib(package), &Config::default()).expect("walk").files;
+        let files = discover(stdlib(package), &Config::default()).expect("walk").files;
         parse_files(
             &files,
             &Config::default(),
