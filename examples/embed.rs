@@ -133,22 +133,13 @@ async fn run(args: &Args) -> anyhow::Result<bool> {
         let m = &report.metrics;
         writeln!(out, "pyatlas embed {} with {} ({} dimensions)", args.root.display(), model, embedder.dimensions())?;
         writeln!(out, "  files {}, chunks {}", discovery.files.len(), texts.len())?;
+        let (embedded, failed, truncated) = (report.embedded, report.failures.len(), report.truncated.len());
+        writeln!(out, "  embedded {embedded}, failed {failed}, truncated {truncated}")?;
+        let (requests, tokens, retries, refused) = (m.requests, m.tokens, m.retries, m.rate_limited);
+        let (wait, cost) = (m.limiter_wait.as_secs_f64(), m.estimated_cost_usd);
         writeln!(
             out,
-            "  embedded {}, failed {}, truncated {}",
-            report.embedded,
-            report.failures.len(),
-            report.truncated.len()
-        )?;
-        writeln!(
-            out,
-            "  requests {}, tokens {}, retries {}, 429s {}, limiter wait {:.1} s, estimated cost ${:.4}",
-            m.requests,
-            m.tokens,
-            m.retries,
-            m.rate_limited,
-            m.limiter_wait.as_secs_f64(),
-            m.estimated_cost_usd
+            "  requests {requests}, tokens {tokens}, retries {retries}, 429s {refused}, limiter wait {wait:.1} s, estimated cost ${cost:.4}"
         )?;
         writeln!(out, "  {:.2} s", start.elapsed().as_secs_f64())?;
     }
