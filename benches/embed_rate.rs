@@ -50,15 +50,21 @@ struct Options {
     virtual_time: bool,
 }
 
-fn options() -> Options {
+/// The value after `--name` on the command line, if it parses.
+fn value<T: std::str::FromStr>(name: &str) -> Option<T> {
     let args: Vec<String> = std::env::args().collect();
-    let value = |name: &str| {
-        args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).and_then(|v| v.parse::<u64>().ok())
-    };
+    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).and_then(|v| v.parse().ok())
+}
+
+fn flag(name: &str) -> bool {
+    std::env::args().any(|a| a == name)
+}
+
+fn options() -> Options {
     Options {
         seconds: value("--seconds").unwrap_or(120),
         warmup: value("--warmup").unwrap_or(20),
-        virtual_time: args.iter().any(|a| a == "--virtual"),
+        virtual_time: flag("--virtual"),
     }
 }
 
@@ -249,11 +255,7 @@ fn print(o: &Outcome, options: &Options) {
 /// (or `--rpm`, `--tpm`, `--counts-differently`), until killed; prints its
 /// base URL (for `index --api-base`).
 fn serve() {
-    let args: Vec<String> = std::env::args().collect();
-    let value = |name: &str| {
-        args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).and_then(|v| v.parse::<u32>().ok())
-    };
-    let config = server_config(args.iter().any(|a| a == "--counts-differently"))
+    let config = server_config(flag("--counts-differently"))
         .requests_per_minute(value("--rpm").unwrap_or(RPM))
         .tokens_per_minute(value("--tpm").unwrap_or(TPM));
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
@@ -265,7 +267,7 @@ fn serve() {
 }
 
 fn main() {
-    if std::env::args().any(|a| a == "--serve") {
+    if flag("--serve") {
         serve();
         return;
     }

@@ -106,7 +106,7 @@ async fn progress_lines_without_a_terminal() {
     )
     .await
     .expect("server");
-    let email = stdlib("email");
+    let email = common::stdlib_package("email");
     let args = ["--dimensions", "8", "--format", "summary", "--tpm", "100000", "--progress-every", "1"];
     let output = run_against(&server, &[&[email.as_str()][..], &args].concat()).await;
     let stderr = String::from_utf8_lossy(&output.stderr);
@@ -137,12 +137,4 @@ async fn the_watchdog_speaks_when_nothing_moves() {
     assert!(warning.contains("no embedding batch has finished for "), "{warning}");
     assert!(warning.contains("waiting for: 1 answer (sent "), "{warning}");
     assert!(stderr.contains("not embedded: ") && stderr.contains("deadline"), "{stderr}");
-}
-
-fn stdlib(package: &str) -> String {
-    let out = std::process::Command::new("python3")
-        .args(["-c", "import sysconfig; print(sysconfig.get_paths()['stdlib'])"])
-        .output()
-        .expect("python3");
-    format!("{}/{package}", String::from_utf8_lossy(&out.stdout).trim())
 }

@@ -37,14 +37,6 @@ async fn output(mut command: Command) -> Output {
     tokio::task::spawn_blocking(move || command.output().expect("run example")).await.expect("join")
 }
 
-fn stdlib_package(name: &str) -> String {
-    let out = Command::new("python3")
-        .args(["-c", "import sysconfig; print(sysconfig.get_paths()['stdlib'])"])
-        .output()
-        .expect("python3");
-    format!("{}/{name}", String::from_utf8_lossy(&out.stdout).trim())
-}
-
 fn chunk_ids(root: &str) -> Vec<String> {
     let out = common::example("chunk").arg(root).output().expect("chunk");
     String::from_utf8_lossy(&out.stdout)
@@ -137,7 +129,7 @@ async fn a_killed_index_is_resumed_without_embedding_twice() {
     )
     .await
     .expect("mock");
-    let root = stdlib_package("email");
+    let root = common::stdlib_package("email");
     let name = project("killed");
     // A model of its own: vectors of earlier runs must not answer for it.
     let model = format!("mock-{name}");
@@ -195,7 +187,7 @@ async fn a_killed_index_is_resumed_without_embedding_twice() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_indexers_of_one_project_at_once() {
     let name = project("twice");
-    let root = stdlib_package("json");
+    let root = common::stdlib_package("json");
     let (a, b) = tokio::join!(
         output(example("index", &[&root, "--project", &name])),
         output(example("index", &[&root, "--project", &name]))
@@ -226,7 +218,7 @@ async fn progress_lines_without_a_terminal() {
     .await
     .expect("mock");
     let project = project("progress");
-    let root = stdlib_package("email");
+    let root = common::stdlib_package("email");
     // A model of its own: nothing in the shared embedding cache.
     let model = format!("model-{project}");
     let args = ["--project", &project, "--embedder", "openai", "--api-base", &server.url(), "--dimensions", "8"];

@@ -10,7 +10,8 @@
 //! use at least 90% of the provider's token budget after the first minute,
 //! and be refused (429) for at most 5% of its requests.
 
-use std::path::{Path, PathBuf};
+mod common;
+
 use std::time::Duration;
 
 use pyatlas::chunker::{ChunkConfig, Chunker, Tiktoken};
@@ -22,20 +23,12 @@ const RPM: u32 = 500;
 const TPM: u32 = 50_000;
 const DIMS: usize = 8;
 
-fn stdlib(package: &str) -> PathBuf {
-    let out = std::process::Command::new("python3")
-        .args(["-c", "import sysconfig; print(sysconfig.get_paths()['stdlib'])"])
-        .output()
-        .expect("python3");
-    Path::new(String::from_utf8_lossy(&out.stdout).trim()).join(package)
-}
-
 /// The chunks of the `email` and `asyncio` packages.
 fn chunks() -> Vec<String> {
     let chunker = Chunker::new(ChunkConfig::default(), Tiktoken::cl100k_base()).expect("chunker");
     let mut texts = Vec::new();
     for package in ["email", "asyncio"] {
-        let files = discover(stdlib(package), &Config::default()).expect("walk").files;
+        let files = discover(common::stdlib_package(package), &Config::default()).expect("walk").files;
         parse_files(
             &files,
             &Config::default(),
