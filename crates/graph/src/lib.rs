@@ -4,7 +4,7 @@
 //!
 //! ```
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! use pyatlas_graph::{Contract, GraphConfig, ImportGraph, Walk};
+//! use pyatlas_graph::{Contract, ContractKind, GraphConfig, ImportGraph, Layer, Scope, Walk};
 //!
 //! let root = tempfile::tempdir()?;
 //! let write = |path: &str, text: &str| std::fs::write(root.path().join(path), text);
@@ -19,14 +19,17 @@
 //! assert_eq!(graph.module("requests").map(|m| m.kind), Some(pyatlas_graph::ModuleKind::External));
 //! assert_eq!(graph.cycles(Walk::default())[0].example, ["shop.api", "shop.services", "shop.domain", "shop.api"]);
 //!
-//! let layers = Contract::Layers {
-//!     name: "layers".into(),
-//!     layers: vec![vec!["shop.api".into()], vec!["shop.services".into()], vec!["shop.domain".into()]],
-//!     ignore_type_checking: false,
-//! };
-//! let report = graph.check(&layers)?;
+//! let layers = Contract::new("layers", ContractKind::Layers {
+//!     layers: vec![Layer::new(["api"]), Layer::new(["services"]), Layer::new(["domain"])],
+//!     containers: vec!["shop".parse()?],
+//!     exhaustive: false,
+//!     exhaustive_ignores: vec![],
+//! });
+//! let report = graph.check(&layers, &Scope::new(["shop"]))?;
 //! assert!(!report.kept);
-//! assert_eq!(report.violations[0].chain[0].lines, [1]); // shop.domain imports shop.api at line 1
+//! let (importer, imported) = (&report.violations[0].importer, &report.violations[0].imported);
+//! assert_eq!((importer.as_str(), imported.as_str()), ("shop.domain", "shop.api"));
+//! assert_eq!(report.violations[0].chains[0][0].lines, [1]); // shop.domain imports shop.api at line 1
 //! # Ok(()) }
 //! ```
 //!
@@ -65,7 +68,11 @@ mod query;
 use std::path::PathBuf;
 
 pub use calls::{CallGraph, CallStats, ClassHierarchy, FileCalls, InternalRoots, UnitId, UnitRef};
-pub use contracts::{Contract, ContractReport, Violation};
+pub use contracts::importlinter::Config as ImportLinterConfig;
+pub use contracts::{
+    Alerting, Contract, ContractError, ContractKind, ContractReport, ContractType, ContractsReport, ExpressionError,
+    ImportExpression, Layer, LayerModule, ModuleExpression, Scope, Violation, importlinter,
+};
 pub use imports::{
     BuildStats, FileImports, GraphConfig, ImportEdge, ImportGraph, ImportGraphBuilder, ModuleKind, ModuleNode,
     UnresolvedImport, is_stdlib,
@@ -133,19 +140,5 @@ pub enum BuildError {
         /// The cause.
         #[source]
         source: std::io::Error,
-    },
-}
-
-/// Why a contract cannot be checked ([`ImportGraph::check`]).
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum ContractError {
-    /// A contract names a module or package that is not in the graph.
-    #[error("contract `{contract}`: `{module}` matches no module: this rule checks nothing")]
-    MatchesNothing {
-        /// The contract's name.
-        contract: String,
-        /// The name that matches nothing.
-        module: String,
     },
 }
