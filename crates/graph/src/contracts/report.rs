@@ -16,7 +16,7 @@ use crate::query::Hop;
 pub struct ContractsReport {
     /// One report per contract, in the configuration's order.
     pub contracts: Vec<ContractReport>,
-    /// Modules in scope (lint-imports' "Analyzed N files").
+    /// Modules in scope, external packages included when they are (lint-imports' "Analyzed N files").
     pub files: usize,
     /// Imports between them, one per pair of modules (its "dependencies").
     pub dependencies: usize,
@@ -38,7 +38,7 @@ impl ContractsReport {
             Some(_) => scope.include_external_packages,
             None => false,
         };
-        let files = graph.modules().filter(|m| m.kind == ModuleKind::Internal && scope.is_internal(&m.name)).count();
+        let files = graph.modules().filter(|m| in_scope(&m.name)).count();
         let dependencies = graph.edges().filter(|(a, b, _)| in_scope(a) && in_scope(b)).count();
         Ok(Self { contracts, files, dependencies })
     }

@@ -1,0 +1,209 @@
+//! The contracts example against lint-imports 2.17 (installed by
+//! scripts/test), on code nobody here wrote: sqlfluff's and import-linter's
+//! own configurations on their sdists, each also with planted imports that
+//! break every contract, and a configuration with every contract type on
+//! Django. What must agree: the verdict per contract and the set of
+//! violations (importer, imported); for acyclic_siblings, whose cycle
+//! breakers are a heuristic, the verdict alone.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::example;
+
+/// Per contract name: kept, the violating pairs, and the undeclared modules.
+type Verdicts = BTreeMap<String, (bool, BTreeSet<(String, String)>, BTreeSet<String>)>;
+
+fn workspace() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// An unpacked sdist, prepared by scripts/test.
+fn sdist(name: &str) -> PathBuf {
+    let dir = workspace().join("target/sdists").join(name);
+    assert!(dir.is_dir(), "{} is missing: scripts/test downloads and unpacks it", dir.display());
+    dir
+}
+
+/// A copy of `from` in a fresh temporary folder.
+fn copy(from: &Path) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let status = Command::new("cp").arg("-r").arg(format!("{}/.", from.display())).arg(dir.path()).status().expect("cp");
+    assert!(status.success());
+    dir
+}
+
+fn append(root: &Path, file: &str, line: &str) {
+    let path = root.join(file);
+    let mut text = std::fs::read_to_string(&path).unwrap_or_default();
+    text.push_str(line);
+    text.push('\n');
+    std::fs::write(path, text).expect("plant");
+}
+
+/// lint-imports' verdicts, parsed from its text output (the only one it has).
+fn lint_imports(cwd: &Path, python_path: &Path, config: Option<&Path>) -> Verdicts {
+    let mut command = Command::new("lint-imports");
+    command.args(["--no-cache", "--no-logo"]).current_dir(cwd).env("PYTHONPATH", python_path).env("COLUMNS", "100000");
+    if let Some(config) = config {
+        command.arg(config);
+    }
+    let out = command.output().expect("lint-imports is installed by scripts/test");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("Contracts: "), "lint-imports failed: {text}\n{}", String::from_utf8_lossy(&out.stderr));
+    let mut verdicts = Verdicts::new();
+    let lines: Vec<&str> = text.lines().collect();
+    let summary = lines.iter().position(|l| l.starts_with("Contracts: ")).expect("summary");
+    for line in &lines[..summary] {
+        let line = line.split(" (").next().unwrap_or(line);
+        for (suffix, kept) in [(" KEPT", true), (" BROKEN", false)] {
+            if let Some(name) = line.strip_suffix(suffix) {
+                verdicts.insert(name.to_owned(), (kept, BTreeSet::new(), BTreeSet::new()));
+            }
+        }
+    }
+    let (mut current, mut protected, mut undeclared) = (None::<String>, false, false);
+    for pair in lines[summary..].windows(2) {
+        let (line, next) = (pair[0], pair[1]);
+        if !next.is_empty() && next.chars().all(|c| c == '-') && verdicts.contains_key(line) {
+            (current, protected, undeclared) = (Some(line.to_owned()), false, false);
+            continue;
+        }
+        let Some(entry) = current.as_ref().and_then(|c| verdicts.get_mut(c)) else { continue };
+        if let Some((a, b)) = line.strip_suffix(':').and_then(|l| l.split_once(" is not allowed to import ")) {
+            entry.1.insert((a.to_owned(), b.to_owned()));
+        } else if line.starts_with("Illegal imports of protected package") {
+            protected = true;
+        } else if line.starts_with("The following modules are not listed as layers") {
+            undeclared = true;
+        } else if line.starts_with("(Since") {
+            undeclared = false;
+        } else if let Some(item) = line.strip_prefix("- ") {
+            if protected {
+                let (a, rest) = item.split_once(" -> ").expect("an import");
+                entry.1.insert((a.to_owned(), rest.split(" (").next().unwrap_or(rest).to_owned()));
+            } else if undeclared {
+                entry.2.insert(item.trim().to_owned());
+            }
+        }
+    }
+    verdicts
+}
+
+/// The example's verdicts, from its JSON output, and its exit status.
+fn pyatlas(root: &Path, config: Option<&Path>) -> (Verdicts, i32, serde_json::Value) {
+    let mut command = example("contracts");
+    command.arg(root).args(["--format", "json"]);
+    if let Some(config) = config {
+        command.arg("--config").arg(config);
+    }
+    let out = command.output().expect("contracts");
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)));
+    let mut verdicts = Verdicts::new();
+    for c in json["contracts"].as_array().expect("contracts") {
+        let pairs = c["violations"]
+            .as_array()
+            .expect("violations")
+            .iter()
+            .map(|v| (v["importer"].as_str().expect("importer").to_owned(), v["imported"].as_str().expect("imported").to_owned()))
+            .collect();
+        let undeclared = c["warnings"]
+            .as_array()
+            .expect("warnings")
+            .iter()
+            .filter_map(|w| w.as_str()?.strip_suffix(" is not listed as a layer (the contract is exhaustive).").map(str::to_owned))
+            .collect();
+        verdicts.insert(c["name"].as_str().expect("name").to_owned(), (c["kept"].as_bool().expect("kept"), pairs, undeclared));
+    }
+    (verdicts, out.status.code().expect("exit code"), json)
+}
+
+/// Compares, leaving out the violations of acyclic_siblings contracts.
+fn assert_agree(theirs: &Verdicts, ours: &Verdicts, acyclic: &[&str]) {
+    assert_eq!(theirs.keys().collect::<Vec<_>>(), ours.keys().collect::<Vec<_>>(), "the same contracts");
+    for (name, (kept, pairs, undeclared)) in theirs {
+        let (our_kept, our_pairs, our_undeclared) = &ours[name];
+        assert_eq!(kept, our_kept, "verdict of {name}");
+        if !acyclic.contains(&name.as_str()) {
+            assert_eq!(pairs, our_pairs, "violations of {name}");
+            assert_eq!(undeclared, our_undeclared, "undeclared modules of {name}");
+        }
+    }
+}
+
+#[test]
+fn sqlfluff_contracts_agree_with_lint_imports() {
+    let root = sdist("sqlfluff-4.5.0");
+    let theirs = lint_imports(&root, &root.join("src"), None);
+    let (ours, code, json) = pyatlas(&root, None);
+    assert_eq!(theirs.len(), 4);
+    assert!(theirs.values().all(|(kept, ..)| *kept), "{theirs:?}");
+    assert_agree(&theirs, &ours, &[]);
+    assert_eq!(code, 0);
+    assert_eq!((json["files"].as_u64(), json["dependencies"].as_u64()), (Some(269), Some(997)), "lint-imports' counts");
+}
+
+#[test]
+fn sqlfluff_with_planted_imports_breaks_every_contract_as_lint_imports_says() {
+    let copy = copy(&sdist("sqlfluff-4.5.0"));
+    let src = copy.path().join("src/sqlfluff");
+    append(&src, "core/config/__init__.py", "import sqlfluff.cli.commands");
+    append(&src, "api/simple.py", "from sqlfluff.cli import formatters");
+    append(&src, "core/helpers/string.py", "from sqlfluff.core.helpers import dict as _d");
+    append(&src, "core/helpers/file.py", "import sqlfluff.core.linter.linter");
+    let theirs = lint_imports(copy.path(), &copy.path().join("src"), None);
+    let (ours, code, _) = pyatlas(copy.path(), None);
+    assert!(theirs.values().all(|(kept, ..)| !kept), "{theirs:?}");
+    assert!(theirs.values().map(|(_, pairs, _)| pairs.len()).sum::<usize>() >= 8, "{theirs:?}");
+    assert_agree(&theirs, &ours, &[]);
+    assert_eq!(code, 1);
+}
+
+#[test]
+fn import_linter_contracts_agree_with_lint_imports() {
+    let root = sdist("import_linter-2.17");
+    let theirs = lint_imports(&root, &root.join("src"), None);
+    let (ours, code, _) = pyatlas(&root, None);
+    assert_eq!(theirs.len(), 2);
+    assert_agree(&theirs, &ours, &["All packages are acyclic"]);
+    assert_eq!(code, 0);
+
+    // A lower layer importing a higher one, an undeclared child, a cycle.
+    let copy = copy(&root);
+    let src = copy.path().join("src/importlinter");
+    append(&src, "domain/helpers.py", "import importlinter.cli");
+    std::fs::write(src.join("extra.py"), "").expect("write");
+    append(&src, "contracts/_common.py", "from importlinter.contracts import layers");
+    let theirs = lint_imports(copy.path(), &copy.path().join("src"), None);
+    let (ours, code, _) = pyatlas(copy.path(), None);
+    assert!(theirs.values().all(|(kept, ..)| !kept), "{theirs:?}");
+    assert!(theirs["Layered architecture"].2.contains("importlinter.extra"), "{theirs:?}");
+    assert_agree(&theirs, &ours, &["All packages are acyclic"]);
+    assert_eq!(code, 1);
+}
+
+#[test]
+fn every_contract_type_on_django_agrees_with_lint_imports() {
+    let config = workspace().join("tests/contracts/django.ini");
+    let site = std::fs::read_dir(workspace().join("target/test-venv/lib"))
+        .expect("the test venv")
+        .filter_map(Result::ok)
+        .map(|e| e.path().join("site-packages"))
+        .find(|p| p.join("django").is_dir())
+        .expect("Django in the test venv");
+    let cwd = tempfile::tempdir().expect("tempdir");
+    std::fs::copy(&config, cwd.path().join(".importlinter")).expect("copy");
+    let theirs = lint_imports(cwd.path(), &site, None);
+    let (ours, code, json) = pyatlas(&site, Some(&config));
+    assert_eq!(theirs.len(), 12);
+    assert_agree(&theirs, &ours, &["The ORM is acyclic", "Dispatch is acyclic"]);
+    assert_eq!(code, 1);
+    assert_eq!(json["contracts"][0]["warnings"].as_array().map(Vec::len), Some(2), "two unmatched ignored imports");
+    assert!(theirs.values().map(|(_, pairs, _)| pairs.len()).sum::<usize>() > 100, "{theirs:?}");
+    assert!(!theirs["Only the ORM imports the backends"].1.is_empty(), "protected imports were parsed");
+    assert_eq!((json["files"].as_u64(), json["dependencies"].as_u64()), (Some(1012), Some(4178)), "lint-imports' counts");
+}
