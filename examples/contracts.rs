@@ -69,7 +69,9 @@ fn run(args: &Args) -> anyhow::Result<bool> {
     if !args.contracts.is_empty() {
         for id in &args.contracts {
             if !contracts.iter().any(|c| c.id.as_deref() == Some(id)) {
-                bail!("Could not find contract '{id}'. You asked to limit the check to that contract, but nothing exists with that id.");
+                bail!(
+                    "Could not find contract '{id}'. You asked to limit the check to that contract, but nothing exists with that id."
+                );
             }
         }
         contracts.retain(|c| c.id.as_ref().is_some_and(|id| args.contracts.contains(id)));

@@ -31,7 +31,8 @@ fn sdist(name: &str) -> PathBuf {
 /// A copy of `from` in a fresh temporary folder.
 fn copy(from: &Path) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tempdir");
-    let status = Command::new("cp").arg("-r").arg(format!("{}/.", from.display())).arg(dir.path()).status().expect("cp");
+    let status =
+        Command::new("cp").arg("-r").arg(format!("{}/.", from.display())).arg(dir.path()).status().expect("cp");
     assert!(status.success());
     dir
 }
@@ -101,23 +102,34 @@ fn pyatlas(root: &Path, config: Option<&Path>) -> (Verdicts, i32, serde_json::Va
         command.arg("--config").arg(config);
     }
     let out = command.output().expect("contracts");
-    let json: serde_json::Value = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!("{e}: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+    });
     let mut verdicts = Verdicts::new();
     for c in json["contracts"].as_array().expect("contracts") {
         let pairs = c["violations"]
             .as_array()
             .expect("violations")
             .iter()
-            .map(|v| (v["importer"].as_str().expect("importer").to_owned(), v["imported"].as_str().expect("imported").to_owned()))
+            .map(|v| {
+                (
+                    v["importer"].as_str().expect("importer").to_owned(),
+                    v["imported"].as_str().expect("imported").to_owned(),
+                )
+            })
             .collect();
         let undeclared = c["warnings"]
             .as_array()
             .expect("warnings")
             .iter()
-            .filter_map(|w| w.as_str()?.strip_suffix(" is not listed as a layer (the contract is exhaustive).").map(str::to_owned))
+            .filter_map(|w| {
+                w.as_str()?.strip_suffix(" is not listed as a layer (the contract is exhaustive).").map(str::to_owned)
+            })
             .collect();
-        verdicts.insert(c["name"].as_str().expect("name").to_owned(), (c["kept"].as_bool().expect("kept"), pairs, undeclared));
+        verdicts.insert(
+            c["name"].as_str().expect("name").to_owned(),
+            (c["kept"].as_bool().expect("kept"), pairs, undeclared),
+        );
     }
     (verdicts, out.status.code().expect("exit code"), json)
 }
@@ -205,5 +217,9 @@ fn every_contract_type_on_django_agrees_with_lint_imports() {
     assert_eq!(json["contracts"][0]["warnings"].as_array().map(Vec::len), Some(2), "two unmatched ignored imports");
     assert!(theirs.values().map(|(_, pairs, _)| pairs.len()).sum::<usize>() > 100, "{theirs:?}");
     assert!(!theirs["Only the ORM imports the backends"].1.is_empty(), "protected imports were parsed");
-    assert_eq!((json["files"].as_u64(), json["dependencies"].as_u64()), (Some(1012), Some(4178)), "lint-imports' counts");
+    assert_eq!(
+        (json["files"].as_u64(), json["dependencies"].as_u64()),
+        (Some(1012), Some(4178)),
+        "lint-imports' counts"
+    );
 }

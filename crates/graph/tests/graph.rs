@@ -1,9 +1,7 @@
 //! The graph crate on small fixture projects: one test per resolution rule,
 //! the queries, the contracts, the cache, the call graph and the exports.
 
-use pyatlas_graph::{
-    CallGraph, ClassHierarchy, Contract, ContractError, GraphConfig, ImportGraph, ModuleKind, UnitRef, Walk,
-};
+use pyatlas_graph::{CallGraph, ClassHierarchy, GraphConfig, ImportGraph, ModuleKind, UnitRef, Walk};
 use pyatlas_parser::{Config, parse_codebase};
 
 /// Creates `files` (path, contents) under a fresh temporary folder.
@@ -171,75 +169,6 @@ fn orphans_and_squashing() {
     assert_eq!(graph.orphans(), ["pkg.lonely"]);
     let squashed = graph.squash(2);
     assert_eq!(edges(&squashed), ["pkg.a -> pkg.b [1]", "pkg.b -> os [1]", "pkg.lonely -> sys [1]"]);
-}
-
-fn layers(names: &[&[&str]], ignore_type_checking: bool) -> Contract {
-    Contract::Layers {
-        name: "layers".into(),
-        layers: names.iter().map(|l| l.iter().map(|s| (*s).to_owned()).collect()).collect(),
-        ignore_type_checking,
-    }
-}
-
-#[test]
-fn layer_contracts_report_every_hop_and_line() {
-    let graph = build(SHOP);
-    let report = graph.check(&layers(&[&["shop.api"], &["shop.services"], &["shop.domain"]], false)).expect("valid");
-    assert!(!report.kept);
-    let domain_to_api = report.violations.iter().find(|v| v.importer == "shop.domain").expect("domain reaches api");
-    assert_eq!(domain_to_api.imported, "shop.api");
-    let hops: Vec<_> =
-        domain_to_api.chain.iter().map(|h| (h.importer.as_str(), h.imported.as_str(), h.lines.as_slice())).collect();
-    assert_eq!(hops, [("shop.domain.models", "shop.api", &[2][..])]);
-
-    // Siblings in one layer must not import each other either.
-    let report = graph
-        .check(&layers(&[&["shop.api"], &["shop.services.orders", "shop.services.pricing"]], false))
-        .expect("valid");
-    let sibling = |report: &pyatlas_graph::ContractReport| {
-        report
-            .violations
-            .iter()
-            .find(|v| v.importer == "shop.services.pricing" && v.imported == "shop.services.orders")
-            .map(|v| v.chain.len())
-    };
-    assert_eq!(sibling(&report), Some(1), "the TYPE_CHECKING import itself");
-    let report = graph
-        .check(&layers(&[&["shop.api"], &["shop.services.orders", "shop.services.pricing"]], true))
-        .expect("valid");
-    assert_eq!(sibling(&report), Some(3), "ignoring it, the longer chain through shop.api remains");
-}
-
-#[test]
-fn forbidden_and_independence_contracts() {
-    let graph = build(SHOP);
-    let forbidden = Contract::Forbidden {
-        name: "domain stays pure".into(),
-        sources: vec!["shop.domain".into()],
-        forbidden: vec!["requests".into()],
-        ignore_type_checking: false,
-    };
-    let report = graph.check(&forbidden).expect("valid");
-    assert!(!report.kept, "shop.domain -> shop.api -> ... -> shop.services.orders -> requests");
-    assert_eq!(report.violations[0].chain.last().map(|h| h.imported.as_str()), Some("requests"));
-
-    let independence = Contract::Independence {
-        name: "services".into(),
-        modules: vec!["shop.services.orders".into(), "shop.domain".into()],
-        ignore_type_checking: false,
-    };
-    let report = graph.check(&independence).expect("valid");
-    assert_eq!(report.violations.len(), 2, "{:#?}", report.violations);
-
-    let nothing = Contract::Forbidden {
-        name: "typo".into(),
-        sources: vec!["shop.domian".into()],
-        forbidden: vec!["requests".into()],
-        ignore_type_checking: false,
-    };
-    let error = graph.check(&nothing).expect_err("matches nothing");
-    assert!(matches!(error, ContractError::MatchesNothing { .. }));
-    assert!(error.to_string().contains("`shop.domian` matches no module: this rule checks nothing"), "{error}");
 }
 
 #[test]

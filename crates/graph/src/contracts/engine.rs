@@ -77,7 +77,11 @@ impl<'g> Work<'g> {
     fn descendants(&self, name: &str) -> impl Iterator<Item = Node> + '_ {
         // Names below `name.` sort between `name.` and `name/` ('/' follows '.').
         let (low, high) = (format!("{name}."), format!("{name}/"));
-        self.by_name.range::<str, _>((std::ops::Bound::Included(low.as_str()), std::ops::Bound::Excluded(high.as_str()))).map(|(_, &n)| n).collect::<Vec<_>>().into_iter()
+        self.by_name
+            .range::<str, _>((std::ops::Bound::Included(low.as_str()), std::ops::Bound::Excluded(high.as_str())))
+            .map(|(_, &n)| n)
+            .collect::<Vec<_>>()
+            .into_iter()
     }
 
     fn with_descendants(&self, node: Node) -> Vec<Node> {
@@ -229,7 +233,8 @@ pub(super) fn check(graph: &ImportGraph, scope: &Scope, contract: &Contract) -> 
     contract.validate()?;
     let mut work = Work::new(graph, scope);
     let (ignored_imports, warnings) = work.remove_ignored(contract)?;
-    let no_such = |module: &str| ContractError::NoSuchModule { contract: contract.name.clone(), module: module.to_owned() };
+    let no_such =
+        |module: &str| ContractError::NoSuchModule { contract: contract.name.clone(), module: module.to_owned() };
     let mut undeclared_modules = Vec::new();
     let violations = match &contract.kind {
         ContractKind::Layers { layers, containers, exhaustive, exhaustive_ignores } => {
@@ -246,7 +251,8 @@ pub(super) fn check(graph: &ImportGraph, scope: &Scope, contract: &Contract) -> 
                 vec![work.levels(layers, None)]
             } else {
                 for container in &containers {
-                    if !scope.root_packages.is_empty() && !scope.root_packages.iter().any(|r| in_package(container, r)) {
+                    if !scope.root_packages.is_empty() && !scope.root_packages.iter().any(|r| in_package(container, r))
+                    {
                         return Err(ContractError::InvalidContainer {
                             contract: contract.name.clone(),
                             container: container.clone(),
@@ -395,14 +401,16 @@ impl Work<'_> {
         allow_indirect: bool,
         as_packages: bool,
     ) -> Result<Vec<Violation>, ContractError> {
-        let no_such = |module: &str| ContractError::NoSuchModule { contract: contract.name.clone(), module: module.to_owned() };
+        let no_such =
+            |module: &str| ContractError::NoSuchModule { contract: contract.name.clone(), module: module.to_owned() };
         let sources = self.expand(sources);
         let forbidden = self.expand(forbidden);
         for source in &sources {
             self.lookup(source).ok_or_else(|| no_such(source))?;
         }
-        let (internal, external): (Vec<&String>, Vec<&String>) =
-            forbidden.iter().partition(|m| self.scope.root_packages.iter().any(|r| in_package(m, r)) || self.scope.root_packages.is_empty());
+        let (internal, external): (Vec<&String>, Vec<&String>) = forbidden.iter().partition(|m| {
+            self.scope.root_packages.iter().any(|r| in_package(m, r)) || self.scope.root_packages.is_empty()
+        });
         for module in &internal {
             self.lookup(module).ok_or_else(|| no_such(module))?;
         }
@@ -424,8 +432,8 @@ impl Work<'_> {
         let mut violations = Vec::new();
         for source in &sources {
             for target in forbidden.iter().filter(|f| self.lookup(f).is_some()) {
-                let overlap = source == target
-                    || (as_packages && (in_package(source, target) || in_package(target, source)));
+                let overlap =
+                    source == target || (as_packages && (in_package(source, target) || in_package(target, source)));
                 if overlap {
                     continue;
                 }
@@ -453,7 +461,8 @@ impl Work<'_> {
         allowed: &[ModuleExpression],
         as_packages: bool,
     ) -> Result<Vec<Violation>, ContractError> {
-        let no_such = |module: &str| ContractError::NoSuchModule { contract: contract.name.clone(), module: module.to_owned() };
+        let no_such =
+            |module: &str| ContractError::NoSuchModule { contract: contract.name.clone(), module: module.to_owned() };
         let mut allowed_nodes: HashSet<Node> = HashSet::new();
         for name in self.expand(allowed) {
             match self.lookup(&name) {
@@ -474,7 +483,11 @@ impl Work<'_> {
             importers.retain(|i| !allowed_nodes.contains(i) && !members.contains(i));
             for importer in importers {
                 for imported in self.imports(importer).filter(|i| members.contains(i)) {
-                    violations.push(self.violation(self.name(importer), self.name(imported), &[vec![importer, imported]]));
+                    violations.push(self.violation(
+                        self.name(importer),
+                        self.name(imported),
+                        &[vec![importer, imported]],
+                    ));
                 }
             }
         }

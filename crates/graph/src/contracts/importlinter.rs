@@ -9,7 +9,9 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use super::ini::{self, Value};
-use super::{Alerting, Contract, ContractError, ContractKind, ContractType, Layer, LayerModule, ModuleExpression, Scope};
+use super::{
+    Alerting, Contract, ContractError, ContractKind, ContractType, Layer, LayerModule, ModuleExpression, Scope,
+};
 
 /// The files import-linter looks for, in its order (INI readers first).
 pub const CANDIDATES: [&str; 3] = ["setup.cfg", ".importlinter", "pyproject.toml"];
@@ -90,11 +92,15 @@ impl ConfigError {
             ContractError::Invalid { contract, key, message } => (contract.clone(), Some(key.clone()), message.clone()),
             other => {
                 let text = other.to_string();
-                let (contract, message) = text.split_once(": ").map_or((String::new(), text.clone()), |(c, m)| (c.to_owned(), m.to_owned()));
+                let (contract, message) =
+                    text.split_once(": ").map_or((String::new(), text.clone()), |(c, m)| (c.to_owned(), m.to_owned()));
                 (contract, None, message)
             }
         };
-        Self { file: file.to_path_buf(), problems: vec![Problem { line: None, contract: Some(contract), key, message }] }
+        Self {
+            file: file.to_path_buf(),
+            problems: vec![Problem { line: None, contract: Some(contract), key, message }],
+        }
     }
 }
 
@@ -134,22 +140,30 @@ impl Config {
     /// # Errors
     /// An unreadable file, one without an import-linter section, or an invalid configuration.
     pub fn from_file(file: &Path) -> Result<Self, ConfigError> {
-        Self::read(file)?.ok_or_else(|| {
-            ConfigError::one(file, format!("Could not read any configuration from {}.", file.display()))
-        })
+        Self::read(file)?
+            .ok_or_else(|| ConfigError::one(file, format!("Could not read any configuration from {}.", file.display())))
     }
 
     fn read(file: &Path) -> Result<Option<Self>, ConfigError> {
         let text = std::fs::read_to_string(file)
             .map_err(|e| ConfigError::one(file, format!("Could not read {}: {e}.", file.display())))?;
-        let raw = if file.extension().is_some_and(|e| e == "toml") { from_toml(file, &text)? } else { from_ini(file, &text)? };
+        let raw = if file.extension().is_some_and(|e| e == "toml") {
+            from_toml(file, &text)?
+        } else {
+            from_ini(file, &text)?
+        };
         raw.map(|(session, contracts)| Self::build(file, session, contracts)).transpose()
     }
 
     fn build(file: &Path, session: Options, contracts: Vec<(Option<usize>, Options)>) -> Result<Self, ConfigError> {
         let mut problems = Vec::new();
         let mut problem = |line: Option<usize>, contract: Option<&str>, key: Option<&str>, message: String| {
-            problems.push(Problem { line, contract: contract.map(str::to_owned), key: key.map(str::to_owned), message });
+            problems.push(Problem {
+                line,
+                contract: contract.map(str::to_owned),
+                key: key.map(str::to_owned),
+                message,
+            });
         };
         let root_packages = match (session.get("root_packages"), session.get("root_package")) {
             (Some(raw), _) | (None, Some(raw)) => list(raw),
@@ -158,7 +172,9 @@ impl Config {
                 Vec::new()
             }
         };
-        let flag = |key: &str| session.get(key).is_some_and(|raw| matches!(&raw.value, Value::One(v) if v == "True" || v == "true"));
+        let flag = |key: &str| {
+            session.get(key).is_some_and(|raw| matches!(&raw.value, Value::One(v) if v == "True" || v == "true"))
+        };
         let custom: BTreeMap<String, String> = session
             .get("contract_types")
             .map(list)
@@ -189,10 +205,16 @@ impl Config {
             }
             if let Some(id) = &id {
                 if id.contains(':') {
-                    fields.errors.push(("id".into(), format!("The contract id '{id}' is invalid. Contract ids may not contain a colon.")));
+                    fields.errors.push((
+                        "id".into(),
+                        format!("The contract id '{id}' is invalid. Contract ids may not contain a colon."),
+                    ));
                 }
                 if ids.contains(id) {
-                    fields.errors.push(("id".into(), format!("More than one contract has the id '{id}'. Contract ids must be unique within a file.")));
+                    fields.errors.push((
+                        "id".into(),
+                        format!("More than one contract has the id '{id}'. Contract ids must be unique within a file."),
+                    ));
                 }
                 ids.push(id.clone());
             }
@@ -216,31 +238,29 @@ impl Config {
                     }
                 },
             };
-            let ignore_imports = fields.list("ignore_imports", |s| s.parse().map_err(|e: super::ExpressionError| e.to_string()));
+            let ignore_imports =
+                fields.list("ignore_imports", |s| s.parse().map_err(|e: super::ExpressionError| e.to_string()));
             let alerting = fields.alerting();
             let label_ref = label.as_deref();
             for (key, message) in &fields.errors {
                 let line = options.get(key).and_then(|r| r.line).or(line);
                 problem(line, label_ref, Some(key), message.clone());
             }
-            if fields.errors.is_empty() {
-                if let (Some(name), Some(kind)) = (name, kind) {
-                    let contract = Contract {
-                        id,
-                        name,
-                        kind,
-                        ignore_imports: ignore_imports.unwrap_or_default(),
-                        unmatched_ignore_imports: alerting,
-                    };
-                    match contract.validate() {
-                        Ok(()) => parsed.push(contract),
-                        Err(ContractError::Invalid { key, message, .. }) => {
-                            let line = options.get(&key).and_then(|r| r.line).or(line);
-                            problem(line, label_ref, Some(&key), message);
-                        }
-                        Err(other) => problem(line, label_ref, None, other.to_string()),
-                    }
+            let (Some(name), Some(kind), true) = (name, kind, fields.errors.is_empty()) else { continue };
+            let contract = Contract {
+                id,
+                name,
+                kind,
+                ignore_imports: ignore_imports.unwrap_or_default(),
+                unmatched_ignore_imports: alerting,
+            };
+            match contract.validate() {
+                Ok(()) => parsed.push(contract),
+                Err(ContractError::Invalid { key, message, .. }) => {
+                    let line = options.get(&key).and_then(|r| r.line).or(line);
+                    problem(line, label_ref, Some(&key), message);
                 }
+                Err(other) => problem(line, label_ref, None, other.to_string()),
             }
         }
         if !problems.is_empty() {
@@ -348,15 +368,22 @@ impl Fields<'_> {
             Some("warn") => Alerting::Warn,
             Some("none") => Alerting::None,
             Some(other) => {
-                self.errors.push((key.to_owned(), format!("Invalid value '{other}': expected 'none', 'warn' or 'error'.")));
+                self.errors
+                    .push((key.to_owned(), format!("Invalid value '{other}': expected 'none', 'warn' or 'error'.")));
                 Alerting::Error
             }
         }
     }
 
     fn kind(&mut self, contract_type: ContractType) -> Option<ContractKind> {
-        let mut known: Vec<&str> =
-            vec!["id", "name", "type", "ignore_imports", "unmatched_ignore_imports_alerting", "broken_contract_guidance"];
+        let mut known: Vec<&str> = vec![
+            "id",
+            "name",
+            "type",
+            "ignore_imports",
+            "unmatched_ignore_imports_alerting",
+            "broken_contract_guidance",
+        ];
         let kind = match contract_type {
             ContractType::Layers => {
                 known.extend(["layers", "containers", "exhaustive", "exhaustive_ignores"]);
@@ -436,7 +463,12 @@ fn closest<'a>(key: &str, known: &[&'a str]) -> Option<&'a str> {
         }
         2.0 * table[a.len()][b.len()] as f64 / (a.len() + b.len()).max(1) as f64
     };
-    known.iter().map(|k| (ratio(key, k), *k)).filter(|(r, _)| *r >= 0.6).max_by(|a, b| a.0.total_cmp(&b.0)).map(|(_, k)| k)
+    known
+        .iter()
+        .map(|k| (ratio(key, k), *k))
+        .filter(|(r, _)| *r >= 0.6)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, k)| k)
 }
 
 /// One layer: `name`, `(optional)`, `a | b` (independent) or `a : b`.
@@ -527,13 +559,23 @@ fn from_toml(file: &Path, text: &str) -> Result<Option<RawConfig>, ConfigError> 
                         .collect::<Result<_, _>>()
                         .map_err(|v| ConfigError {
                             file: file.to_path_buf(),
-                            problems: vec![Problem { line: None, contract: contract.map(str::to_owned), key: Some(key.clone()), message: format!("Expected strings, got {v}.") }],
+                            problems: vec![Problem {
+                                line: None,
+                                contract: contract.map(str::to_owned),
+                                key: Some(key.clone()),
+                                message: format!("Expected strings, got {v}."),
+                            }],
                         })?,
                 ),
                 other => {
                     return Err(ConfigError {
                         file: file.to_path_buf(),
-                        problems: vec![Problem { line: None, contract: contract.map(str::to_owned), key: Some(key.clone()), message: format!("Expected a string, a boolean or a list, got {other}.") }],
+                        problems: vec![Problem {
+                            line: None,
+                            contract: contract.map(str::to_owned),
+                            key: Some(key.clone()),
+                            message: format!("Expected a string, a boolean or a list, got {other}."),
+                        }],
                     });
                 }
             };
@@ -574,7 +616,9 @@ impl Config {
             let path = package.replace('.', "/");
             let Some(base) = ["", "src"].into_iter().find(|base| root.join(base).join(&path).is_dir()) else {
                 let message = if ["", "src"].iter().any(|b| root.join(b).join(format!("{path}.py")).is_file()) {
-                    format!("'{package}' is a module, not a package. root_packages should only contain packages (directories with __init__.py), not individual .py files.")
+                    format!(
+                        "'{package}' is a module, not a package. root_packages should only contain packages (directories with __init__.py), not individual .py files."
+                    )
                 } else {
                     format!("Could not find root package '{package}' in {} or its src folder.", root.display())
                 };

@@ -89,7 +89,10 @@ pub(crate) fn parse(text: &str) -> Result<Vec<(String, Section)>, SyntaxError> {
         let key = trimmed[..split].trim().to_lowercase();
         let value = trimmed[split + 1..].trim().to_owned();
         if section.options.contains_key(&key) {
-            return Err(SyntaxError { line: number, message: format!("option '{key}' already exists in this section") });
+            return Err(SyntaxError {
+                line: number,
+                message: format!("option '{key}' already exists in this section"),
+            });
         }
         section.options.insert(key.clone(), Entry { value: Value::One(value.clone()), line: number });
         open = Some((key, vec![value], indent));

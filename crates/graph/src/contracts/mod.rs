@@ -13,7 +13,6 @@ pub mod importlinter;
 mod ini;
 mod report;
 
-
 use serde::{Deserialize, Serialize};
 
 pub use expr::{ExpressionError, ImportExpression, ModuleExpression};
@@ -42,7 +41,13 @@ pub struct Contract {
 impl Contract {
     /// A contract without an id or ignored imports.
     pub fn new(name: impl Into<String>, kind: ContractKind) -> Self {
-        Self { id: None, name: name.into(), kind, ignore_imports: Vec::new(), unmatched_ignore_imports: Alerting::Error }
+        Self {
+            id: None,
+            name: name.into(),
+            kind,
+            ignore_imports: Vec::new(),
+            unmatched_ignore_imports: Alerting::Error,
+        }
     }
 
     /// Sets [`Contract::id`].
@@ -368,7 +373,9 @@ pub enum ContractError {
         unmatched: Vec<ImportExpression>,
     },
     /// An external forbidden module while external packages are not in the graph.
-    #[error("{contract}: The top level configuration must have include_external_packages=True when there are external forbidden modules.")]
+    #[error(
+        "{contract}: The top level configuration must have include_external_packages=True when there are external forbidden modules."
+    )]
     ExternalsNotIncluded {
         /// The contract's name.
         contract: String,

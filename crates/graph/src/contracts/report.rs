@@ -76,10 +76,15 @@ impl ContractsReport {
             for v in &c.violations {
                 match c.contract_type {
                     ContractType::AcyclicSiblings => {
-                        let _ = writeln!(out, "{} and its siblings form a cycle: {} imports {}:\n", v.importer, v.importer, v.imported);
+                        let _ = writeln!(
+                            out,
+                            "{} and its siblings form a cycle: {} imports {}:\n",
+                            v.importer, v.importer, v.imported
+                        );
                     }
                     ContractType::Protected => {
-                        let _ = writeln!(out, "{} is not allowed to import the protected {}:\n", v.importer, v.imported);
+                        let _ =
+                            writeln!(out, "{} is not allowed to import the protected {}:\n", v.importer, v.imported);
                     }
                     _ => {
                         let _ = writeln!(out, "{} is not allowed to import {}:\n", v.importer, v.imported);
@@ -87,7 +92,14 @@ impl ContractsReport {
                 }
                 for chain in &v.chains {
                     for (i, hop) in chain.iter().enumerate() {
-                        let _ = writeln!(out, "{} {} -> {} ({})", if i == 0 { "-" } else { " " }, hop.importer, hop.imported, lines(hop));
+                        let _ = writeln!(
+                            out,
+                            "{} {} -> {} ({})",
+                            if i == 0 { "-" } else { " " },
+                            hop.importer,
+                            hop.imported,
+                            lines(hop)
+                        );
                     }
                     out.push('\n');
                 }
@@ -97,7 +109,10 @@ impl ContractsReport {
                 for m in &c.undeclared_modules {
                     let _ = writeln!(out, "- {m}");
                 }
-                let _ = writeln!(out, "\n(Since this contract is marked as 'exhaustive', every child of every container must be declared as a layer.)\n");
+                let _ = writeln!(
+                    out,
+                    "\n(Since this contract is marked as 'exhaustive', every child of every container must be declared as a layer.)\n"
+                );
             }
         }
         out
@@ -116,12 +131,18 @@ impl ContractsReport {
                     .map(|v| json!({"importer": v.importer, "imported": v.imported, "chains": v.chains}))
                     .collect();
                 let mut warnings = c.warnings.clone();
-                warnings.extend(c.undeclared_modules.iter().map(|m| format!("{m} is not listed as a layer (the contract is exhaustive).")));
+                warnings.extend(
+                    c.undeclared_modules
+                        .iter()
+                        .map(|m| format!("{m} is not listed as a layer (the contract is exhaustive).")),
+                );
                 json!({"id": c.id, "name": c.name, "type": c.contract_type, "kept": c.kept,
                        "violations": violations, "warnings": warnings, "ignored_imports": c.ignored_imports})
             })
             .collect();
-        serde_json::to_string_pretty(&json!({"contracts": contracts, "files": self.files, "dependencies": self.dependencies}))
+        serde_json::to_string_pretty(
+            &json!({"contracts": contracts, "files": self.files, "dependencies": self.dependencies}),
+        )
     }
 
     /// SARIF 2.1.0: one result per violation, at the first import of each
@@ -142,12 +163,20 @@ impl ContractsReport {
             for v in &c.violations {
                 for chain in &v.chains {
                     let Some(first) = chain.first() else { continue };
-                    let related: Vec<Value> = chain.iter().enumerate().map(|(i, h)| {
-                        let mut l = location(h);
-                        l["id"] = json!(i);
-                        l
-                    }).collect();
-                    let text = chain.iter().map(|h| format!("{} -> {} ({})", h.importer, h.imported, lines(h))).collect::<Vec<_>>().join("; ");
+                    let related: Vec<Value> = chain
+                        .iter()
+                        .enumerate()
+                        .map(|(i, h)| {
+                            let mut l = location(h);
+                            l["id"] = json!(i);
+                            l
+                        })
+                        .collect();
+                    let text = chain
+                        .iter()
+                        .map(|h| format!("{} -> {} ({})", h.importer, h.imported, lines(h)))
+                        .collect::<Vec<_>>()
+                        .join("; ");
                     results.push(json!({
                         "ruleId": c.contract_type.as_str(),
                         "level": "error",
