@@ -223,3 +223,91 @@ fn every_contract_type_on_django_agrees_with_lint_imports() {
         "lint-imports' counts"
     );
 }
+
+const APP: &[(&str, &str)] = &[
+    ("app/__init__.py", ""),
+    ("app/api.py", "from app import services\n"),
+    ("app/services.py", "from app import domain\n"),
+    ("app/domain.py", "import os\n\nfrom app import api\n"),
+    (
+        ".importlinter",
+        "[importlinter]\nroot_package = app\n\n[importlinter:contract:layers]\nname = Layers\ntype = layers\nlayers =\n    app.api\n    app.services\n    app.domain\n\n[importlinter:contract:pure]\nname = Pure API\ntype = forbidden\nsource_modules = app.api\nforbidden_modules = app.services\nallow_indirect_imports = true\nignore_imports = app.api -> app.services\n",
+    ),
+];
+
+fn app() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (path, text) in APP {
+        let path = dir.path().join(path);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(path, text).expect("write");
+    }
+    dir
+}
+
+fn run(command: &mut Command) -> (i32, String, String) {
+    let out = command.output().expect("runs");
+    (
+        out.status.code().expect("exit code"),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
+}
+
+#[test]
+fn text_output_and_exit_codes_are_lint_imports_own() {
+    let dir = app();
+    let (code, text, _) = run(example("contracts").arg(dir.path()));
+    assert_eq!(code, 1, "{text}");
+    assert!(text.contains("Layers BROKEN\nPure API KEPT (1 ignored import)\n\nContracts: 1 kept, 1 broken."), "{text}");
+    assert!(text.contains("app.domain is not allowed to import app.api:\n\n- app.domain -> app.api (l.3)\n"), "{text}");
+
+    let (code, text, _) = run(example("contracts").arg(dir.path()).args(["--contract", "pure"]));
+    assert_eq!((code, text.contains("Layers")), (0, false), "{text}");
+    let (code, _, err) = run(example("contracts").arg(dir.path()).args(["--contract", "nope"]));
+    assert_eq!(code, 1);
+    assert!(err.contains("Could not find contract 'nope'"), "{err}");
+    let (code, _, err) = run(example("contracts").arg(dir.path().join("nowhere")));
+    assert_eq!(code, 1);
+    assert!(err.contains("is not a folder"), "{err}");
+
+    std::fs::write(
+        dir.path().join("bad.ini"),
+        "[importlinter]\nroot_package = app\n[importlinter:contract:x]\nname = X\ntype = layers\nlayers = a | b : c\n",
+    )
+    .expect("write");
+    let (code, _, err) = run(example("contracts").arg(dir.path()).args(["--config"]).arg(dir.path().join("bad.ini")));
+    assert_eq!(code, 1);
+    assert!(err.contains("bad.ini:6: contract 'X': layers: Layer cannot have a mixture"), "{err}");
+}
+
+#[test]
+fn sarif_points_at_the_importing_line() {
+    let dir = app();
+    let (code, text, _) =
+        run(Command::new(env!("CARGO_BIN_EXE_pyatlas-contracts")).arg(dir.path()).args(["--format", "sarif"]));
+    assert_eq!(code, 1);
+    let sarif: serde_json::Value = serde_json::from_str(&text).expect("SARIF is JSON");
+    assert_eq!(sarif["version"], "2.1.0");
+    let results = sarif["runs"][0]["results"].as_array().expect("results");
+    assert_eq!(results.len(), 1, "{results:?}");
+    assert_eq!(results[0]["ruleId"], "layers");
+    let location = &results[0]["locations"][0]["physicalLocation"];
+    assert_eq!(
+        (location["artifactLocation"]["uri"].as_str(), location["region"]["startLine"].as_u64()),
+        (Some("app/domain.py"), Some(3))
+    );
+}
+
+#[test]
+fn the_pre_commit_hooks_run_installable_commands() {
+    let hooks = std::fs::read_to_string(workspace().join(".pre-commit-hooks.yaml")).expect("hooks file");
+    let manifest = std::fs::read_to_string(workspace().join("Cargo.toml")).expect("manifest");
+    let entries: Vec<&str> = hooks.lines().filter_map(|l| l.trim().strip_prefix("entry: ")).collect();
+    assert_eq!(entries.len(), 2);
+    for entry in entries {
+        let command = entry.split_whitespace().next().expect("a command");
+        assert!(manifest.contains(&format!("[[bin]]\nname = \"{command}\"")), "{command} is a binary of the package");
+    }
+    assert_eq!(hooks.lines().filter(|l| l.trim() == "language: rust").count(), 2);
+}
