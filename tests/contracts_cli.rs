@@ -231,7 +231,7 @@ const APP: &[(&str, &str)] = &[
     ("app/domain.py", "import os\n\nfrom app import api\n"),
     (
         ".importlinter",
-        "[importlinter]\nroot_package = app\n\n[importlinter:contract:layers]\nname = Layers\ntype = layers\nlayers =\n    app.api\n    app.services\n    app.domain\n\n[importlinter:contract:pure]\nname = Pure API\ntype = forbidden\nsource_modules = app.api\nforbidden_modules = app.services\nallow_indirect_imports = true\nignore_imports = app.api -> app.services\n",
+        "[importlinter]\nroot_package = app\n\n[importlinter:contract:layers]\nname = Layers\ntype = layers\nbroken_contract_guidance = Ask the architects.\nlayers =\n    app.api\n    app.services\n    app.domain\n\n[importlinter:contract:pure]\nname = Pure API\ntype = forbidden\nsource_modules = app.api\nforbidden_modules = app.services\nallow_indirect_imports = true\nignore_imports = app.api -> app.services\n",
     ),
 ];
 
@@ -260,7 +260,12 @@ fn text_output_and_exit_codes_are_lint_imports_own() {
     let (code, text, _) = run(example("contracts").arg(dir.path()));
     assert_eq!(code, 1, "{text}");
     assert!(text.contains("Layers BROKEN\nPure API KEPT (1 ignored import)\n\nContracts: 1 kept, 1 broken."), "{text}");
-    assert!(text.contains("app.domain is not allowed to import app.api:\n\n- app.domain -> app.api (l.3)\n"), "{text}");
+    assert!(
+        text.contains(
+            "app.domain is not allowed to import app.api:\n\n- app.domain -> app.api (l.3)\n\nAsk the architects.\n"
+        ),
+        "{text}"
+    );
 
     let (code, text, _) = run(example("contracts").arg(dir.path()).args(["--contract", "pure"]));
     assert_eq!((code, text.contains("Layers")), (0, false), "{text}");

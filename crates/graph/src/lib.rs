@@ -58,6 +58,46 @@
 //! - Edges carry every line, a `TYPE_CHECKING`-only flag and a
 //!   function-level-only flag.
 
+//! # Contracts, as import-linter checks them
+//! [`Contract`]s of every built-in import-linter type (layers, forbidden,
+//! independence, protected, acyclic siblings), with ignored imports, are
+//! checked by [`ImportGraph::check`] within a [`Scope`] (the root packages)
+//! the way import-linter 2.17 checks them on grimp: the same verdicts and
+//! the same violating pairs (tested against `lint-imports` on sqlfluff,
+//! import-linter and Django). [`importlinter::Config`] reads a project's
+//! `.importlinter`, `setup.cfg` or `pyproject.toml` as lint-imports does;
+//! [`ContractsReport`] renders lint-imports' text, a JSON contract and SARIF.
+//!
+//! ```
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use pyatlas_graph::{ContractsReport, ImportGraph, importlinter::Config};
+//!
+//! let root = tempfile::tempdir()?;
+//! std::fs::create_dir_all(root.path().join("src/shop"))?;
+//! std::fs::write(root.path().join("src/shop/__init__.py"), "")?;
+//! std::fs::write(root.path().join("src/shop/api.py"), "")?;
+//! std::fs::write(root.path().join("src/shop/db.py"), "from shop import api\n")?;
+//! std::fs::write(
+//!     root.path().join("pyproject.toml"),
+//!     r#"
+//! [tool.importlinter]
+//! root_package = "shop"
+//!
+//! [[tool.importlinter.contracts]]
+//! name = "The database does not know the API"
+//! type = "forbidden"
+//! source_modules = ["shop.db"]
+//! forbidden_modules = ["shop.api"]
+//! "#,
+//! )?;
+//! let config = Config::discover(root.path())?;
+//! let (graph, _) = ImportGraph::build(root.path(), &config.graph_config(root.path())?)?;
+//! let report = ContractsReport::check(&graph, &config.scope(), &config.contracts)?;
+//! assert!(!report.kept());
+//! assert!(report.to_text().contains("shop.db is not allowed to import shop.api:"));
+//! # Ok(()) }
+//! ```
+
 mod cache;
 mod calls;
 mod contracts;

@@ -318,15 +318,17 @@ pub(super) fn check(graph: &ImportGraph, scope: &Scope, contract: &Contract) -> 
     };
     let mut violations = violations;
     violations.sort_by(|a, b| (&a.importer, &a.imported).cmp(&(&b.importer, &b.imported)));
+    let kept = violations.is_empty() && undeclared_modules.is_empty();
     Ok(ContractReport {
         id: contract.id.clone(),
         name: contract.name.clone(),
         contract_type: contract.contract_type(),
-        kept: violations.is_empty() && undeclared_modules.is_empty(),
+        kept,
         violations,
         undeclared_modules,
         warnings,
         ignored_imports,
+        guidance: contract.broken_contract_guidance.clone().filter(|_| !kept),
     })
 }
 

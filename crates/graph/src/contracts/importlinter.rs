@@ -241,6 +241,10 @@ impl Config {
             let ignore_imports =
                 fields.list("ignore_imports", |s| s.parse().map_err(|e: super::ExpressionError| e.to_string()));
             let alerting = fields.alerting();
+            let guidance = options.get("broken_contract_guidance").map(|raw| match &raw.value {
+                Value::One(text) => text.clone(),
+                Value::Many(lines) => lines.join("\n"),
+            });
             let label_ref = label.as_deref();
             for (key, message) in &fields.errors {
                 let line = options.get(key).and_then(|r| r.line).or(line);
@@ -253,6 +257,7 @@ impl Config {
                 kind,
                 ignore_imports: ignore_imports.unwrap_or_default(),
                 unmatched_ignore_imports: alerting,
+                broken_contract_guidance: guidance,
             };
             match contract.validate() {
                 Ok(()) => parsed.push(contract),

@@ -36,6 +36,9 @@ pub struct Contract {
     /// What to do with an ignored import that matches nothing (default: error).
     #[serde(default)]
     pub unmatched_ignore_imports: Alerting,
+    /// How to fix the contract when it is broken, printed after its violations.
+    #[serde(default)]
+    pub broken_contract_guidance: Option<String>,
 }
 
 impl Contract {
@@ -47,6 +50,7 @@ impl Contract {
             kind,
             ignore_imports: Vec::new(),
             unmatched_ignore_imports: Alerting::Error,
+            broken_contract_guidance: None,
         }
     }
 
@@ -314,6 +318,9 @@ pub struct ContractReport {
     /// How many imports `ignore_imports` removed.
     #[serde(default)]
     pub ignored_imports: usize,
+    /// The contract's guidance, when it is broken.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guidance: Option<String>,
 }
 
 /// Why a contract cannot be checked. Messages are import-linter's.

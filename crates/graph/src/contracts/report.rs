@@ -114,6 +114,9 @@ impl ContractsReport {
                     "\n(Since this contract is marked as 'exhaustive', every child of every container must be declared as a layer.)\n"
                 );
             }
+            if let Some(guidance) = &c.guidance {
+                let _ = writeln!(out, "{guidance}\n");
+            }
         }
         out
     }
@@ -137,7 +140,8 @@ impl ContractsReport {
                         .map(|m| format!("{m} is not listed as a layer (the contract is exhaustive).")),
                 );
                 json!({"id": c.id, "name": c.name, "type": c.contract_type, "kept": c.kept,
-                       "violations": violations, "warnings": warnings, "ignored_imports": c.ignored_imports})
+                       "violations": violations, "warnings": warnings, "ignored_imports": c.ignored_imports,
+                       "guidance": c.guidance})
             })
             .collect();
         serde_json::to_string_pretty(
