@@ -316,3 +316,120 @@ fn the_pre_commit_hooks_run_installable_commands() {
     }
     assert_eq!(hooks.lines().filter(|l| l.trim() == "language: rust").count(), 2);
 }
+
+/// Broken rules (usage module, definition module, line), lines of
+/// ignore-directive errors, unused dependencies, and the exit status.
+type TachErrors = (BTreeSet<(String, String, u64)>, BTreeSet<u64>, BTreeSet<(String, String)>, i32);
+
+/// `tach check`'s errors: (usage module, definition module, line) of each
+/// broken dependency or layer rule and (file, line) of each ignore-directive
+/// error (JSON output), and the unused dependencies it prints in text mode
+/// (its JSON output leaves them out).
+fn tach_check(root: &Path) -> TachErrors {
+    let out = Command::new("tach")
+        .args(["check", "--dependencies", "--output", "json"])
+        .current_dir(root)
+        .output()
+        .expect("tach is installed by scripts/test");
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!("{e}: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+    });
+    let (mut rules, mut directives) = (BTreeSet::new(), BTreeSet::new());
+    for diagnostic in json.as_array().expect("diagnostics") {
+        let Some(located) = diagnostic.get("Located").filter(|l| l["severity"] == "Error") else { continue };
+        let line = located["line_number"].as_u64().expect("line");
+        let code = located["details"]["Code"].as_object().expect("a code diagnostic");
+        let (kind, details) = code.iter().next().expect("one kind");
+        if kind.contains("IgnoreDirective") {
+            directives.insert(line);
+        } else {
+            let field = |f: &str| details[f].as_str().expect(f).to_owned();
+            rules.insert((field("usage_module"), field("definition_module"), line));
+        }
+    }
+    let text =
+        Command::new("tach").args(["check", "--dependencies", "--exact"]).current_dir(root).output().expect("tach");
+    let text = String::from_utf8_lossy(&text.stdout).into_owned() + &String::from_utf8_lossy(&text.stderr);
+    let unused = text
+        .lines()
+        .filter_map(|l| l.split_once("' does not depend on: ["))
+        .flat_map(|(module, list)| {
+            let module = module.rsplit('\'').next().expect("module").to_owned();
+            list.trim_end_matches(']')
+                .split(", ")
+                .map(move |d| (module.clone(), d.trim_matches('\'').to_owned()))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    (rules, directives, unused, out.status.code().expect("exit code"))
+}
+
+/// The same from the example's JSON.
+fn pyatlas_tach(root: &Path) -> TachErrors {
+    let (_, code, json) = pyatlas(root, None);
+    let tach = json["contracts"]
+        .as_array()
+        .expect("contracts")
+        .iter()
+        .find(|c| c["type"] == "tach")
+        .expect("a tach contract")
+        .clone();
+    let (mut rules, mut directives, mut unused) = (BTreeSet::new(), BTreeSet::new(), BTreeSet::new());
+    for v in tach["violations"].as_array().expect("violations") {
+        let (importer, imported) =
+            (v["importer"].as_str().expect("importer"), v["imported"].as_str().expect("imported"));
+        let chains = v["chains"].as_array().expect("chains");
+        if chains.is_empty() {
+            unused.insert((importer.to_owned(), imported.to_owned()));
+        }
+        for chain in chains {
+            for line in chain[0]["lines"].as_array().expect("lines") {
+                let line = line.as_u64().expect("line");
+                if imported == "tach-ignore" {
+                    directives.insert(line);
+                } else {
+                    rules.insert((importer.to_owned(), imported.to_owned(), line));
+                }
+            }
+        }
+    }
+    (rules, directives, unused, code)
+}
+
+#[test]
+fn tach_check_agrees_on_tachs_own_configuration() {
+    let root = sdist("tach-0.35.3");
+    let (theirs, ours) = (tach_check(&root), pyatlas_tach(&root));
+    assert_eq!(theirs, (BTreeSet::new(), BTreeSet::new(), BTreeSet::new(), 0), "tach keeps its own rules");
+    assert_eq!(theirs, ours);
+
+    // A layer broken, an undeclared dependency (one inside a tach.domain.toml),
+    // an unused one, a deprecated one, ignore directives with and without a reason.
+    let copy = copy(&root);
+    let src = copy.path().join("python/tach");
+    append(&src, "cache/__init__.py", "from tach.cli import main as _m");
+    append(&src, "logging/__init__.py", "import tach.filesystem");
+    append(
+        &src,
+        "hooks/__init__.py",
+        "import tach.report  # tach-ignore(testing) tach.report\n# tach-ignore\nimport tach.show",
+    );
+    append(&src, "filesystem/git_ops.py", "from tach.filesystem import service");
+    let config = copy.path().join("tach.toml");
+    let text = std::fs::read_to_string(&config).expect("tach.toml");
+    let text = text
+        .replace(
+            "depends_on = [\"tach.show\", \"tach.mod\"]",
+            "depends_on = [\"tach.show\", \"tach.mod\", \"tach.cache\"]",
+        )
+        .replace(
+            "depends_on = [\n    \"tach.cli\",\n]",
+            "depends_on = [\n    {path = \"tach.cli\", deprecated = true},\n]",
+        );
+    std::fs::write(&config, text).expect("write");
+    let (theirs, ours) = (tach_check(copy.path()), pyatlas_tach(copy.path()));
+    assert_eq!(theirs.0.len(), 3, "{theirs:?}");
+    assert_eq!((theirs.1.len(), theirs.2.len()), (1, 1), "{theirs:?}");
+    assert_eq!(theirs.3, 1);
+    assert_eq!(theirs, ours);
+}

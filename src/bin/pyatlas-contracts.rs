@@ -1,6 +1,6 @@
 //! Check a Python codebase's import-linter contracts, read from its own
 //! configuration (`.importlinter`, `setup.cfg` or `pyproject.toml`) as
-//! lint-imports reads it.
+//! lint-imports reads it, and its `tach.toml` as `tach check` reads it.
 //!
 //! ```text
 //! cargo run --release --example contracts -- [ROOT] [--config FILE] [--contract ID]...
@@ -14,7 +14,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use clap::{Parser, ValueEnum};
-use pyatlas::graph::{ContractsReport, ImportGraph, ImportLinterConfig};
+use pyatlas::graph::{ContractsReport, GraphConfig, ImportGraph, ImportLinterConfig, TachConfig};
 
 // See benches/README.md: mimalloc, for tree-sitter's C code too.
 #[global_allocator]
@@ -26,11 +26,12 @@ struct Args {
     /// The project's root folder: where lint-imports would run.
     #[arg(default_value = ".")]
     root: PathBuf,
-    /// The configuration file (INI unless it ends in .toml); default: the
-    /// first of setup.cfg, .importlinter, pyproject.toml with a section.
+    /// The configuration file: `tach.toml`, or import-linter's (INI unless
+    /// it ends in .toml); default: the first of setup.cfg, .importlinter,
+    /// pyproject.toml with an import-linter section, and tach.toml.
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
-    /// Check only the contract with this id (repeatable).
+    /// Check only the contract with this id (repeatable; `tach` for tach's rules).
     #[arg(long = "contract", value_name = "ID")]
     contracts: Vec<String>,
     /// Output format.
@@ -61,32 +62,61 @@ fn run(args: &Args) -> anyhow::Result<bool> {
     if !args.root.is_dir() {
         bail!("{} is not a folder", args.root.display());
     }
-    let config = match &args.config {
-        Some(file) => ImportLinterConfig::from_file(file)?,
-        None => ImportLinterConfig::discover(&args.root)?,
+    let root = &args.root;
+    let (linter, tach) = match &args.config {
+        Some(file) if file.file_name().is_some_and(|n| n == "tach.toml") => (None, Some(TachConfig::from_file(file)?)),
+        Some(file) => (Some(ImportLinterConfig::from_file(file)?), None),
+        None => match (ImportLinterConfig::find(root)?, TachConfig::discover(root)?) {
+            (None, None) => bail!(
+                "no configuration in {}: neither an import-linter section (setup.cfg, .importlinter, pyproject.toml) nor tach.toml",
+                root.display()
+            ),
+            found => found,
+        },
     };
-    let mut contracts: Vec<_> = config.contracts.iter().collect();
-    if !args.contracts.is_empty() {
-        for id in &args.contracts {
-            if !contracts.iter().any(|c| c.id.as_deref() == Some(id)) {
-                bail!(
-                    "Could not find contract '{id}'. You asked to limit the check to that contract, but nothing exists with that id."
-                );
-            }
+    let mut graphs = Vec::new();
+    let mut report: Option<ContractsReport> = None;
+    if let Some(config) = &linter {
+        let mut contracts: Vec<_> = config.contracts.iter().collect();
+        if !args.contracts.is_empty() {
+            contracts.retain(|c| c.id.as_ref().is_some_and(|id| args.contracts.contains(id)));
         }
-        contracts.retain(|c| c.id.as_ref().is_some_and(|id| args.contracts.contains(id)));
+        let graph = build(root, &config.graph_config(root)?)?;
+        report = Some(ContractsReport::check(&graph, &config.scope(), contracts)?);
+        graphs.push(graph);
     }
-    let (graph, stats) = ImportGraph::build(&args.root, &config.graph_config(&args.root)?)
-        .with_context(|| format!("cannot read {}", args.root.display()))?;
-    for problem in &stats.problems {
-        eprintln!("warning: {problem}");
+    if let Some(config) =
+        tach.as_ref().filter(|_| args.contracts.is_empty() || args.contracts.iter().any(|c| c == "tach"))
+    {
+        let graph = build(root, &config.graph_config())?;
+        let checked = config.check(&graph, root)?;
+        let report = report.get_or_insert_with(|| ContractsReport::of(&graph, &Default::default(), Vec::new()));
+        report.contracts.push(checked);
+        graphs.push(graph);
     }
-    let report = ContractsReport::check(&graph, &config.scope(), contracts)?;
+    let report =
+        report.unwrap_or_else(|| ContractsReport::of(&ImportGraph::default(), &Default::default(), Vec::new()));
+    for id in &args.contracts {
+        if !report.contracts.iter().any(|c| c.id.as_deref() == Some(id)) {
+            bail!(
+                "Could not find contract '{id}'. You asked to limit the check to that contract, but nothing exists with that id."
+            );
+        }
+    }
+    let path_of = |module: &str| graphs.iter().find_map(|g| g.module(module).and_then(|m| m.path.clone()));
     let output = match args.format {
         Format::Text => report.to_text(),
         Format::Json => report.to_json()?,
-        Format::Sarif => report.to_sarif(|module| graph.module(module).and_then(|m| m.path.clone()))?,
+        Format::Sarif => report.to_sarif(path_of)?,
     };
     println!("{}", output.trim_end());
     Ok(report.kept())
+}
+
+fn build(root: &std::path::Path, config: &GraphConfig) -> anyhow::Result<ImportGraph> {
+    let (graph, stats) = ImportGraph::build(root, config).with_context(|| format!("cannot read {}", root.display()))?;
+    for problem in &stats.problems {
+        eprintln!("warning: {problem}");
+    }
+    Ok(graph)
 }

@@ -109,9 +109,10 @@ use std::path::PathBuf;
 
 pub use calls::{CallGraph, CallStats, ClassHierarchy, FileCalls, InternalRoots, UnitId, UnitRef};
 pub use contracts::importlinter::Config as ImportLinterConfig;
+pub use contracts::tach::Config as TachConfig;
 pub use contracts::{
     Alerting, Contract, ContractError, ContractKind, ContractReport, ContractType, ContractsReport, ExpressionError,
-    ImportExpression, Layer, LayerModule, ModuleExpression, Scope, Violation, importlinter,
+    ImportExpression, Layer, LayerModule, ModuleExpression, Scope, Violation, importlinter, tach,
 };
 pub use imports::{
     BuildStats, FileImports, GraphConfig, ImportEdge, ImportGraph, ImportGraphBuilder, ModuleKind, ModuleNode,

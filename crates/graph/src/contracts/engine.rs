@@ -220,7 +220,7 @@ impl<'g> Work<'g> {
     fn violation(&self, importer: &str, imported: &str, chains: &[Vec<Node>]) -> Violation {
         let mut chains: Vec<Vec<Hop>> = chains.iter().map(|c| self.hops(c)).collect();
         chains.sort_by(|a, b| chain_key(a).cmp(&chain_key(b)));
-        Violation { importer: importer.to_owned(), imported: imported.to_owned(), chains }
+        Violation { importer: importer.to_owned(), imported: imported.to_owned(), chains, reason: None }
     }
 }
 

@@ -120,19 +120,29 @@ impl Config {
     /// # Errors
     /// No configuration, or an invalid one.
     pub fn discover(root: &Path) -> Result<Self, ConfigError> {
+        Self::find(root)?.ok_or_else(|| {
+            ConfigError::one(
+                root,
+                format!("Could not read any configuration: no import-linter section in {}.", CANDIDATES.join(", ")),
+            )
+        })
+    }
+
+    /// Like [`Config::discover`], but `None` when no file has an
+    /// import-linter section.
+    ///
+    /// # Errors
+    /// An unreadable or invalid configuration.
+    pub fn find(root: &Path) -> Result<Option<Self>, ConfigError> {
         for name in CANDIDATES {
             let file = root.join(name);
-            if !file.is_file() {
-                continue;
-            }
-            if let Some(config) = Self::read(&file)? {
-                return Ok(config);
+            if file.is_file()
+                && let Some(config) = Self::read(&file)?
+            {
+                return Ok(Some(config));
             }
         }
-        Err(ConfigError::one(
-            root,
-            format!("Could not read any configuration: no import-linter section in {}.", CANDIDATES.join(", ")),
-        ))
+        Ok(None)
     }
 
     /// Reads `file`: as TOML when its name ends in `.toml`, else as INI.
@@ -420,6 +430,13 @@ impl Fields<'_> {
                     allowed_importers: self.modules("allowed_importers", true),
                     as_packages: self.boolean("as_packages", true),
                 }
+            }
+            ContractType::Tach => {
+                self.errors.push((
+                    "type".into(),
+                    "No such contract type: 'tach' (tach's rules are read from tach.toml).".into(),
+                ));
+                return None;
             }
             ContractType::AcyclicSiblings => {
                 known.extend(["ancestors", "depth", "skip_descendants"]);

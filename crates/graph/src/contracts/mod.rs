@@ -12,6 +12,7 @@ mod expr;
 pub mod importlinter;
 mod ini;
 mod report;
+pub mod tach;
 
 use serde::{Deserialize, Serialize};
 
@@ -222,12 +223,14 @@ pub enum ContractType {
     Protected,
     /// [`ContractKind::AcyclicSiblings`].
     AcyclicSiblings,
+    /// tach's dependency and layer rules ([`tach::Config`]).
+    Tach,
 }
 
 impl ContractType {
     /// Every type.
-    pub const ALL: [Self; 5] =
-        [Self::Layers, Self::Forbidden, Self::Independence, Self::Protected, Self::AcyclicSiblings];
+    pub const ALL: [Self; 6] =
+        [Self::Layers, Self::Forbidden, Self::Independence, Self::Protected, Self::AcyclicSiblings, Self::Tach];
 
     /// The name configurations use: `layers`, `forbidden`, ...
     pub fn as_str(self) -> &'static str {
@@ -237,6 +240,7 @@ impl ContractType {
             Self::Independence => "independence",
             Self::Protected => "protected",
             Self::AcyclicSiblings => "acyclic_siblings",
+            Self::Tach => "tach",
         }
     }
 }
@@ -293,6 +297,9 @@ pub struct Violation {
     pub imported: String,
     /// Chains of imports from one to the other, each hop by hop with lines.
     pub chains: Vec<Vec<Hop>>,
+    /// Why it is one, when the pair alone does not say (tach's rules).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 /// The result of checking one contract.

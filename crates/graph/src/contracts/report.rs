@@ -33,6 +33,11 @@ impl ContractsReport {
         contracts: impl IntoIterator<Item = &'a Contract>,
     ) -> Result<Self, ContractError> {
         let contracts = contracts.into_iter().map(|c| graph.check(c, scope)).collect::<Result<Vec<_>, _>>()?;
+        Ok(Self::of(graph, scope, contracts))
+    }
+
+    /// The report of contracts already checked on `graph` within `scope`.
+    pub fn of(graph: &ImportGraph, scope: &Scope, contracts: Vec<ContractReport>) -> Self {
         let in_scope = |name: &str| match graph.module(name).map(|m| m.kind) {
             Some(ModuleKind::Internal) => scope.is_internal(name),
             Some(_) => scope.include_external_packages,
@@ -40,7 +45,7 @@ impl ContractsReport {
         };
         let files = graph.modules().filter(|m| in_scope(&m.name)).count();
         let dependencies = graph.edges().filter(|(a, b, _)| in_scope(a) && in_scope(b)).count();
-        Ok(Self { contracts, files, dependencies })
+        Self { contracts, files, dependencies }
     }
 
     /// `true` when every contract is kept.
@@ -90,6 +95,9 @@ impl ContractsReport {
                         let _ = writeln!(out, "{} is not allowed to import {}:\n", v.importer, v.imported);
                     }
                 }
+                if let Some(reason) = &v.reason {
+                    let _ = writeln!(out, "{reason}\n");
+                }
                 for chain in &v.chains {
                     for (i, hop) in chain.iter().enumerate() {
                         let _ = writeln!(
@@ -131,7 +139,13 @@ impl ContractsReport {
                 let violations: Vec<Value> = c
                     .violations
                     .iter()
-                    .map(|v| json!({"importer": v.importer, "imported": v.imported, "chains": v.chains}))
+                    .map(|v| {
+                        let mut violation = json!({"importer": v.importer, "imported": v.imported, "chains": v.chains});
+                        if let Some(reason) = &v.reason {
+                            violation["reason"] = json!(reason);
+                        }
+                        violation
+                    })
                     .collect();
                 let mut warnings = c.warnings.clone();
                 warnings.extend(
