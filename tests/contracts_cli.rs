@@ -433,3 +433,16 @@ fn tach_check_agrees_on_tachs_own_configuration() {
     assert_eq!(theirs.3, 1);
     assert_eq!(theirs, ours);
 }
+
+#[test]
+fn tach_check_agrees_on_closed_layers_utilities_directives_and_exact() {
+    let dir = copy(&workspace().join("crates/graph/tests/fixtures/tach_app"));
+    std::fs::write(
+        dir.path().join("tach.toml"),
+        "exact = true\nsource_roots = [\"src\"]\nlayers = [\"ui\", {name = \"domain\", closed = true}, \"data\"]\n\n[[modules]]\npath = \"app.api\"\nlayer = \"ui\"\ndepends_on = [\"app.core\"]\n\n[[modules]]\npath = \"app.core\"\nlayer = \"domain\"\ndepends_on = []\n\n[[modules]]\npath = \"app.db\"\nlayer = \"data\"\ndepends_on = [\"app.core\"]\n\n[[modules]]\npath = \"app.util\"\nutility = true\ndepends_on = [\"app.api\", \"app.db\"]\n\n[rules]\nrequire_ignore_directive_reasons = \"error\"\n",
+    )
+    .expect("write");
+    let (theirs, ours) = (tach_check(dir.path()), pyatlas_tach(dir.path()));
+    assert_eq!((theirs.0.len(), theirs.1.len(), theirs.2.len(), theirs.3), (2, 1, 2, 1), "{theirs:?}");
+    assert_eq!(theirs, ours);
+}

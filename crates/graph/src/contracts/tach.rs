@@ -5,7 +5,7 @@
 //! Read and checked: `source_roots`, `exclude`, `[[modules]]` (`path` or
 //! `paths`, globs included), `depends_on` (strings or `{path, deprecated}`,
 //! globs included), `cannot_depend_on`, `layer`, `utility`, `visibility`,
-//! `unchecked`; `layers` (strings or `{path, closed}`), `root_module`,
+//! `unchecked`; `layers` (strings or `{name, closed}`), `root_module`,
 //! `ignore_type_checking_imports`, `forbid_circular_dependencies`,
 //! `layers_explicit_depends_on`, `exact`, and `# tach-ignore` comments.
 //! Not checked: `[[interfaces]]` (a configuration with interfaces gets a
@@ -238,10 +238,10 @@ impl Dependency {
 pub enum LayerEntry {
     /// `"core"`.
     Name(String),
-    /// `{path = "core", closed = true}`.
+    /// `{name = "core", closed = true}`.
     Detailed {
         /// The layer's name.
-        path: String,
+        name: String,
         /// Higher layers may not import below it except through it.
         #[serde(default)]
         closed: bool,
@@ -251,7 +251,7 @@ pub enum LayerEntry {
 impl LayerEntry {
     fn name(&self) -> &str {
         match self {
-            Self::Name(name) | Self::Detailed { path: name, .. } => name,
+            Self::Name(name) | Self::Detailed { name, .. } => name,
         }
     }
 
@@ -616,10 +616,17 @@ impl Config {
             if std::ptr::eq(source, target) {
                 continue;
             }
-            let Some(reason) = self.rule(source, target, &mut warnings, &mut used) else { continue };
+            let verdict = self.rule(source, target, &mut warnings);
             let setting = if edge.function_level { self.rules.local_imports } else { RuleSetting::Error };
             for &line in &edge.lines {
-                if directives.ignores(&file, line, imported) || setting == RuleSetting::Off {
+                if verdict.broken.is_some() && directives.ignores(&file, line, imported) {
+                    continue;
+                }
+                if verdict.detected {
+                    used.insert((source.path.clone(), target.path.clone()));
+                }
+                let Some(reason) = &verdict.broken else { continue };
+                if setting == RuleSetting::Off {
                     continue;
                 }
                 if setting == RuleSetting::Warn {
@@ -661,9 +668,10 @@ impl Config {
             })
             .collect();
         if self.exact {
-            for module in &modules {
+            for module in modules.iter().filter(|m| m.origin.is_none()) {
                 for dep in module.config.depends_on.iter().flatten() {
-                    if matcher(dep.path()).is_none() && !used.contains(&(module.path.clone(), dep.path().to_owned())) {
+                    let detected = used.iter().any(|(from, to)| *from == module.path && matches(dep.path(), to));
+                    if !detected {
                         violations.push(Violation {
                             importer: module.path.clone(),
                             imported: dep.path().to_owned(),
@@ -696,56 +704,52 @@ impl Config {
     }
 
     /// tach's rule for one import between two modules: `Some(reason)` when it is an error.
-    fn rule(
-        &self,
-        source: &Resolved,
-        target: &Resolved,
-        warnings: &mut Vec<String>,
-        used: &mut BTreeSet<(String, String)>,
-    ) -> Option<String> {
+    /// tach's rules for one import between two modules.
+    fn rule(&self, source: &Resolved, target: &Resolved, warnings: &mut Vec<String>) -> Verdict {
+        let broken = |reason: String| Verdict { broken: Some(reason), detected: true };
+        let allowed = |detected: bool| Verdict { broken: None, detected };
         if let (Some(from_layer), Some(to_layer)) = (&source.config.layer, &target.config.layer) {
             let index = |name: &str| self.layers.iter().position(|l| l.name() == name);
             if let (Some(from), Some(to)) = (index(from_layer), index(to_layer)) {
                 if from > to {
-                    return Some(format!(
+                    return broken(format!(
                         "Layer '{from_layer}' ('{}') is lower than layer '{to_layer}' ('{}').",
                         source.path, target.path
                     ));
                 }
                 if from < to {
                     if let Some(closed) = self.layers[from + 1..to].iter().find(|l| l.closed()) {
-                        return Some(format!(
-                            "Layer '{from_layer}' ('{}') cannot reach layer '{to_layer}' ('{}') past the closed layer '{}'.",
+                        return broken(format!(
+                            "Layer '{from_layer}' ('{}') cannot import from layer '{to_layer}' ('{}') because layer '{}' is a closed layer between them.",
                             source.path,
                             target.path,
                             closed.name()
                         ));
                     }
                     if !self.layers_explicit_depends_on || target.config.utility {
-                        return None;
+                        return allowed(false);
                     }
                 }
             }
         }
         if source.config.cannot_depend_on.iter().any(|d| matches(d.path(), &target.path)) {
-            return Some(format!("Module '{}' cannot depend on '{}'.", source.path, target.path));
+            return broken(format!("Module '{}' cannot depend on '{}'.", source.path, target.path));
         }
-        let declared = source.config.depends_on.as_ref()?;
+        let Some(declared) = &source.config.depends_on else { return allowed(false) };
         if target.config.utility {
-            return None;
+            return allowed(false);
         }
         match declared.iter().find(|d| matches(d.path(), &target.path)) {
             Some(dep) => {
-                used.insert((source.path.clone(), dep.path().to_owned()));
                 if dep.deprecated() {
                     let warning = format!("Import of '{}' by '{}' is deprecated.", target.path, source.path);
                     if !warnings.contains(&warning) {
                         warnings.push(warning);
                     }
                 }
-                None
+                allowed(true)
             }
-            None => Some(format!("Module '{}' cannot depend on '{}'.", source.path, target.path)),
+            None => broken(format!("Module '{}' cannot depend on '{}'.", source.path, target.path)),
         }
     }
 
@@ -806,6 +810,14 @@ impl Config {
         }
         Err(error(&self.file, None, format!("Circular dependency detected for module(s): {}", cyclic.join(", "))))
     }
+}
+
+/// What tach's rules say of one import.
+struct Verdict {
+    /// Why it breaks them.
+    broken: Option<String>,
+    /// `tach sync` would count it as a dependency (for `exact`).
+    detected: bool,
 }
 
 /// A `# tach-ignore` comment.
@@ -875,7 +887,7 @@ impl Directives {
     /// What `[rules]` says of the file's directives: (line, message, setting).
     fn problems(&mut self, path: &Path, rules: &Rules) -> Vec<(usize, &'static str, RuleSetting)> {
         let mut problems = Vec::new();
-        for d in self.of(path).iter() {
+        for d in self.of(path).iter().filter(|d| !d.exempt) {
             if !d.reason && rules.require_ignore_directive_reasons != RuleSetting::Off {
                 problems.push((
                     d.line,
@@ -883,7 +895,7 @@ impl Directives {
                     rules.require_ignore_directive_reasons,
                 ));
             }
-            if !d.used && !d.exempt && rules.unused_ignore_directives != RuleSetting::Off {
+            if !d.used && rules.unused_ignore_directives != RuleSetting::Off {
                 problems.push((d.line, "Ignore directive is unused.", rules.unused_ignore_directives));
             }
         }
