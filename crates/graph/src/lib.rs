@@ -66,6 +66,7 @@
 //! the same violating pairs (tested against `lint-imports` on sqlfluff,
 //! import-linter and Django). [`importlinter::Config`] reads a project's
 //! `.importlinter`, `setup.cfg` or `pyproject.toml` as lint-imports does;
+//! [`tach::Config`] reads `tach.toml` and checks it as `tach check` does;
 //! [`ContractsReport`] renders lint-imports' text, a JSON contract and SARIF.
 //!
 //! ```
