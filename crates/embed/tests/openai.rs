@@ -556,6 +556,14 @@ async fn retries_are_not_charged_twice() {
 async fn status_says_what_it_waits_for() {
     use pyatlas_embed::Wait;
 
+    // The backoff after the 503 has full jitter: seed this thread's random
+    // numbers (the runtime runs every task here) so that it lasts seconds,
+    // not a lucky few milliseconds the samples below would miss.
+    let seed = (0..).find(|s| {
+        let mut rng = fastrand::Rng::with_seed(*s);
+        (0..8).all(|_| rng.f64() > 0.25)
+    });
+    fastrand::seed(seed.expect("a seed"));
     let server = server(MockConfig::default()).await;
     server.script([
         Fault::Delay(Duration::from_secs(20)),
@@ -578,35 +586,50 @@ async fn status_says_what_it_waits_for() {
         async move { run(&embedder, &texts(10)).await }
     });
 
-    // The first request hangs for 20 s; the second waits for its answer.
-    tokio::time::sleep(Duration::from_secs(10)).await;
-    let status = embedder.status().expect("a status");
-    assert!(status.active);
-    assert!(status.waits.contains(&Wait::FirstAnswer), "{status}");
+    // Sampled every second of the paused clock until the run ends: the
+    // clock advances whenever the runtime idles, loopback I/O included, so
+    // the test asserts what was seen, not when. The first request hangs for
+    // 20 s while the second waits for its answer; then a 429 asks for 30 s;
+    // then a 503 makes that batch back off 40 s before it is sent again.
+    let (mut first_answer, mut in_flight, mut stalled, mut pause, mut retry) = (false, false, false, false, false);
+    let mut moved_on = false;
+    let mut seen: Vec<String> = Vec::new();
+    for _ in 0..600 {
+        if task.is_finished() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let status = embedder.status().expect("a status");
+        let text = status.to_string();
+        if seen.last() != Some(&text) {
+            seen.push(text.clone());
+        }
+        for wait in &status.waits {
+            match wait {
+                Wait::FirstAnswer => {
+                    assert!(text.contains("waiting for: the first answer"), "{text}");
+                    first_answer = true;
+                }
+                Wait::Responses { requests: 1, oldest } if *oldest >= Duration::from_secs(9) => in_flight = true,
+                Wait::ProviderPause { .. } => {
+                    pause = true;
+                    moved_on |= status.since_progress.is_some_and(|s| s < Duration::from_secs(10));
+                }
+                Wait::Retry { attempt: 2, error, .. } if error.contains("503") => {
+                    assert!(text.contains("a retry of batch 2 after attempt 2 failed"), "{text}");
+                    retry = true;
+                }
+                _ => {}
+            }
+        }
+        stalled |= first_answer && status.since_progress.is_some_and(|s| s >= Duration::from_secs(10));
+    }
     assert!(
-        status
-            .waits
-            .iter()
-            .any(|w| matches!(w, Wait::Responses { requests: 1, oldest } if *oldest >= Duration::from_secs(9))),
-        "{status}"
+        first_answer && in_flight && stalled,
+        "the first answer, a response in flight for 9 s, no progress for 10 s"
     );
-    assert!(status.since_progress.is_some_and(|s| s >= Duration::from_secs(10)), "{status:?}");
-    assert!(status.to_string().contains("waiting for: the first answer"), "{status}");
-
-    // Then a 429 asking for 30 s: everyone holds back.
-    tokio::time::sleep(Duration::from_secs(15)).await;
-    let status = embedder.status().expect("a status");
-    assert!(status.waits.iter().any(|w| matches!(w, Wait::ProviderPause { .. })), "{status}");
-    assert!(status.since_progress.is_some_and(|s| s < Duration::from_secs(10)), "the first batch finished: {status:?}");
-
-    // Then a 503: that batch backs off before it is sent again.
-    tokio::time::sleep(Duration::from_secs(30)).await;
-    let status = embedder.status().expect("a status");
-    assert!(
-        status.waits.iter().any(|w| matches!(w, Wait::Retry { attempt: 2, error, .. } if error.contains("503"))),
-        "{status}"
-    );
-    assert!(status.to_string().contains("a retry of batch 2 after attempt 2 failed"), "{status}");
+    assert!(pause && moved_on, "the provider's pause, once the first batch finished");
+    assert!(retry, "the retry after the 503: {seen:#?}");
 
     let (_, report) = task.await.expect("join");
     assert!(report.is_complete());
