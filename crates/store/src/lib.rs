@@ -86,5 +86,5 @@ pub use config::StoreConfig;
 pub use error::StoreError;
 pub use history::{ChunkRef, RunDiff};
 pub use run::{ChunkRow, EdgeRow, FileRow, FindingRow, IngestReport, Rejected, RunHandle, TagRow};
-pub use search::{SearchHit, SearchQuery};
+pub use search::{SearchHit, SearchMode, SearchQuery};
 pub use store::{RunId, RunInfo, RunSpec, RunStatus, Store, UnknownRunStatus};

@@ -9,12 +9,27 @@ use tokio_postgres::types::ToSql;
 use crate::store::index_cast;
 use crate::{RunId, Store, StoreError};
 
+/// How hits are ranked.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum SearchMode {
+    /// Cosine similarity of the query's vector to the chunks'.
+    #[default]
+    Vector,
+    /// Full-text ranking of the query's words alone.
+    Lexical,
+    /// Both rankings, fused (reciprocal rank fusion).
+    Hybrid,
+}
+
 /// What to look for, and where.
 #[derive(Clone, Debug)]
 pub struct SearchQuery {
     pub(crate) project: String,
     pub(crate) run: Option<RunId>,
     pub(crate) vector: Vec<f32>,
+    pub(crate) mode: SearchMode,
     pub(crate) text: Option<String>,
     pub(crate) k: usize,
     pub(crate) path_prefix: Option<String>,
@@ -30,6 +45,7 @@ impl SearchQuery {
             project: project.into(),
             run: None,
             vector,
+            mode: SearchMode::Vector,
             text: None,
             k: 10,
             path_prefix: None,
@@ -52,8 +68,14 @@ impl SearchQuery {
 
     /// Hybrid search: fuses the vector ranking with PostgreSQL full-text
     /// search of `text` (reciprocal rank fusion).
-    pub fn hybrid(mut self, text: impl Into<String>) -> Self {
-        self.text = Some(text.into());
+    pub fn hybrid(self, text: impl Into<String>) -> Self {
+        self.mode(SearchMode::Hybrid, text)
+    }
+
+    /// Ranks by `mode`; `text` is the query's words (lexical and hybrid).
+    pub fn mode(mut self, mode: SearchMode, text: impl Into<String>) -> Self {
+        self.mode = mode;
+        self.text = (mode != SearchMode::Vector).then(|| text.into());
         self
     }
 
@@ -148,11 +170,17 @@ impl Store {
         if query.vector.iter().any(|v| !v.is_finite()) {
             return Err(StoreError::InvalidQuery { reason: "the query vector has a non-finite value".into() });
         }
-        let pool = if query.text.is_some() { HYBRID_POOL.max(query.k) } else { query.k };
-        let by_vector = self.vector_ranking(query, run.id, &run.model_id, run.dimensions, pool).await?;
-        let Some(text) = &query.text else { return Ok(by_vector) };
-        let by_text = self.text_ranking(query, run.id, text, pool).await?;
-        Ok(fuse(by_vector, by_text, query.k))
+        let text = query.text.as_deref().unwrap_or_default();
+        match query.mode {
+            SearchMode::Vector => self.vector_ranking(query, run.id, &run.model_id, run.dimensions, query.k).await,
+            SearchMode::Lexical => self.text_ranking(query, run.id, text, query.k).await,
+            SearchMode::Hybrid => {
+                let pool = HYBRID_POOL.max(query.k);
+                let by_vector = self.vector_ranking(query, run.id, &run.model_id, run.dimensions, pool).await?;
+                let by_text = self.text_ranking(query, run.id, text, pool).await?;
+                Ok(fuse(by_vector, by_text, query.k))
+            }
+        }
     }
 
     async fn vector_ranking(
@@ -230,6 +258,25 @@ impl Store {
             .await
             .map_err(StoreError::db("searching by text"))?;
         rows.iter().map(|row| hit(row, row.get::<_, f64>(8))).collect()
+    }
+}
+
+impl Store {
+    /// `(path, qualname)` of every unit chunk (function, method, class) of
+    /// `project`'s latest complete run: its symbol table, by name.
+    pub async fn unit_names(&self, project: &str) -> Result<Vec<(String, String)>, StoreError> {
+        let run = self.latest_complete_run(project).await?;
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                "SELECT DISTINCT c.path, q FROM chunks c, unnest(c.qualnames) q
+                 WHERE c.run_id = $1 AND c.kind IN ('function', 'method', 'class', 'class_head')
+                 ORDER BY 1, 2",
+                &[&run.id],
+            )
+            .await
+            .map_err(StoreError::db("listing unit names"))?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
     }
 }
 
