@@ -6,7 +6,7 @@
 //!
 //! ```text
 //! DATABASE_URL=postgres://... cargo bench --bench search_quality
-//! DATABASE_URL=postgres://... cargo bench --bench search_quality -- --show-misses
+//! DATABASE_URL=postgres://... cargo bench --bench search_quality -- --show-misses --reuse
 //! ```
 //! The sdists are fetched into `target/sdists` by `scripts/fetch_sdist.py`
 //! when missing. See `benches/search/README.md` and `benches/README.md`.
@@ -79,7 +79,7 @@ async fn evaluate(
         if let Some(r) = rank {
             rr += 1.0 / (r as f64 + 1.0);
         }
-        if show && !rank.is_some_and(|r| r < 5) {
+        if show && rank.is_none_or(|r| r >= 5) {
             let top: Vec<String> =
                 hits.iter().take(5).map(|h| format!("{}:{}", h.path, h.qualnames.join(","))).collect();
             eprintln!("  miss ({mode:?}) {:?} -> {top:?}", question.q);
@@ -133,6 +133,8 @@ async fn store_units(store: &Store, project: &str) -> Vec<(String, String)> {
 
 fn main() {
     let show = std::env::args().any(|a| a == "--show-misses");
+    // Search the latest run instead of indexing again (when tuning the ranking).
+    let reuse = std::env::args().any(|a| a == "--reuse");
     let url = std::env::var("DATABASE_URL").expect("DATABASE_URL: a PostgreSQL with pgvector");
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
     runtime.block_on(async {
@@ -157,7 +159,9 @@ fn main() {
                 .shared_embedder(Arc::clone(&embedder))
                 .build()
                 .expect("indexer");
-            indexer.run(&store).await.expect("index");
+            if !reuse || store.unit_names(&project).await.is_err() {
+                indexer.run(&store).await.expect("index");
+            }
             for mode in [SearchMode::Vector, SearchMode::Lexical, SearchMode::Hybrid] {
                 let s = evaluate(&store, embedder.as_ref(), &project, &set, mode, show).await;
                 println!(

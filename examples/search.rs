@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! cargo run --release --example search -- "<query>" [--database-url URL] [--project NAME] [-k 10]
-//!     [--path-prefix P] [--domain D] [--kind K] [--hybrid] [--format text|json] [--run ID]
+//!     [--path-prefix P] [--domain D] [--kind K] [--mode hybrid|lexical|vector] [--format text|json] [--run ID]
 //!     [--embedder hash|openai] [--model M] [--dimensions N] [--api-base URL]
 //! ```
 //! The query is embedded the way the run was (the embedder spec recorded
@@ -24,7 +24,7 @@ use anyhow::Context as _;
 use clap::{Parser, ValueEnum};
 use pyatlas::chunker::ChunkKind;
 use pyatlas::embed::{Embedder, EmbedderKind, EmbedderSpec, OpenAiEmbedder};
-use pyatlas::store::{RunId, RunInfo, SearchQuery};
+use pyatlas::store::{RunId, RunInfo, SearchMode, SearchQuery};
 
 #[derive(Parser)]
 #[command(about = "Search an indexed Python codebase")]
@@ -49,9 +49,10 @@ struct Args {
     /// Only chunks of this kind (function, method, class, class_head, module, part).
     #[arg(long)]
     kind: Option<ChunkKind>,
-    /// Fuse full-text search with the vector ranking.
-    #[arg(long)]
-    hybrid: bool,
+    /// How hits are ranked: hybrid (the default: full text and vectors,
+    /// fused), lexical (full text alone) or vector (cosine alone).
+    #[arg(long, default_value_t = SearchMode::Hybrid)]
+    mode: SearchMode,
     /// Search this run instead of the latest complete one.
     #[arg(long)]
     run: Option<RunId>,
@@ -124,9 +125,7 @@ async fn run(args: &Args) -> anyhow::Result<()> {
     if let Some(kind) = args.kind {
         query = query.kind(kind);
     }
-    if args.hybrid {
-        query = query.hybrid(&args.query);
-    }
+    query = query.mode(args.mode, &args.query);
     let hits = store.search(&query).await?;
     if args.format == Format::Json {
         println!("{}", serde_json::to_string_pretty(&hits)?);

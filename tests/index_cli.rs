@@ -86,8 +86,12 @@ async fn index_then_search_keeps_the_contract() {
     assert_eq!(other.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&other.stderr);
     assert!(stderr.contains("8 dimensions") && stderr.contains("384"), "{stderr}");
-    let hybrid = output(example("search", &["reprice_all", "--project", &name, "--hybrid", "-k", "1"])).await;
-    assert!(String::from_utf8_lossy(&hybrid.stdout).contains("reprice_all"), "{hybrid:?}");
+    for mode in ["hybrid", "lexical", "vector"] {
+        let found = output(example("search", &["reprice_all", "--project", &name, "--mode", mode, "-k", "1"])).await;
+        assert!(String::from_utf8_lossy(&found.stdout).contains("reprice_all"), "{mode}: {found:?}");
+    }
+    let bad = output(example("search", &["x", "--project", &name, "--mode", "fuzzy"])).await;
+    assert_eq!(bad.status.code(), Some(2), "{bad:?}");
 
     // Unchanged: everything from the cache, nothing embedded.
     let second = output(example("index", &["examples/sample", "--project", &name])).await;

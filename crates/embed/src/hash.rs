@@ -139,7 +139,7 @@ fn is_identifier_char(c: char) -> bool {
 /// Splits an identifier on underscores and case humps: `HTTPServerError2`
 /// gives `HTTP`, `Server`, `Error2`; `get_user_by_id` gives `get`, `user`,
 /// `by`, `id`.
-fn identifier_parts(identifier: &str) -> impl Iterator<Item = &str> {
+pub fn identifier_parts(identifier: &str) -> impl Iterator<Item = &str> {
     identifier.split('_').filter(|s| !s.is_empty()).flat_map(|word| {
         let chars: Vec<(usize, char)> = word.char_indices().collect();
         let mut cuts = vec![0];

@@ -86,7 +86,7 @@ use std::sync::Arc;
 
 pub use cache::{CacheError, CachedEmbedder, EmbeddingCache, InMemoryCache, TextHash};
 pub use error::EmbedError;
-pub use hash::HashEmbedder;
+pub use hash::{HashEmbedder, identifier_parts};
 pub use metrics::{Metrics, Progress};
 pub use openai::{
     ApiKey, EncodingFormat, OpenAiConfig, OpenAiEmbedder, ProgressHook, ProviderCount, RetryPolicy, TooLongPolicy,

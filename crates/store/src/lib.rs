@@ -18,10 +18,13 @@
 //! - [`Store::embedding_cache`] is the embed crate's [`EmbeddingCache`]:
 //!   vectors are keyed by (model id, dimensions, chunk id), so a chunk
 //!   already embedded, by any run, is not embedded again.
-//! - [`Store::search`]: cosine nearest neighbours on an HNSW index, filtered
-//!   by project, run (latest complete by default), path prefix, domain and
-//!   kind; hybrid mode fuses PostgreSQL full-text search with it by
-//!   reciprocal rank fusion.
+//! - [`Store::search`], in three [`SearchMode`]s, filtered by project, run
+//!   (latest complete by default), path prefix, domain and kind: cosine
+//!   nearest neighbours on an HNSW index; full-text search that fits code
+//!   (ranked OR with BM25-like word weights, identifiers split and kept
+//!   whole, docstrings and names weighted, exact names first); and both,
+//!   fused by weighted reciprocal rank fusion, the parts of a split unit
+//!   merged into one hit.
 //! - [`Store::runs`] and [`Store::diff`]: history.
 //!
 //! All queries are parametrised; the only values written into SQL text are
@@ -40,7 +43,7 @@
 //! | `projects` | `id` | `name` (unique), `created_at` |
 //! | `runs` | `id` | `project_id`, `started_at`, `finished_at`, `status` (`running`/`complete`/`failed`), `git_commit`, `config_fingerprint`, `model_id` (the cache key), `dimensions`, `embedder` (jsonb, an `EmbedderSpec`), `summary` (jsonb) |
 //! | `files` | `(run_id, path)` | `module`, `content_hash`, `lines` |
-//! | `chunk_texts` | `id` (chunk id) | `text`, `token_count`, `search` (tsvector, `simple`, GIN index) |
+//! | `chunk_texts` | `id` (chunk id) | `text`, `token_count`, `lexemes` (tsvector: English words with identifiers split and kept whole, the docstring weighted; GIN index) |
 //! | `chunks` | `(run_id, id, path, start_line)` | `qualnames`, `kind` (a `ChunkKind`, checked), `end_line`, `domains`, `metadata` (jsonb) |
 //! | `embeddings` | `(model_id, dimensions, chunk_id)` | `embedding` (`vector`), `created_at` |
 //! | `edges` | `(run_id, kind, source, target)` | `kind` (`import`/`call`/`inherits`), `lines` (integer[]), `type_checking`, `function_level` |

@@ -23,6 +23,36 @@ pub enum SearchMode {
     Hybrid,
 }
 
+impl SearchMode {
+    /// Every mode.
+    pub const ALL: [Self; 3] = [Self::Vector, Self::Lexical, Self::Hybrid];
+
+    /// `vector`, `lexical` or `hybrid`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Vector => "vector",
+            Self::Lexical => "lexical",
+            Self::Hybrid => "hybrid",
+        }
+    }
+}
+
+impl std::fmt::Display for SearchMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for SearchMode {
+    type Err = StoreError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        Self::ALL.into_iter().find(|m| m.as_str() == text).ok_or_else(|| StoreError::InvalidQuery {
+            reason: format!("unknown search mode {text:?} (expected vector, lexical or hybrid)"),
+        })
+    }
+}
+
 /// What to look for, and where.
 #[derive(Clone, Debug)]
 pub struct SearchQuery {
@@ -170,17 +200,26 @@ impl Store {
         if query.vector.iter().any(|v| !v.is_finite()) {
             return Err(StoreError::InvalidQuery { reason: "the query vector has a non-finite value".into() });
         }
-        let text = query.text.as_deref().unwrap_or_default();
-        match query.mode {
-            SearchMode::Vector => self.vector_ranking(query, run.id, &run.model_id, run.dimensions, query.k).await,
-            SearchMode::Lexical => self.text_ranking(query, run.id, text, query.k).await,
+        let text = query.text.as_deref().unwrap_or_default().trim();
+        let ranked = match query.mode {
+            SearchMode::Vector => {
+                return self.vector_ranking(query, run.id, &run.model_id, run.dimensions, query.k).await;
+            }
+            SearchMode::Lexical => self.text_ranking(query, run.id, text, query.k).await?,
             SearchMode::Hybrid => {
                 let pool = HYBRID_POOL.max(query.k);
                 let by_vector = self.vector_ranking(query, run.id, &run.model_id, run.dimensions, pool).await?;
                 let by_text = self.text_ranking(query, run.id, text, pool).await?;
-                Ok(fuse(by_vector, by_text, query.k))
+                fuse(by_vector, by_text, pool)
             }
-        }
+        };
+        // A query that is a name finds the units of that name first.
+        let exact = if is_name(text) { self.exact_names(query, run.id, text, query.k).await? } else { Vec::new() };
+        let mut hits = merge_parts(exact.into_iter().chain(ranked).collect());
+        let mut seen = std::collections::HashSet::new();
+        hits.retain(|h| seen.insert((h.id.clone(), h.path.clone(), h.start_line)));
+        hits.truncate(query.k);
+        Ok(hits)
     }
 
     async fn vector_ranking(
@@ -237,6 +276,10 @@ impl Store {
         rows.iter().map(|row| hit(row, 1.0 - row.get::<_, f64>(8))).collect()
     }
 
+    /// Full-text ranking with ranked OR semantics: each query lexeme that a
+    /// chunk holds adds its inverse document frequency in the run times its
+    /// weight in the chunk (`ts_rank`, normalised by length), and more when
+    /// the chunk's own names hold it.
     async fn text_ranking(
         &self,
         query: &SearchQuery,
@@ -244,21 +287,118 @@ impl Store {
         text: &str,
         limit: usize,
     ) -> Result<Vec<SearchHit>, StoreError> {
+        let (prose, whole) = query_words(text);
         let sql = format!(
-            "SELECT {HIT_COLUMNS}, ts_rank_cd(t.search, q)::float8 AS rank
-             FROM chunks c JOIN chunk_texts t ON t.id = c.id, websearch_to_tsquery('simple', $1) q
-             WHERE c.run_id = $2 AND t.search @@ q AND {FILTERS}
-             ORDER BY rank DESC, c.id LIMIT $6"
+            "WITH terms AS (
+                 SELECT DISTINCT lexeme AS term
+                 FROM unnest(to_tsvector('english', $1) || to_tsvector('simple', $7))
+             ), stats AS (
+                 SELECT tm.term, to_tsquery('simple', quote_literal(tm.term)) AS q,
+                        (SELECT count(*) FROM chunk_texts t JOIN chunks c ON c.id = t.id
+                         WHERE c.run_id = $2 AND t.lexemes @@ to_tsquery('simple', quote_literal(tm.term)))::float8 AS df
+                 FROM terms tm
+             ), total AS (SELECT count(*)::float8 AS n FROM chunks WHERE run_id = $2)
+             SELECT {HIT_COLUMNS},
+                    sum(ln(1 + (total.n - s.df + 0.5) / (s.df + 0.5))
+                        * (ts_rank(t.lexemes, s.q, 1) + CASE WHEN nm.names @@ s.q THEN {NAME_WEIGHT} ELSE 0 END))::float8 AS score
+             FROM chunks c JOIN chunk_texts t ON t.id = c.id
+             JOIN stats s ON t.lexemes @@ s.q
+             CROSS JOIN total
+             CROSS JOIN LATERAL (SELECT {NAME_LEXEMES} AS names) nm
+             WHERE c.run_id = $2 AND {FILTERS}
+             GROUP BY c.id, c.path, c.qualnames, c.start_line, c.end_line, c.kind, c.domains, t.text
+             ORDER BY score DESC, c.id LIMIT $6"
         );
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let kind = query.kind.map(ChunkKind::as_str);
         let client = self.client().await?;
         let rows = client
-            .query(&sql, &[&text, &run, &query.path_prefix, &query.domain, &kind, &limit])
+            .query(&sql, &[&prose, &run, &query.path_prefix, &query.domain, &kind, &limit, &whole])
             .await
             .map_err(StoreError::db("searching by text"))?;
+        let hits = rows.iter().map(|row| hit(row, row.get::<_, f64>(8))).collect::<Result<Vec<_>, _>>()?;
+        Ok(merge_parts(hits))
+    }
+
+    /// The chunks that hold a unit named exactly `name` (its qualname, or
+    /// the qualname's last part): what a query that is a name asks for.
+    async fn exact_names(
+        &self,
+        query: &SearchQuery,
+        run: RunId,
+        name: &str,
+        limit: usize,
+    ) -> Result<Vec<SearchHit>, StoreError> {
+        let sql = format!(
+            "SELECT {HIT_COLUMNS}, 1.0::float8
+             FROM chunks c JOIN chunk_texts t ON t.id = c.id
+             WHERE c.run_id = $2 AND {FILTERS}
+               AND EXISTS (SELECT 1 FROM unnest(c.qualnames) qn WHERE qn = $1 OR right(qn, length($1) + 1) = '.' || $1)
+             ORDER BY c.kind IN ('function', 'method', 'class', 'class_head') DESC, c.path, c.start_line LIMIT $6"
+        );
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let kind = query.kind.map(ChunkKind::as_str);
+        let client = self.client().await?;
+        let rows = client
+            .query(&sql, &[&name, &run, &query.path_prefix, &query.domain, &kind, &limit])
+            .await
+            .map_err(StoreError::db("searching by name"))?;
         rows.iter().map(|row| hit(row, row.get::<_, f64>(8))).collect()
     }
+}
+
+/// How much more a query word weighs when the chunk's own names hold it
+/// (a `ts_rank` of one word is about 0.1; measured on the question sets of
+/// `benches/search`, 0.1 to 0.3 do best).
+const NAME_WEIGHT: &str = "0.2";
+
+/// The weight of the lexical ranking in hybrid fusion, the vector ranking's
+/// being 1: with the offline hash embedder the lexical ranking is the
+/// stronger one on both question sets of `benches/search`.
+const LEXICAL_WEIGHT: f64 = 2.0;
+
+/// The lexemes of a chunk's qualnames, built as `chunk_texts.lexemes` is.
+const NAME_LEXEMES: &str = "to_tsvector('english', regexp_replace(regexp_replace(regexp_replace(
+        array_to_string(c.qualnames, ' '), '([a-z0-9])([A-Z])', '\\1 \\2', 'g'), '([A-Z])([A-Z][a-z])', '\\1 \\2', 'g'),
+        '[^A-Za-z0-9]+', ' ', 'g'))
+    || to_tsvector('simple', regexp_replace(regexp_replace(array_to_string(c.qualnames, ' '), '_', '', 'g'), '[^A-Za-z0-9]+', ' ', 'g'))";
+
+/// A query's words as the chunks' lexemes are built: (identifiers split
+/// into words, for the English configuration; identifiers whole and
+/// lower-cased without underscores, for the simple one).
+fn query_words(text: &str) -> (String, String) {
+    let mut prose = String::new();
+    let mut whole = String::new();
+    for token in text.split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '.')) {
+        for ident in token.split('.').filter(|i| !i.is_empty()) {
+            let parts: Vec<&str> = pyatlas_embed::identifier_parts(ident).collect();
+            for part in &parts {
+                prose.push_str(part);
+                prose.push(' ');
+            }
+            if parts.len() > 1 || token.contains('.') {
+                whole.extend(ident.chars().filter(|c| *c != '_').flat_map(char::to_lowercase));
+                whole.push(' ');
+            }
+        }
+    }
+    (prose, whole)
+}
+
+/// `true` when `text` is a name: an identifier, or dotted identifiers.
+fn is_name(text: &str) -> bool {
+    !text.is_empty()
+        && text.split('.').all(|part| {
+            part.chars().next().is_some_and(|c| c.is_alphabetic() || c == '_')
+                && part.chars().all(|c| c.is_alphanumeric() || c == '_')
+        })
+}
+
+/// Keeps the best-ranked chunk of each unit: the parts of a split unit
+/// (same file, same qualnames) come back as one hit.
+fn merge_parts(hits: Vec<SearchHit>) -> Vec<SearchHit> {
+    let mut seen = std::collections::HashSet::new();
+    hits.into_iter().filter(|h| h.qualnames.is_empty() || seen.insert((h.path.clone(), h.qualnames.clone()))).collect()
 }
 
 impl Store {
@@ -280,13 +420,14 @@ impl Store {
     }
 }
 
-/// Reciprocal rank fusion: a hit scores `sum 1 / (60 + rank)` over the
-/// rankings it appears in.
+/// Weighted reciprocal rank fusion: a hit scores `sum weight / (60 + rank)`
+/// over the rankings it appears in (the lexical one weighs
+/// [`LEXICAL_WEIGHT`]); the parts of one unit are merged into its best hit.
 fn fuse(by_vector: Vec<SearchHit>, by_text: Vec<SearchHit>, k: usize) -> Vec<SearchHit> {
     let mut fused: HashMap<(ChunkId, String, u32), SearchHit> = HashMap::new();
-    for ranking in [by_vector, by_text] {
+    for (weight, ranking) in [(1.0, by_vector), (LEXICAL_WEIGHT, by_text)] {
         for (rank, mut hit) in ranking.into_iter().enumerate() {
-            let score = 1.0 / (RRF_K + rank as f64 + 1.0);
+            let score = weight / (RRF_K + rank as f64 + 1.0);
             let key = (hit.id.clone(), hit.path.clone(), hit.start_line);
             fused.entry(key).and_modify(|h| h.score += score).or_insert_with(|| {
                 hit.score = score;
@@ -296,6 +437,7 @@ fn fuse(by_vector: Vec<SearchHit>, by_text: Vec<SearchHit>, k: usize) -> Vec<Sea
     }
     let mut hits: Vec<SearchHit> = fused.into_values().collect();
     hits.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.id.cmp(&b.id)));
+    let mut hits = merge_parts(hits);
     hits.truncate(k);
     hits
 }
@@ -319,13 +461,32 @@ mod tests {
     }
 
     #[test]
+    fn query_words_split_identifiers_and_keep_them_whole() {
+        let (prose, whole) = query_words("how is get_signing_serializer used by SecureCookie.open?");
+        assert_eq!(
+            prose.split_whitespace().collect::<Vec<_>>(),
+            ["how", "is", "get", "signing", "serializer", "used", "by", "Secure", "Cookie", "open"]
+        );
+        assert_eq!(whole.split_whitespace().collect::<Vec<_>>(), ["getsigningserializer", "securecookie", "open"]);
+        assert!(is_name("Config.from_envvar") && is_name("_private") && is_name("HTTPAdapter"));
+        assert!(!is_name("send a request") && !is_name("a.") && !is_name("1abc") && !is_name(""));
+    }
+
+    #[test]
+    fn parts_of_one_unit_merge_into_the_best() {
+        let part = |id: &str, line: u32| SearchHit { qualnames: vec!["f".into()], start_line: line, ..hit(id) };
+        let merged = merge_parts(vec![part("a", 40), hit("b"), part("c", 1), hit("d")]);
+        let ids: Vec<ChunkId> = merged.iter().map(|h| h.id.clone()).collect();
+        assert_eq!(ids, [ChunkId::of("a"), ChunkId::of("b"), ChunkId::of("d")], "chunks without qualnames are kept");
+    }
+
+    #[test]
     fn rank_fusion_rewards_agreement() {
         let fused = fuse(vec![hit("a"), hit("b"), hit("c")], vec![hit("c"), hit("d")], 3);
         let ids: Vec<ChunkId> = fused.iter().map(|h| h.id.clone()).collect();
-        // c is in both rankings; a is first in one; b and d tie, by id.
-        let (b, d) = (ChunkId::of("b"), ChunkId::of("d"));
-        let tie = if b < d { b } else { d };
-        assert_eq!(ids, [ChunkId::of("c"), ChunkId::of("a"), tie]);
-        assert!((fused[0].score - (1.0 / 63.0 + 1.0 / 61.0)).abs() < 1e-12);
+        // c is in both rankings; d is second in the lexical one, which weighs
+        // twice as much as the vector one; then a, first by vector.
+        assert_eq!(ids, [ChunkId::of("c"), ChunkId::of("d"), ChunkId::of("a")]);
+        assert!((fused[0].score - (1.0 / 63.0 + LEXICAL_WEIGHT / 61.0)).abs() < 1e-12);
     }
 }

@@ -16,6 +16,7 @@ use crate::{StoreConfig, StoreError};
 const MIGRATIONS: &[(i32, &str, &str)] = &[
     (1, "init", include_str!("../migrations/0001_init.sql")),
     (2, "typed runs and edges", include_str!("../migrations/0002_typed_runs_and_edges.sql")),
+    (3, "code lexemes", include_str!("../migrations/0003_code_lexemes.sql")),
 ];
 
 /// Advisory-lock key of migrations and index creation (any schema).

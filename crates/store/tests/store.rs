@@ -8,7 +8,7 @@ use pyatlas_embed::{CachedEmbedder, Embedder, EmbedderSpec, HashEmbedder};
 use pyatlas_graph::EdgeKind;
 use pyatlas_intent_tags::{RuleId, Severity};
 use pyatlas_store::{
-    ChunkRow, FileRow, FindingRow, RunId, RunSpec, RunStatus, SearchQuery, Store, StoreConfig, StoreError,
+    ChunkRow, FileRow, FindingRow, RunId, RunSpec, RunStatus, SearchMode, SearchQuery, Store, StoreConfig, StoreError,
 };
 
 const DIMS: usize = 64;
@@ -82,7 +82,7 @@ async fn migrations_are_idempotent_and_safe_in_parallel() {
     let config = config("migrations");
     let (a, b) = tokio::join!(Store::connect(config.clone()), Store::connect(config.clone()));
     let (a, b) = (a.expect("first"), b.expect("second"));
-    assert_eq!(a.schema_version().await.expect("version"), 2);
+    assert_eq!(a.schema_version().await.expect("version"), 3);
     assert_eq!(b.migrate().await.expect("again"), Vec::<i32>::new());
     assert!(!format!("{config:?}").contains("password="), "{config:?}");
 }
@@ -109,12 +109,20 @@ async fn a_version_1_database_is_migrated_with_its_runs_and_edges() {
                  (1, 'f', 'text-embedding-3-small@api.openai.com', 256, 'complete', '{{\"dimensions_requested\": true}}');
              INSERT INTO edges (run_id, kind, source, target, line) VALUES
                  (1, 'import', 'a', 'b', 3), (1, 'import', 'a', 'b', 1), (1, 'import', 'a', 'c', 0);
+             INSERT INTO chunk_texts (id, text, token_count) VALUES ('x', 'def from_envvar(): pass', 5);
              RESET search_path;"
         ))
         .await
         .expect("a version 1 schema");
     let store = Store::connect(config).await.expect("migrate");
-    assert_eq!(store.schema_version().await.expect("version"), 2);
+    assert_eq!(store.schema_version().await.expect("version"), 3);
+    // Version 3 gives the chunks of older runs their code lexemes too.
+    let found: bool = client
+        .query_one(&format!("SELECT lexemes @@ to_tsquery('simple', 'fromenvvar') FROM {schema}.chunk_texts"), &[])
+        .await
+        .expect("lexemes")
+        .get(0);
+    assert!(found);
     let runs = store.runs("old").await.expect("runs");
     assert_eq!(runs[1].embedder, EmbedderSpec::hash(384));
     assert_eq!(runs[0].embedder, EmbedderSpec::openai("text-embedding-3-small", 256, true));
@@ -208,6 +216,63 @@ async fn search_finds_by_vector_and_filters() {
 
     let wrong = store.search(&SearchQuery::new("search", vec![1.0; 3])).await.expect_err("wrong size");
     assert!(matches!(wrong, StoreError::InvalidQuery { .. }), "{wrong}");
+}
+
+#[tokio::test]
+async fn lexical_search_ranks_any_word_splits_identifiers_and_names_come_first() {
+    let store = store("lexical").await;
+    let doc = |path: &str, qualname: &str, docstring: &str, body: &str| {
+        let mut c = chunk(path, qualname, body);
+        c.text = format!("# {path}\ndef {qualname}():\n    \"\"\"{docstring}\"\"\"\n    {body}\n");
+        c.id = ChunkId::of(&c.text);
+        c
+    };
+    let mut parts = vec![
+        doc(
+            "cfg.py",
+            "Config.from_envvar",
+            "Load the settings from a file named by a variable.",
+            "return self.from_pyfile(os.environ[name])",
+        ),
+        doc(
+            "sessions.py",
+            "SecureCookieSessionInterface.get_signing_serializer",
+            "The serializer that signs cookies.",
+            "return URLSafeTimedSerializer(key)",
+        ),
+        doc("views.py", "render_page", "Render a page.", "return template.render(page)"),
+        doc("big.py", "split_function", "A long function.", "first_half()"),
+    ];
+    // The second part of the split function: same file, same qualname.
+    let mut second = doc("big.py", "split_function", "A long function.", "second_half()");
+    second.start_line = 40;
+    parts.push(second);
+    let files: Vec<FileRow> = parts.iter().map(|c| file(&c.path, &c.id.to_string())).collect();
+    index(&store, "lexical", &files, &parts).await;
+    let lexical =
+        |text: &str| SearchQuery::new("lexical", embedder().embed_text(text)).mode(SearchMode::Lexical, text).k(3);
+
+    // Not every word needs to match, and prose words are stemmed: "signed" finds "signs".
+    let hits = store.search(&lexical("how are session cookies signed")).await.expect("search");
+    assert_eq!(hits[0].qualnames, ["SecureCookieSessionInterface.get_signing_serializer"], "{hits:?}");
+    // Identifiers are split: "envvar" is a word of `from_envvar`.
+    let hits = store.search(&lexical("load settings from an envvar")).await.expect("search");
+    assert_eq!(hits[0].qualnames, ["Config.from_envvar"], "{hits:?}");
+    // An exact name is the top hit, in lexical and hybrid modes alike.
+    for mode in [SearchMode::Lexical, SearchMode::Hybrid] {
+        let query = SearchQuery::new("lexical", embedder().embed_text("render_page")).mode(mode, "render_page").k(2);
+        assert_eq!(store.search(&query).await.expect("search")[0].qualnames, ["render_page"], "{mode:?}");
+    }
+    let dotted = store.search(&lexical("Config.from_envvar")).await.expect("search");
+    assert_eq!(dotted[0].qualnames, ["Config.from_envvar"]);
+    // The two parts of one unit come back as one hit.
+    let hits = store.search(&lexical("long function half").k(5)).await.expect("search");
+    assert_eq!(hits.iter().filter(|h| h.qualnames == ["split_function"]).count(), 1, "{hits:?}");
+    // Filters still apply.
+    let none = store.search(&lexical("render page").path_prefix("cfg")).await.expect("search");
+    assert!(none.iter().all(|h| h.path.starts_with("cfg")), "{none:?}");
+    // Words that are all stop words find nothing, and fail nothing.
+    assert!(store.search(&lexical("the of and")).await.expect("search").is_empty());
 }
 
 #[tokio::test]
