@@ -7,6 +7,7 @@
 //! ```text
 //! DATABASE_URL=postgres://... cargo bench --bench search_quality
 //! DATABASE_URL=postgres://... cargo bench --bench search_quality -- --show-misses --reuse
+//! DATABASE_URL=postgres://... cargo bench --bench search_quality --features pocket   # and the bundled model
 //! ```
 //! The sdists are fetched into `target/sdists` by `scripts/fetch_sdist.py`
 //! when missing. See `benches/search/README.md` and `benches/README.md`.
@@ -152,29 +153,35 @@ fn main() {
             let set: QuestionSet =
                 toml::from_str(&std::fs::read_to_string(&file).expect("read")).expect("a question set");
             let root = sdist(&set.project, &set.version).join(&set.root);
-            let project = format!("quality-{}", set.project);
-            let embedder: Arc<dyn Embedder> = Arc::new(HashEmbedder::default());
-            let indexer = Indexer::builder(&root)
-                .project(&project)
-                .shared_embedder(Arc::clone(&embedder))
-                .build()
-                .expect("indexer");
-            if !reuse || store.unit_names(&project).await.is_err() {
-                indexer.run(&store).await.expect("index");
-            }
-            for mode in [SearchMode::Vector, SearchMode::Lexical, SearchMode::Hybrid] {
-                let s = evaluate(&store, embedder.as_ref(), &project, &set, mode, show).await;
-                println!(
-                    "| {} {} ({} questions) | {mode:?} | {:.0}% | {:.2} | {}/{} ({:.0}%) |",
-                    set.project,
-                    set.version,
-                    set.question.len(),
-                    s.recall5 * 100.0,
-                    s.mrr10,
-                    s.names.0,
-                    s.names.1,
-                    100.0 * s.names.0 as f64 / s.names.1.max(1) as f64
-                );
+            let embedders: Vec<(&str, Arc<dyn Embedder>)> = vec![
+                ("hash", Arc::new(HashEmbedder::default())),
+                #[cfg(feature = "pocket")]
+                ("pocket", Arc::new(pyatlas::embed::PocketEmbedder::new().expect("the bundled model"))),
+            ];
+            for (name, embedder) in embedders {
+                let project = format!("quality-{}-{name}", set.project);
+                let indexer = Indexer::builder(&root)
+                    .project(&project)
+                    .shared_embedder(Arc::clone(&embedder))
+                    .build()
+                    .expect("indexer");
+                if !reuse || store.unit_names(&project).await.is_err() {
+                    indexer.run(&store).await.expect("index");
+                }
+                for mode in [SearchMode::Vector, SearchMode::Lexical, SearchMode::Hybrid] {
+                    let s = evaluate(&store, embedder.as_ref(), &project, &set, mode, show).await;
+                    println!(
+                        "| {} {} ({} questions) | {mode:?}, {name} | {:.0}% | {:.2} | {}/{} ({:.0}%) |",
+                        set.project,
+                        set.version,
+                        set.question.len(),
+                        s.recall5 * 100.0,
+                        s.mrr10,
+                        s.names.0,
+                        s.names.1,
+                        100.0 * s.names.0 as f64 / s.names.1.max(1) as f64
+                    );
+                }
             }
         }
     });

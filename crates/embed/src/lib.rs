@@ -76,6 +76,8 @@ mod metrics;
 #[cfg(feature = "mock")]
 pub mod mock;
 mod openai;
+#[cfg(feature = "pocket")]
+mod pocket;
 mod spec;
 mod status;
 mod tokens;
@@ -91,6 +93,8 @@ pub use metrics::{Metrics, Progress};
 pub use openai::{
     ApiKey, EncodingFormat, OpenAiConfig, OpenAiEmbedder, ProgressHook, ProviderCount, RetryPolicy, TooLongPolicy,
 };
+#[cfg(feature = "pocket")]
+pub use pocket::PocketEmbedder;
 pub use spec::{EmbedderKind, EmbedderSpec};
 pub use status::{EmbedStatus, Wait};
 pub use tokens::Tokenizer;
