@@ -409,3 +409,24 @@ fn root_packages_are_found_at_the_root_or_in_src() {
     let error = missing.graph_config(dir.path()).expect_err("missing").to_string();
     assert!(error.contains("Could not find root package 'nothere'"), "{error}");
 }
+
+#[test]
+fn a_namespace_portion_is_a_root_package() {
+    let dir = project(&[
+        ("ns/portion/__init__.py", ""),
+        ("ns/portion/a.py", "from ns.portion import b\nimport ns.other.c\n"),
+        ("ns/portion/b.py", ""),
+        ("ns/other/c.py", ""),
+    ]);
+    let path = write(
+        dir.path(),
+        ".importlinter",
+        "[importlinter]\nroot_packages =\n    ns.portion\n[importlinter:contract:x]\nname = X\ntype = forbidden\nsource_modules = ns.portion.a\nforbidden_modules = ns.portion.b\n",
+    );
+    let config = Config::from_file(&path).expect("valid");
+    let (graph, _) = ImportGraph::build(dir.path(), &config.graph_config(dir.path()).expect("found")).expect("build");
+    let report = pyatlas_graph::ContractsReport::check(&graph, &config.scope(), &config.contracts).expect("checked");
+    assert!(!report.kept());
+    assert_eq!(report.contracts[0].violations[0].imported, "ns.portion.b");
+    assert_eq!(report.files, 3, "ns.portion, its two modules; not the namespace above it nor its sibling portion");
+}
