@@ -88,7 +88,7 @@ async fn evaluate(
     }
     // Exact names: every unit name unique in the project.
     let mut names: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
-    for (path, qualname) in store_units(store, project).await {
+    for (path, qualname) in store.unit_names(project).await.expect("units") {
         let name = qualname.rsplit('.').next().unwrap_or(&qualname).to_owned();
         names.entry(name).or_default().push((path, qualname));
     }
@@ -125,11 +125,6 @@ async fn search(
     let vector = embedder.embed(&[text]).await.expect("embed").pop().expect("a vector");
     let query = SearchQuery::new(project, vector).k(k).mode(mode, text);
     store.search(&query).await.expect("search")
-}
-
-/// (path, qualname) of every unit chunk of the project's latest run.
-async fn store_units(store: &Store, project: &str) -> Vec<(String, String)> {
-    store.unit_names(project).await.expect("units")
 }
 
 fn main() {

@@ -215,9 +215,8 @@ impl Store {
         };
         // A query that is a name finds the units of that name first.
         let exact = if is_name(text) { self.exact_names(query, run.id, text, query.k).await? } else { Vec::new() };
+        // The name's own chunks hold qualnames: merged, they stand once.
         let mut hits = merge_parts(exact.into_iter().chain(ranked).collect());
-        let mut seen = std::collections::HashSet::new();
-        hits.retain(|h| seen.insert((h.id.clone(), h.path.clone(), h.start_line)));
         hits.truncate(query.k);
         Ok(hits)
     }

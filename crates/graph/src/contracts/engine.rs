@@ -80,8 +80,6 @@ impl<'g> Work<'g> {
         self.by_name
             .range::<str, _>((std::ops::Bound::Included(low.as_str()), std::ops::Bound::Excluded(high.as_str())))
             .map(|(_, &n)| n)
-            .collect::<Vec<_>>()
-            .into_iter()
     }
 
     fn with_descendants(&self, node: Node) -> Vec<Node> {
@@ -224,6 +222,10 @@ impl<'g> Work<'g> {
     }
 }
 
+fn no_such(contract: &Contract, module: &str) -> ContractError {
+    ContractError::NoSuchModule { contract: contract.name.clone(), module: module.to_owned() }
+}
+
 fn chain_key(chain: &[Hop]) -> Vec<(&str, &str)> {
     chain.iter().map(|h| (h.importer.as_str(), h.imported.as_str())).collect()
 }
@@ -233,10 +235,8 @@ pub(super) fn check(graph: &ImportGraph, scope: &Scope, contract: &Contract) -> 
     contract.validate()?;
     let mut work = Work::new(graph, scope);
     let (ignored_imports, warnings) = work.remove_ignored(contract)?;
-    let no_such =
-        |module: &str| ContractError::NoSuchModule { contract: contract.name.clone(), module: module.to_owned() };
     let mut undeclared_modules = Vec::new();
-    let violations = match &contract.kind {
+    let mut violations = match &contract.kind {
         ContractKind::Layers { layers, containers, exhaustive, exhaustive_ignores } => {
             let containers = work.expand(containers);
             let levels_by_container: Vec<Vec<Level>> = if containers.is_empty() {
@@ -251,8 +251,7 @@ pub(super) fn check(graph: &ImportGraph, scope: &Scope, contract: &Contract) -> 
                 vec![work.levels(layers, None)]
             } else {
                 for container in &containers {
-                    if !scope.root_packages.is_empty() && !scope.root_packages.iter().any(|r| in_package(container, r))
-                    {
+                    if !scope.is_internal(container) {
                         return Err(ContractError::InvalidContainer {
                             contract: contract.name.clone(),
                             container: container.clone(),
@@ -270,7 +269,7 @@ pub(super) fn check(graph: &ImportGraph, scope: &Scope, contract: &Contract) -> 
                         }
                     }
                     if work.lookup(container).is_none() {
-                        return Err(no_such(container));
+                        return Err(no_such(contract, container));
                     }
                 }
                 if *exhaustive {
@@ -302,7 +301,7 @@ pub(super) fn check(graph: &ImportGraph, scope: &Scope, contract: &Contract) -> 
             let modules = work.expand(modules);
             let mut nodes = Vec::new();
             for module in &modules {
-                nodes.push(work.lookup(module).ok_or_else(|| no_such(module))?);
+                nodes.push(work.lookup(module).ok_or_else(|| no_such(contract, module))?);
             }
             work.illegal_dependencies(&[Level { modules: nodes, independent: true, closed: false }])
         }
@@ -316,7 +315,6 @@ pub(super) fn check(graph: &ImportGraph, scope: &Scope, contract: &Contract) -> 
             work.acyclic_siblings(contract, ancestors, *depth, skip_descendants)?
         }
     };
-    let mut violations = violations;
     violations.sort_by(|a, b| (&a.importer, &a.imported).cmp(&(&b.importer, &b.imported)));
     let kept = violations.is_empty() && undeclared_modules.is_empty();
     Ok(ContractReport {
@@ -403,18 +401,16 @@ impl Work<'_> {
         allow_indirect: bool,
         as_packages: bool,
     ) -> Result<Vec<Violation>, ContractError> {
-        let no_such =
-            |module: &str| ContractError::NoSuchModule { contract: contract.name.clone(), module: module.to_owned() };
-        let sources = self.expand(sources);
+        let sources = self
+            .expand(sources)
+            .into_iter()
+            .map(|name| self.lookup(&name).map(|node| (name.clone(), node)).ok_or_else(|| no_such(contract, &name)))
+            .collect::<Result<Vec<_>, _>>()?;
         let forbidden = self.expand(forbidden);
-        for source in &sources {
-            self.lookup(source).ok_or_else(|| no_such(source))?;
-        }
-        let (internal, external): (Vec<&String>, Vec<&String>) = forbidden.iter().partition(|m| {
-            self.scope.root_packages.iter().any(|r| in_package(m, r)) || self.scope.root_packages.is_empty()
-        });
+        let (internal, external): (Vec<&String>, Vec<&String>) =
+            forbidden.iter().partition(|m| self.scope.is_internal(m));
         for module in &internal {
-            self.lookup(module).ok_or_else(|| no_such(module))?;
+            self.lookup(module).ok_or_else(|| no_such(contract, module))?;
         }
         if !external.is_empty() {
             if !self.scope.include_external_packages {
@@ -427,19 +423,18 @@ impl Work<'_> {
                 });
             }
         }
-        let members = |name: &str| -> Vec<Node> {
-            let node = self.lookup(name).expect("checked above");
-            if as_packages { self.with_descendants(node) } else { vec![node] }
-        };
+        // Only the forbidden modules in the graph can be reached.
+        let targets: Vec<(&String, Node)> = forbidden.iter().filter_map(|f| Some((f, self.lookup(f)?))).collect();
+        let members = |node: Node| if as_packages { self.with_descendants(node) } else { vec![node] };
         let mut violations = Vec::new();
-        for source in &sources {
-            for target in forbidden.iter().filter(|f| self.lookup(f).is_some()) {
+        for (source, source_node) in &sources {
+            for &(target, target_node) in &targets {
                 let overlap =
                     source == target || (as_packages && (in_package(source, target) || in_package(target, source)));
                 if overlap {
                     continue;
                 }
-                let (from, to) = (members(source), members(target));
+                let (from, to) = (members(*source_node), members(target_node));
                 let chains = if allow_indirect {
                     let to: HashSet<Node> = to.into_iter().collect();
                     from.iter()
@@ -463,8 +458,6 @@ impl Work<'_> {
         allowed: &[ModuleExpression],
         as_packages: bool,
     ) -> Result<Vec<Violation>, ContractError> {
-        let no_such =
-            |module: &str| ContractError::NoSuchModule { contract: contract.name.clone(), module: module.to_owned() };
         let mut allowed_nodes: HashSet<Node> = HashSet::new();
         for name in self.expand(allowed) {
             match self.lookup(&name) {
@@ -472,13 +465,13 @@ impl Work<'_> {
                 Some(node) => {
                     allowed_nodes.insert(node);
                 }
-                None if as_packages => return Err(no_such(&name)),
+                None if as_packages => return Err(no_such(contract, &name)),
                 None => {}
             }
         }
         let mut violations = Vec::new();
         for top in self.expand(protected) {
-            let node = self.lookup(&top).ok_or_else(|| no_such(&top))?;
+            let node = self.lookup(&top).ok_or_else(|| no_such(contract, &top))?;
             let members: HashSet<Node> =
                 if as_packages { self.with_descendants(node).into_iter().collect() } else { HashSet::from([node]) };
             let mut importers: BTreeSet<Node> = members.iter().flat_map(|&m| self.importers(m)).collect();
@@ -504,22 +497,21 @@ impl Work<'_> {
         skip: &[ModuleExpression],
     ) -> Result<Vec<Violation>, ContractError> {
         let must_match = |expressions: &[ModuleExpression]| -> Result<BTreeSet<String>, ContractError> {
+            let mut matched = BTreeSet::new();
             for expression in expressions {
-                let matched = self.expand(std::slice::from_ref(expression));
-                if expression.has_wildcard() && matched.is_empty() {
+                let names = self.expand(std::slice::from_ref(expression));
+                if expression.has_wildcard() && names.is_empty() {
                     return Err(ContractError::NoMatch {
                         contract: contract.name.clone(),
                         expression: expression.to_string(),
                     });
                 }
                 if !expression.has_wildcard() && self.lookup(expression.as_str()).is_none() {
-                    return Err(ContractError::NoSuchModule {
-                        contract: contract.name.clone(),
-                        module: expression.to_string(),
-                    });
+                    return Err(no_such(contract, expression.as_str()));
                 }
+                matched.extend(names);
             }
-            Ok(self.expand(expressions))
+            Ok(matched)
         };
         let ancestors = must_match(ancestors)?;
         let skip = must_match(skip)?;

@@ -85,23 +85,6 @@ impl ConfigError {
             problems: vec![Problem { line: None, contract: None, key: None, message: message.into() }],
         }
     }
-
-    /// The error of a contract that cannot be checked, in this file.
-    pub fn of_contract(file: &Path, error: &ContractError) -> Self {
-        let (contract, key, message) = match error {
-            ContractError::Invalid { contract, key, message } => (contract.clone(), Some(key.clone()), message.clone()),
-            other => {
-                let text = other.to_string();
-                let (contract, message) =
-                    text.split_once(": ").map_or((String::new(), text.clone()), |(c, m)| (c.to_owned(), m.to_owned()));
-                (contract, None, message)
-            }
-        };
-        Self {
-            file: file.to_path_buf(),
-            problems: vec![Problem { line: None, contract: Some(contract), key, message }],
-        }
-    }
 }
 
 /// A raw option: one value or a list, and its line in an INI file.
@@ -321,10 +304,6 @@ struct Fields<'a> {
 }
 
 impl Fields<'_> {
-    fn used(&self) -> impl Iterator<Item = &String> {
-        self.options.keys()
-    }
-
     fn list<T>(&mut self, key: &str, parse: impl Fn(&str) -> Result<T, String>) -> Option<Vec<T>> {
         let raw = self.options.get(key)?;
         let mut out = Vec::new();
@@ -461,7 +440,7 @@ impl Fields<'_> {
                 }
             }
         };
-        let unknown: Vec<String> = self.used().filter(|k| !known.contains(&k.as_str())).cloned().collect();
+        let unknown: Vec<String> = self.options.keys().filter(|k| !known.contains(&k.as_str())).cloned().collect();
         for key in unknown {
             let mut message = "Unrecognized option.".to_owned();
             if let Some(close) = closest(&key, &known) {
@@ -505,31 +484,18 @@ fn parse_layer(text: &str) -> Result<Layer, String> {
         Some(s) => text.split(s).map(str::trim).collect(),
         None => vec![text.trim()],
     };
-    let mut modules: Vec<LayerModule> = Vec::new();
-    let mut repeated = std::collections::BTreeSet::new();
-    for item in items {
-        let (name, optional) = match item.strip_prefix('(').and_then(|i| i.strip_suffix(')')) {
-            Some(inner) => (inner, true),
-            None => (item, false),
-        };
-        if modules.iter().any(|m| m.name == name) {
-            repeated.insert(name.to_owned());
-        }
-        modules.push(LayerModule { name: name.to_owned(), optional });
-    }
-    if !repeated.is_empty() {
-        let names: Vec<String> = repeated.iter().map(|n| format!("'{n}'")).collect();
-        return Err(format!("Modules cannot be repeated in a layer: {}.", names.join(", ")));
-    }
-    let contained: Vec<String> = modules
-        .iter()
-        .flat_map(|p| modules.iter().filter(move |c| c.name.starts_with(&format!("{}.", p.name))).map(move |c| (p, c)))
-        .map(|(p, c)| format!("'{}' contains '{}'", p.name, c.name))
+    let modules = items
+        .into_iter()
+        .map(|item| match item.strip_prefix('(').and_then(|i| i.strip_suffix(')')) {
+            Some(inner) => LayerModule { name: inner.to_owned(), optional: true },
+            None => LayerModule { name: item.to_owned(), optional: false },
+        })
         .collect();
-    if !contained.is_empty() {
-        return Err(format!("Modules cannot contain each other in a layer: {}.", contained.join(", ")));
+    let layer = Layer { modules, independent, closed: false };
+    match layer.problem() {
+        Some(problem) => Err(problem),
+        None => Ok(layer),
     }
-    Ok(Layer { modules, independent, closed: false })
 }
 
 type RawConfig = (Options, Vec<(Option<usize>, Options)>);

@@ -176,7 +176,36 @@ pub struct Layer {
     pub closed: bool,
 }
 
+/// `'a', 'b'`.
+fn quoted<'a>(names: impl IntoIterator<Item = &'a str>) -> String {
+    names.into_iter().map(|n| format!("'{n}'")).collect::<Vec<_>>().join(", ")
+}
+
+/// `'a' contains 'a.b'`, for each of `names` inside another.
+fn containments(names: &std::collections::BTreeSet<&str>) -> Vec<String> {
+    names
+        .iter()
+        .flat_map(|p| {
+            names.iter().filter(move |c| in_package(c, p) && c != &p).map(move |c| format!("'{p}' contains '{c}'"))
+        })
+        .collect()
+}
+
 impl Layer {
+    /// Why the layer cannot be, in import-linter's words: a module named
+    /// twice, or one inside another.
+    pub(crate) fn problem(&self) -> Option<String> {
+        let mut names = std::collections::BTreeSet::new();
+        let repeated: std::collections::BTreeSet<&str> =
+            self.modules.iter().map(|m| m.name.as_str()).filter(|n| !names.insert(*n)).collect();
+        if !repeated.is_empty() {
+            return Some(format!("Modules cannot be repeated in a layer: {}.", quoted(repeated)));
+        }
+        let contained = containments(&names);
+        (!contained.is_empty())
+            .then(|| format!("Modules cannot contain each other in a layer: {}.", contained.join(", ")))
+    }
+
     /// A layer of independent siblings (or of one module), none optional.
     pub fn new<S: Into<String>>(modules: impl IntoIterator<Item = S>) -> Self {
         let modules = modules.into_iter().map(|name| LayerModule { name: name.into(), optional: false }).collect();
@@ -427,37 +456,26 @@ impl Contract {
             key: key.to_owned(),
             message,
         };
-        let quoted = |names: &std::collections::BTreeSet<&str>| {
-            names.iter().map(|n| format!("'{n}'")).collect::<Vec<_>>().join(", ")
-        };
         match &self.kind {
             ContractKind::Layers { layers, containers, exhaustive, .. } => {
                 let mut seen = std::collections::BTreeSet::new();
                 let mut repeated = std::collections::BTreeSet::new();
                 for layer in layers {
-                    let mut in_layer = std::collections::BTreeSet::new();
-                    for module in &layer.modules {
-                        if !in_layer.insert(module.name.as_str()) {
-                            return Err(invalid(
-                                "layers",
-                                format!("Modules cannot be repeated in a layer: '{}'.", module.name),
-                            ));
-                        }
+                    if let Some(problem) = layer.problem() {
+                        return Err(invalid("layers", problem));
                     }
+                    let in_layer: std::collections::BTreeSet<&str> =
+                        layer.modules.iter().map(|m| m.name.as_str()).collect();
                     repeated.extend(in_layer.intersection(&seen).copied().collect::<Vec<_>>());
                     seen.extend(in_layer);
                 }
                 if !repeated.is_empty() {
                     return Err(invalid(
                         "layers",
-                        format!("Modules cannot be in more than one layer: {}.", quoted(&repeated)),
+                        format!("Modules cannot be in more than one layer: {}.", quoted(repeated)),
                     ));
                 }
-                let contained: Vec<String> = seen
-                    .iter()
-                    .flat_map(|p| seen.iter().filter(move |c| c.starts_with(&format!("{p}."))).map(move |c| (p, c)))
-                    .map(|(p, c)| format!("'{p}' contains '{c}'"))
-                    .collect();
+                let contained = containments(&seen);
                 if !contained.is_empty() {
                     return Err(invalid(
                         "layers",

@@ -136,17 +136,6 @@ impl ContractsReport {
             .contracts
             .iter()
             .map(|c| {
-                let violations: Vec<Value> = c
-                    .violations
-                    .iter()
-                    .map(|v| {
-                        let mut violation = json!({"importer": v.importer, "imported": v.imported, "chains": v.chains});
-                        if let Some(reason) = &v.reason {
-                            violation["reason"] = json!(reason);
-                        }
-                        violation
-                    })
-                    .collect();
                 let mut warnings = c.warnings.clone();
                 warnings.extend(
                     c.undeclared_modules
@@ -154,7 +143,7 @@ impl ContractsReport {
                         .map(|m| format!("{m} is not listed as a layer (the contract is exhaustive).")),
                 );
                 json!({"id": c.id, "name": c.name, "type": c.contract_type, "kept": c.kept,
-                       "violations": violations, "warnings": warnings, "ignored_imports": c.ignored_imports,
+                       "violations": c.violations, "warnings": warnings, "ignored_imports": c.ignored_imports,
                        "guidance": c.guidance})
             })
             .collect();

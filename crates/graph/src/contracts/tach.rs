@@ -370,10 +370,22 @@ fn matcher(pattern: &str) -> Option<GlobMatcher> {
     GlobBuilder::new(&glob).literal_separator(true).empty_alternates(true).build().ok().map(|g| g.compile_matcher())
 }
 
-fn matches(pattern: &str, module: &str) -> bool {
-    match matcher(pattern) {
-        Some(m) => m.is_match(module.replace('.', "/")),
-        None => pattern == module,
+/// A module path or glob, compiled once.
+struct Pattern {
+    text: String,
+    glob: Option<GlobMatcher>,
+}
+
+impl Pattern {
+    fn new(text: &str) -> Self {
+        Self { text: text.to_owned(), glob: matcher(text) }
+    }
+
+    fn matches(&self, module: &str) -> bool {
+        match &self.glob {
+            Some(glob) => glob.is_match(module.replace('.', "/")),
+            None => self.text == module,
+        }
     }
 }
 
@@ -491,12 +503,30 @@ fn module_label(module: &Module) -> String {
     paths(module).collect::<Vec<_>>().join(", ")
 }
 
-/// A module of the tree: a configured path resolved to a module of the codebase.
+/// Why a pair of modules breaks tach's rules, and the imports that do.
+type Broken = (String, Vec<Vec<Hop>>);
+
+/// A module of the tree: a configured path resolved to a module of the
+/// codebase, with its dependency patterns compiled.
 struct Resolved {
     path: String,
     /// The glob it was found by, if any: such a module gives way to one named otherwise.
     origin: Option<String>,
     config: Module,
+    /// `depends_on`, with whether each is deprecated.
+    depends_on: Option<Vec<(Pattern, bool)>>,
+    cannot_depend_on: Vec<Pattern>,
+}
+
+impl Resolved {
+    fn new(path: String, origin: Option<String>, config: Module) -> Self {
+        let depends_on = config
+            .depends_on
+            .as_ref()
+            .map(|deps| deps.iter().map(|d| (Pattern::new(d.path()), d.deprecated())).collect());
+        let cannot_depend_on = config.cannot_depend_on.iter().map(|d| Pattern::new(d.path())).collect();
+        Self { path, origin, config, depends_on, cannot_depend_on }
+    }
 }
 
 impl Config {
@@ -525,17 +555,13 @@ impl Config {
                 None => modules.push(module),
             };
         for (path, config) in rules {
-            if path == ROOT_MODULE {
-                add(&mut modules, Resolved { path, origin: None, config });
-            } else if matcher(&path).is_some() {
-                for name in internal.iter().filter(|m| matches(&path, m)) {
-                    add(
-                        &mut modules,
-                        Resolved { path: (*name).to_owned(), origin: Some(path.clone()), config: config.clone() },
-                    );
+            let pattern = Pattern::new(&path);
+            if path == ROOT_MODULE || (pattern.glob.is_none() && internal.contains(&path.as_str())) {
+                add(&mut modules, Resolved::new(path, None, config));
+            } else if pattern.glob.is_some() {
+                for name in internal.iter().filter(|m| pattern.matches(m)) {
+                    add(&mut modules, Resolved::new((*name).to_owned(), Some(path.clone()), config.clone()));
                 }
-            } else if internal.contains(&path.as_str()) {
-                add(&mut modules, Resolved { path, origin: None, config });
             } else {
                 warnings.push(format!("Module '{path}' not found. It will be skipped."));
             }
@@ -572,8 +598,8 @@ impl Config {
         };
         let root_module = by_path.get(ROOT_MODULE).copied();
         let mut directives = Directives::default();
-        let mut violations: BTreeMap<(String, String), Vec<Vec<Hop>>> = BTreeMap::new();
-        let mut reasons: BTreeMap<(String, String), String> = BTreeMap::new();
+        // (tach module, tach module) -> (why, the imports).
+        let mut violations: BTreeMap<(String, String), Broken> = BTreeMap::new();
         let mut used: BTreeSet<(String, String)> = BTreeSet::new();
         let mut checked_files: BTreeMap<PathBuf, (String, String)> = BTreeMap::new();
         let source_of = |importer: &str| -> Option<&Resolved> {
@@ -634,12 +660,13 @@ impl Config {
                     continue;
                 }
                 let key = (source.path.clone(), target.path.clone());
-                violations.entry(key.clone()).or_default().push(vec![Hop {
+                let (why, chains) = violations.entry(key).or_default();
+                why.clone_from(reason);
+                chains.push(vec![Hop {
                     importer: importer.to_owned(),
                     imported: imported.to_owned(),
                     lines: vec![line],
                 }]);
-                reasons.insert(key, reason.clone());
             }
         }
         for (file, (source, module)) in &checked_files {
@@ -647,13 +674,13 @@ impl Config {
                 let relative = file.strip_prefix(root).unwrap_or(file).display().to_string();
                 match setting {
                     RuleSetting::Error => {
-                        let key = (source.clone(), "tach-ignore".to_owned());
-                        violations.entry(key.clone()).or_default().push(vec![Hop {
+                        let (why, chains) = violations.entry((source.clone(), "tach-ignore".to_owned())).or_default();
+                        message.clone_into(why);
+                        chains.push(vec![Hop {
                             importer: module.clone(),
                             imported: "tach-ignore".to_owned(),
                             lines: vec![u32::try_from(line).unwrap_or(u32::MAX)],
                         }]);
-                        reasons.insert(key, message.to_owned());
                     }
                     RuleSetting::Warn => warnings.push(format!("{relative}:{line}: {message}")),
                     RuleSetting::Off => {}
@@ -662,24 +689,25 @@ impl Config {
         }
         let mut violations: Vec<Violation> = violations
             .into_iter()
-            .map(|((importer, imported), chains)| {
-                let reason = reasons.remove(&(importer.clone(), imported.clone()));
-                Violation { importer, imported, chains, reason }
+            .map(|((importer, imported), (reason, chains))| Violation {
+                importer,
+                imported,
+                chains,
+                reason: Some(reason),
             })
             .collect();
         if self.exact {
             for module in modules.iter().filter(|m| m.origin.is_none()) {
-                for dep in module.config.depends_on.iter().flatten() {
-                    let detected = used.iter().any(|(from, to)| *from == module.path && matches(dep.path(), to));
+                for (dep, _) in module.depends_on.iter().flatten() {
+                    let detected = used.iter().any(|(from, to)| *from == module.path && dep.matches(to));
                     if !detected {
                         violations.push(Violation {
                             importer: module.path.clone(),
-                            imported: dep.path().to_owned(),
+                            imported: dep.text.clone(),
                             chains: Vec::new(),
                             reason: Some(format!(
                                 "Module '{}' declares a dependency on '{}' which is never used.",
-                                module.path,
-                                dep.path()
+                                module.path, dep.text
                             )),
                         });
                     }
@@ -703,7 +731,6 @@ impl Config {
         })
     }
 
-    /// tach's rule for one import between two modules: `Some(reason)` when it is an error.
     /// tach's rules for one import between two modules.
     fn rule(&self, source: &Resolved, target: &Resolved, warnings: &mut Vec<String>) -> Verdict {
         let broken = |reason: String| Verdict { broken: Some(reason), detected: true };
@@ -732,16 +759,16 @@ impl Config {
                 }
             }
         }
-        if source.config.cannot_depend_on.iter().any(|d| matches(d.path(), &target.path)) {
+        if source.cannot_depend_on.iter().any(|d| d.matches(&target.path)) {
             return broken(format!("Module '{}' cannot depend on '{}'.", source.path, target.path));
         }
-        let Some(declared) = &source.config.depends_on else { return allowed(false) };
+        let Some(declared) = &source.depends_on else { return allowed(false) };
         if target.config.utility {
             return allowed(false);
         }
-        match declared.iter().find(|d| matches(d.path(), &target.path)) {
-            Some(dep) => {
-                if dep.deprecated() {
+        match declared.iter().find(|(d, _)| d.matches(&target.path)) {
+            Some((_, deprecated)) => {
+                if *deprecated {
                     let warning = format!("Import of '{}' by '{}' is deprecated.", target.path, source.path);
                     if !warnings.contains(&warning) {
                         warnings.push(warning);
@@ -929,6 +956,7 @@ mod tests {
 
     #[test]
     fn globs_and_directives_read_as_tach_reads_them() {
+        let matches = |pattern: &str, module: &str| Pattern::new(pattern).matches(module);
         assert!(matches("tach.filesystem.**", "tach.filesystem.git_ops"));
         assert!(matches("tach.filesystem.**", "tach.filesystem"));
         assert!(matches("*", "tach") && !matches("*", "tach.cli"));
