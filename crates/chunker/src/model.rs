@@ -96,6 +96,12 @@ impl ChunkKind {
             Self::Part => "part",
         }
     }
+
+    /// Whether it holds whole units (a function, method or class, or a
+    /// class's head), not module-level code or a part of a unit.
+    pub fn holds_unit(self) -> bool {
+        matches!(self, Self::Function | Self::Method | Self::Class | Self::ClassHead)
+    }
 }
 
 impl fmt::Display for ChunkKind {

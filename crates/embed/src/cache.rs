@@ -299,3 +299,23 @@ fn report_hits_only(total: usize, hits: usize, warnings: Vec<String>) -> EmbedRe
     Counters::add(&counters.inputs_embedded, total as u64);
     EmbedReport { embedded: total, warnings, metrics: counters.snapshot(0.0), ..EmbedReport::default() }
 }
+
+impl<C: EmbeddingCache + ?Sized> EmbeddingCache for Arc<C> {
+    fn get_many<'a>(
+        &'a self,
+        model_id: &'a str,
+        dimensions: usize,
+        texts: &'a [TextHash],
+    ) -> BoxFuture<'a, Result<Vec<Option<Vec<f32>>>, CacheError>> {
+        (**self).get_many(model_id, dimensions, texts)
+    }
+
+    fn put_many<'a>(
+        &'a self,
+        model_id: &'a str,
+        dimensions: usize,
+        entries: &'a [(TextHash, &'a [f32])],
+    ) -> BoxFuture<'a, Result<(), CacheError>> {
+        (**self).put_many(model_id, dimensions, entries)
+    }
+}

@@ -52,6 +52,13 @@ pub struct ImportEdge {
     pub function_level: bool,
 }
 
+impl ImportEdge {
+    /// An edge of imports at `lines`.
+    pub fn new(lines: Vec<u32>, type_checking: bool, function_level: bool) -> Self {
+        Self { lines, type_checking, function_level }
+    }
+}
+
 /// An import that looks internal (its top-level package is the codebase's)
 /// but names no module of it: reported, never dropped.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -429,6 +436,47 @@ impl ImportGraph {
             builder.add(importer, is_package, imports);
         }
         builder.build()
+    }
+
+    /// Rebuilds a graph from its parts as stored: the codebase's modules
+    /// `(name, path, is_package)`, then its edges `(importer, imported,
+    /// edge)`. An endpoint that is not one of `modules` is a module of the
+    /// codebase when its top-level package is (a namespace package), else
+    /// the standard library's or an external package.
+    pub fn from_parts<'a>(
+        modules: impl IntoIterator<Item = (&'a str, Option<&'a str>, bool)>,
+        edges: impl IntoIterator<Item = (&'a str, &'a str, ImportEdge)>,
+    ) -> Self {
+        let mut graph = Self::default();
+        let mut roots = HashSet::new();
+        for (name, path, is_package) in modules {
+            roots.insert(name.split('.').next().unwrap_or(name).to_owned());
+            let node = ModuleNode {
+                name: name.to_owned(),
+                path: path.map(str::to_owned),
+                kind: ModuleKind::Internal,
+                is_package,
+            };
+            graph.node(node);
+        }
+        let kind_of = |name: &str| {
+            let top = name.split('.').next().unwrap_or(name);
+            if roots.contains(top) {
+                ModuleKind::Internal
+            } else if is_stdlib(top) {
+                ModuleKind::Stdlib
+            } else {
+                ModuleKind::External
+            }
+        };
+        for (importer, imported, edge) in edges {
+            let [from, to] = [importer, imported].map(|name| {
+                let node = ModuleNode { name: name.to_owned(), path: None, kind: kind_of(name), is_package: true };
+                graph.node(node)
+            });
+            graph.graph.update_edge(from, to, edge);
+        }
+        graph
     }
 
     fn node(&mut self, node: ModuleNode) -> NodeIndex {

@@ -34,6 +34,13 @@ pub struct Hop {
     pub lines: Vec<u32>,
 }
 
+impl Hop {
+    /// `importer` imports `imported` at `lines`.
+    pub fn new(importer: String, imported: String, lines: Vec<u32>) -> Self {
+        Self { importer, imported, lines }
+    }
+}
+
 /// How to walk the graph.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
@@ -251,6 +258,40 @@ impl ImportGraph {
             .collect();
         degrees.sort_unstable();
         degrees
+    }
+
+    /// The modules within `depth` imports of `name` (importing it or
+    /// imported by it, directly or through others), sorted, and every
+    /// import among them, sorted; `None` when no module is called `name`.
+    pub fn neighbourhood(&self, name: &str, depth: usize) -> Option<(Vec<String>, Vec<Hop>)> {
+        let &start = self.index.get(name)?;
+        let mut reached: BTreeSet<NodeIndex> = BTreeSet::from([start]);
+        let mut frontier = vec![start];
+        for _ in 0..depth {
+            let mut next = Vec::new();
+            for node in frontier {
+                let around = self
+                    .graph
+                    .neighbors_directed(node, Direction::Outgoing)
+                    .chain(self.graph.neighbors_directed(node, Direction::Incoming));
+                next.extend(around.filter(|&n| reached.insert(n)));
+            }
+            frontier = next;
+        }
+        let mut hops: Vec<Hop> = self
+            .graph
+            .edge_indices()
+            .filter_map(|e| {
+                let (a, b) = self.graph.edge_endpoints(e)?;
+                (reached.contains(&a) && reached.contains(&b)).then(|| Hop {
+                    importer: self.graph[a].name.clone(),
+                    imported: self.graph[b].name.clone(),
+                    lines: self.graph[e].lines.clone(),
+                })
+            })
+            .collect();
+        hops.sort_by(|x, y| (&x.importer, &x.imported).cmp(&(&y.importer, &y.imported)));
+        Some((self.names(reached).into_iter().collect(), hops))
     }
 
     /// PageRank of every node (damping 0.85): how central a module is to

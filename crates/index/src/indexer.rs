@@ -12,11 +12,12 @@ use pyatlas_embed::{CachedEmbedder, Embedder, HashEmbedder};
 use pyatlas_graph::{EdgeKind, InternalRoots};
 use pyatlas_intent_tags::{CodebaseFacts, CodebaseFactsBuilder, DriftReport, FileFacts, IntentConfig, check};
 use pyatlas_parser::{Config, SourceFile, discover, parse_files};
-use pyatlas_store::{ChunkRow, EdgeRow, FileRow, FindingRow, RunHandle, RunSpec, Store, TagRow};
+use pyatlas_store::{ChunkRow, EdgeRow, FileRow, FindingRow, RunSpec, TagRow, UnitRow};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::events::{IndexEvent, IndexObserver, Progress, Silent, Stage};
+use crate::sink::{RunSink, RunTarget};
 use crate::summary::{CallCounts, EdgeCounts, EmbedFailure, IndexSummary};
 use crate::work::{Analysis, FileWork};
 use crate::{IndexError, fingerprint, git};
@@ -26,7 +27,7 @@ const FILES_IN_FLIGHT: usize = 64;
 /// Edges per store write.
 const EDGE_BATCH: usize = 20_000;
 
-/// Indexes one codebase into a [`Store`]: discovers its Python files,
+/// Indexes one codebase into a [`RunTarget`] (a store, or memory): discovers its Python files,
 /// parses, classifies and chunks them on a worker pool, stores files,
 /// chunks, tags and domains batch by batch while embedding the chunks the
 /// store does not hold yet, then links the call and import graphs, checks
@@ -120,6 +121,11 @@ impl Indexer {
     /// an indexer with the same one.
     pub fn fingerprint(&self) -> &str {
         &self.fingerprint
+    }
+
+    /// The embedder of the runs (queries of them are embedded with it).
+    pub fn embedder(&self) -> &Arc<dyn Embedder> {
+        &self.embedder
     }
 
     /// The token that cancels [`Indexer::run`].
@@ -263,6 +269,7 @@ impl IndexerBuilder {
 struct Batch {
     files: Vec<FileRow>,
     chunks: Vec<ChunkRow>,
+    units: Vec<UnitRow>,
     tags: Vec<TagRow>,
 }
 
@@ -270,20 +277,22 @@ impl Batch {
     fn add(&mut self, work: FileWork) -> FileFacts {
         self.files.push(work.file);
         self.chunks.extend(work.chunks);
+        self.units.extend(work.units);
         self.tags.extend(work.tags);
         work.facts
     }
 }
 
 impl Indexer {
-    /// Indexes the codebase into `store` as a new run of the project (or
-    /// continues an unfinished one with the same fingerprint), and returns
-    /// what it did once the run is complete.
+    /// Indexes the codebase into `target` (a [`Store`](pyatlas_store::Store),
+    /// or a [`MemoryTarget`](crate::MemoryTarget)) as a new run of the
+    /// project (or continues an unfinished one with the same fingerprint),
+    /// and returns what it did once the run is complete.
     ///
     /// # Errors
     /// An unreadable root, a store error, or [`IndexError::Cancelled`]. In
     /// each case the run is left resumable, never half-written.
-    pub async fn run(&self, store: &Store) -> Result<IndexSummary, IndexError> {
+    pub async fn run(&self, target: &dyn RunTarget) -> Result<IndexSummary, IndexError> {
         let started = Instant::now();
         let mut summary = IndexSummary::default();
         self.stage(Stage::Discover);
@@ -296,13 +305,18 @@ impl Indexer {
         let spec = RunSpec::for_embedder(&self.project, self.embedder.as_ref())
             .config_fingerprint(&self.fingerprint)
             .git_commit(self.git_commit.clone());
-        let run = store.begin_run(spec).await?;
-        summary.run = Some(run.id());
+        let handle = target.begin_run(spec).await?;
+        let run = handle.as_ref();
+        summary.run = Some(run.info().id);
         summary.resumed = run.resumed();
         let files = discovery.files;
-        self.observer.event(&IndexEvent::Started { run: run.id(), resumed: run.resumed(), files: files.len() as u64 });
+        self.observer.event(&IndexEvent::Started {
+            run: run.info().id,
+            resumed: run.resumed(),
+            files: files.len() as u64,
+        });
 
-        let facts = self.files(store, &run, files, &mut summary).await?;
+        let facts = self.files(target, run, files, &mut summary).await?;
 
         self.stage(Stage::Drift);
         let clock = Instant::now();
@@ -315,19 +329,19 @@ impl Indexer {
         .await
         .map_err(|_| IndexError::Panicked)?;
         summary.stages.drift = clock.elapsed().as_secs_f64();
-        self.checkpoint(&run)?;
+        self.checkpoint(run)?;
 
         self.stage(Stage::Edges);
         let clock = Instant::now();
-        self.edges(&run, &codebase, &drift, &mut summary).await?;
+        self.edges(run, &codebase, &drift, &mut summary).await?;
         summary.stages.edges = clock.elapsed().as_secs_f64();
-        self.checkpoint(&run)?;
+        self.checkpoint(run)?;
 
         self.stage(Stage::Complete);
         summary.seconds = started.elapsed().as_secs_f64();
         let clock = Instant::now();
         let record = serde_json::to_value(&summary).expect("an IndexSummary is plain data with string keys");
-        run.complete(record).await?;
+        handle.complete(record).await?;
         summary.stages.complete = clock.elapsed().as_secs_f64();
         summary.seconds = started.elapsed().as_secs_f64();
         Ok(summary)
@@ -341,16 +355,16 @@ impl Indexer {
         self.observer.event(&IndexEvent::Warning { message });
     }
 
-    fn checkpoint(&self, run: &RunHandle) -> Result<(), IndexError> {
-        if self.cancel.is_cancelled() { Err(IndexError::Cancelled { run: run.id() }) } else { Ok(()) }
+    fn checkpoint(&self, run: &dyn RunSink) -> Result<(), IndexError> {
+        if self.cancel.is_cancelled() { Err(IndexError::Cancelled { run: run.info().id }) } else { Ok(()) }
     }
 
     /// Streams the files through the worker pool into the store and the
     /// embedder; returns every file's facts, in file order.
     async fn files(
         &self,
-        store: &Store,
-        run: &RunHandle,
+        target: &dyn RunTarget,
+        run: &dyn RunSink,
         files: Vec<SourceFile>,
         summary: &mut IndexSummary,
     ) -> Result<CodebaseFactsBuilder, IndexError> {
@@ -382,7 +396,7 @@ impl Indexer {
             })
             .map_err(IndexError::Thread)?;
         let codebase = CodebaseFactsBuilder::new(files_info.iter().map(|(m, p, pkg)| (m.as_str(), p.as_str(), *pkg)));
-        let consumed = self.consume(store, run, &mut receiver, codebase, total, summary).await;
+        let consumed = self.consume(target, run, &mut receiver, codebase, total, summary).await;
         // Whatever happened, the producer stops: its sends now fail.
         drop(receiver);
         let joined = tokio::task::spawn_blocking(move || producer.join()).await;
@@ -400,20 +414,20 @@ impl Indexer {
 
     async fn consume(
         &self,
-        store: &Store,
-        run: &RunHandle,
+        target: &dyn RunTarget,
+        run: &dyn RunSink,
         receiver: &mut mpsc::Receiver<FileWork>,
         mut facts: CodebaseFactsBuilder,
         total: u64,
         summary: &mut IndexSummary,
     ) -> Result<CodebaseFactsBuilder, IndexError> {
-        let embedder = CachedEmbedder::new(self.embedder.clone(), store.embedding_cache());
+        let embedder = CachedEmbedder::new(self.embedder.clone(), target.embedding_cache());
         let mut batch = Batch::default();
         let mut progress = Progress { files_total: total, ..Progress::default() };
         loop {
             let next = tokio::select! {
                 work = receiver.recv() => work,
-                () = self.cancel.cancelled() => return Err(IndexError::Cancelled { run: run.id() }),
+                () = self.cancel.cancelled() => return Err(IndexError::Cancelled { run: run.info().id }),
             };
             let done = next.is_none();
             if let Some(work) = next {
@@ -443,13 +457,14 @@ impl Indexer {
     /// each embedding batch completes).
     async fn store_batch<E: Embedder>(
         &self,
-        run: &RunHandle,
+        run: &dyn RunSink,
         embedder: &E,
         batch: Batch,
         summary: &mut IndexSummary,
     ) -> Result<(), IndexError> {
         let clock = Instant::now();
         run.add_files(&batch.files).await?;
+        run.add_units(&batch.units).await?;
         run.add_tags(&batch.tags).await?;
         let stored = run.add_chunks(&batch.chunks).await?;
         summary.stages.store += clock.elapsed().as_secs_f64();
@@ -462,7 +477,7 @@ impl Indexer {
         let mut ignore = |_| {};
         let report = tokio::select! {
             report = embedder.embed_each(&texts, &mut ignore) => report,
-            () = self.cancel.cancelled() => return Err(IndexError::Cancelled { run: run.id() }),
+            () = self.cancel.cancelled() => return Err(IndexError::Cancelled { run: run.info().id }),
         };
         summary.stages.embed += clock.elapsed().as_secs_f64();
         let hits = report.metrics.cache_hits;
@@ -492,7 +507,7 @@ impl Indexer {
     /// Stores the graphs' edges and the drift findings.
     async fn edges(
         &self,
-        run: &RunHandle,
+        run: &dyn RunSink,
         codebase: &CodebaseFacts,
         drift: &DriftReport,
         summary: &mut IndexSummary,

@@ -57,6 +57,7 @@ mod events;
 mod fingerprint;
 mod git;
 mod indexer;
+mod sink;
 mod summary;
 mod work;
 
@@ -64,6 +65,7 @@ use std::path::PathBuf;
 
 pub use events::{IndexEvent, IndexObserver, Progress, Stage};
 pub use indexer::{Indexer, IndexerBuilder};
+pub use sink::{MemoryTarget, RunRows, RunSink, RunTarget};
 pub use summary::{CallCounts, EdgeCounts, EmbedFailure, IndexSummary, StageTimes};
 /// The token that cancels a run.
 pub use tokio_util::sync::CancellationToken;

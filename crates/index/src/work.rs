@@ -8,12 +8,14 @@ use pyatlas_classifier::{Classifier, DomainScore};
 use pyatlas_graph::InternalRoots;
 use pyatlas_intent_tags::{FileFacts, IntentConfig};
 use pyatlas_parser::ParsedFile;
-use pyatlas_store::{ChunkRow, FileRow, TagRow};
+use pyatlas_parser::Unit;
+use pyatlas_store::{ChunkRow, FileRow, TagRow, UnitRow};
 
 /// One file's part of a run.
 pub(crate) struct FileWork {
     pub(crate) file: FileRow,
     pub(crate) chunks: Vec<ChunkRow>,
+    pub(crate) units: Vec<UnitRow>,
     pub(crate) tags: Vec<TagRow>,
     /// Kept until the end, for drift and the graphs: compact.
     pub(crate) facts: FileFacts,
@@ -73,13 +75,17 @@ impl Analysis {
                 })
             })
             .collect();
+        let text = parsed.text();
+        let lines: Vec<&str> = text.lines().collect();
+        let units = record.units.iter().map(|unit| unit_row(&record.path, unit, &lines)).collect();
         let file = FileRow {
             path: record.path.clone(),
             module: module.to_owned(),
-            content_hash: blake3::hash(parsed.text().as_bytes()).to_hex()[..32].to_owned(),
+            content_hash: blake3::hash(text.as_bytes()).to_hex()[..32].to_owned(),
             lines: record.lines,
+            source: text.to_owned(),
         };
-        FileWork { file, chunks, tags, facts }
+        FileWork { file, chunks, units, tags, facts }
     }
 }
 
@@ -101,5 +107,82 @@ fn chunk_row(chunk: Chunk, domains: Vec<String>) -> ChunkRow {
         text: chunk.text,
         domains,
         metadata,
+    }
+}
+
+fn unit_row(path: &str, unit: &Unit, lines: &[&str]) -> UnitRow {
+    let first = unit.line.saturating_sub(1) as usize;
+    let last = (unit.header_end_line as usize).min(lines.len());
+    let header = lines.get(first..last).unwrap_or_default();
+    UnitRow {
+        path: path.to_owned(),
+        qualname: unit.qualname.as_str().to_owned(),
+        name: unit.name.clone(),
+        kind: unit.kind,
+        line: unit.line,
+        start_line: unit.start_line,
+        end_line: unit.end_line,
+        signature: signature(header),
+        doc: unit
+            .docstring
+            .as_deref()
+            .and_then(|doc| doc.lines().map(str::trim).find(|l| !l.is_empty()))
+            .map(str::to_owned),
+    }
+}
+
+/// A `def` or `class` header on one line, without its `:`: the header's
+/// lines trimmed and joined, cut at the first `:` outside brackets and
+/// strings, comments dropped.
+fn signature(header: &[&str]) -> String {
+    let mut out = String::new();
+    let mut depth = 0usize;
+    let mut quote: Option<char> = None;
+    for line in header {
+        let line = line.trim();
+        if line.starts_with([')', ']', '}']) {
+            // A trailing comma before a closing bracket on its own line.
+            let kept = out.trim_end_matches([' ', ',']).len();
+            out.truncate(kept);
+        } else if !out.is_empty() && !out.ends_with(['(', '[', '{']) {
+            out.push(' ');
+        }
+        for c in line.chars() {
+            match (quote, c) {
+                (Some(q), c) if c == q => quote = None,
+                (Some(_), _) => {}
+                (None, '\'' | '"') => quote = Some(c),
+                (None, '#') => break,
+                (None, '(' | '[' | '{') => depth += 1,
+                (None, ')' | ']' | '}') => depth = depth.saturating_sub(1),
+                (None, ':') if depth == 0 => return tidy(out),
+                _ => {}
+            }
+            out.push(c);
+        }
+        let kept = out.trim_end().len();
+        out.truncate(kept);
+    }
+    tidy(out)
+}
+
+fn tidy(text: String) -> String {
+    text.trim_end().to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::signature;
+
+    #[test]
+    fn signatures_are_one_line_headers() {
+        assert_eq!(signature(&["    def f(x): return {1: 2}"]), "def f(x)");
+        assert_eq!(
+            signature(&["async def f(", "    a: int,  # the a", "    b=lambda: 1,", ") -> dict[str, int]:"]),
+            "async def f(a: int, b=lambda: 1) -> dict[str, int]"
+        );
+        assert_eq!(signature(&["class A(B, metaclass=M):"]), "class A(B, metaclass=M)");
+        assert_eq!(signature(&["def h(x=(1,)):"]), "def h(x=(1,))");
+        assert_eq!(signature(&["def g(s=':'):  # c"]), "def g(s=':')");
     }
 }

@@ -65,7 +65,7 @@ pub use discover::{Discovery, SourceFile, WalkProblem, discover};
 pub use error::Error;
 pub use model::{
     Binding, BindingKind, ByteRange, Call, Comment, Diagnostic, DiagnosticKind, FileRecord, Import, ImportKind,
-    ImportedName, Keyword, ModuleName, Parameter, ParameterKind, QualName, Severity, Unit, UnitKind,
+    ImportedName, Keyword, ModuleName, Parameter, ParameterKind, QualName, Severity, Unit, UnitKind, UnknownUnitKind,
 };
 pub use names::{NameRef, NameTable, resolve_relative};
 pub use parse::{ParsedFile, SourceParser};

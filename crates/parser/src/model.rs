@@ -173,6 +173,28 @@ impl UnitKind {
     }
 }
 
+impl std::fmt::Display for UnitKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A unit kind that is none of `class`, `function` or `method`.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("unknown unit kind {0:?} (expected class, function or method)")]
+pub struct UnknownUnitKind(pub String);
+
+impl std::str::FromStr for UnitKind {
+    type Err = UnknownUnitKind;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        [Self::Class, Self::Function, Self::Method]
+            .into_iter()
+            .find(|k| k.as_str() == text)
+            .ok_or_else(|| UnknownUnitKind(text.to_owned()))
+    }
+}
+
 /// A class, function or method.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]

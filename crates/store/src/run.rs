@@ -8,6 +8,7 @@ use deadpool_postgres::Object;
 use pyatlas_chunker::{ChunkId, ChunkKind};
 use pyatlas_graph::EdgeKind;
 use pyatlas_intent_tags::{RuleId, Severity};
+use pyatlas_parser::UnitKind;
 use tokio_postgres::binary_copy::BinaryCopyInWriter;
 use tokio_postgres::types::{ToSql, Type};
 
@@ -25,10 +26,36 @@ pub struct FileRow {
     pub content_hash: String,
     /// Its line count.
     pub lines: u32,
+    /// Its text, stored once per content hash (shared by runs), so that a
+    /// run's code can be read as it was.
+    pub source: String,
+}
+
+/// A class, function or method of a run: its symbol table.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct UnitRow {
+    /// The file.
+    pub path: String,
+    /// `__qualname__`.
+    pub qualname: String,
+    /// The name after `def` or `class`.
+    pub name: String,
+    /// Class, function or method.
+    pub kind: UnitKind,
+    /// Line of the `def` or `class` keyword.
+    pub line: u32,
+    /// First line (its first decorator, or `line`).
+    pub start_line: u32,
+    /// Last line.
+    pub end_line: u32,
+    /// The header as written, from `def` or `class` to its `:`, on one line.
+    pub signature: String,
+    /// The docstring's first non-blank line.
+    pub doc: Option<String>,
 }
 
 /// A chunk of a run (see `pyatlas-chunker`'s `Chunk`).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct ChunkRow {
     /// The chunk id: content-addressed (BLAKE3 of `text`), also the
     /// embedding key.
@@ -57,7 +84,7 @@ pub struct ChunkRow {
 /// module to module (`pkg.a` -> `pkg.b`, or an external package), a call
 /// from unit to unit or an inheritance from class to class (units as
 /// `module:qualname`, `<module>` for module-level code).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct EdgeRow {
     /// The kind of edge.
     pub kind: EdgeKind,
@@ -74,7 +101,7 @@ pub struct EdgeRow {
 }
 
 /// An intent tag found in the code.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct TagRow {
     /// The file.
     pub path: String,
@@ -89,7 +116,7 @@ pub struct TagRow {
 }
 
 /// A drift finding.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct FindingRow {
     /// Stable across runs while the finding is the same (rule, place, subject).
     pub fingerprint: String,
@@ -116,6 +143,13 @@ pub struct IngestReport {
     /// Texts in which NUL bytes (which PostgreSQL text cannot hold) were
     /// replaced by U+FFFD.
     pub nul_replaced: u64,
+}
+
+impl IngestReport {
+    /// A write of `sent` rows, all accepted.
+    pub fn accepted(sent: u64) -> Self {
+        Self { sent, ..Self::default() }
+    }
 }
 
 /// A row refused by validation.
@@ -329,17 +363,54 @@ impl RunHandle {
         &self.store
     }
 
-    /// Adds (or updates) files.
+    /// Adds (or updates) files, and their sources (once per content hash).
     pub async fn add_files(&self, files: &[FileRow]) -> Result<IngestReport, StoreError> {
-        let rows = files
-            .iter()
-            .map(|f| vec![Cell::Text(&f.path), Cell::Text(&f.module), Cell::Text(&f.content_hash), Cell::Int(f.lines)]);
+        let rows = files.iter().map(|f| {
+            vec![
+                Cell::Text(&f.path),
+                Cell::Text(&f.module),
+                Cell::Text(&f.content_hash),
+                Cell::Int(f.lines),
+                Cell::Text(&f.source),
+            ]
+        });
         self.add_plain(
             "storing files",
-            "path text, module text, content_hash text, lines integer",
-            "INSERT INTO files SELECT DISTINCT ON (path) * FROM staging ORDER BY path
+            "path text, module text, content_hash text, lines integer, source text",
+            "WITH texts AS (
+                 INSERT INTO sources SELECT DISTINCT ON (content_hash) content_hash, source FROM staging
+                 ON CONFLICT DO NOTHING
+             )
+             INSERT INTO files SELECT DISTINCT ON (path) run_id, path, module, content_hash, lines FROM staging
+             ORDER BY path
              ON CONFLICT (run_id, path) DO UPDATE SET module = EXCLUDED.module,
                  content_hash = EXCLUDED.content_hash, lines = EXCLUDED.lines",
+            rows,
+        )
+        .await
+    }
+
+    /// Adds units: the run's symbol table.
+    pub async fn add_units(&self, units: &[UnitRow]) -> Result<IngestReport, StoreError> {
+        let rows = units.iter().map(|u| {
+            vec![
+                Cell::Text(&u.path),
+                Cell::Text(&u.qualname),
+                Cell::Text(&u.name),
+                Cell::Label(u.kind.as_str()),
+                Cell::Int(u.line),
+                Cell::Int(u.start_line),
+                Cell::Int(u.end_line),
+                Cell::Text(&u.signature),
+                Cell::Text(u.doc.as_deref().unwrap_or_default()),
+            ]
+        });
+        self.add_plain(
+            "storing units",
+            "path text, qualname text, name text, kind text, line integer, start_line integer, end_line integer,
+             signature text, doc text",
+            "INSERT INTO units SELECT DISTINCT ON (path, qualname, line) * FROM staging
+             ORDER BY path, qualname, line ON CONFLICT DO NOTHING",
             rows,
         )
         .await

@@ -152,8 +152,25 @@ pub struct SearchHit {
     pub text: String,
 }
 
+impl SearchHit {
+    /// A hit on `chunk`, with `score`.
+    pub fn of(chunk: &crate::ChunkRow, score: f64) -> Self {
+        Self {
+            id: chunk.id.clone(),
+            path: chunk.path.clone(),
+            qualnames: chunk.qualnames.clone(),
+            start_line: chunk.start_line,
+            end_line: chunk.end_line,
+            kind: chunk.kind,
+            domains: chunk.domains.clone(),
+            score,
+            text: chunk.text.clone(),
+        }
+    }
+}
+
 /// Candidates each ranking contributes to hybrid search.
-const HYBRID_POOL: usize = 50;
+pub const HYBRID_POOL: usize = 50;
 /// The constant of reciprocal rank fusion.
 const RRF_K: f64 = 60.0;
 
@@ -286,7 +303,7 @@ impl Store {
         text: &str,
         limit: usize,
     ) -> Result<Vec<SearchHit>, StoreError> {
-        let (prose, whole) = query_words(text);
+        let (prose, whole) = code_words(text);
         let sql = format!(
             "WITH terms AS (
                  SELECT DISTINCT lexeme AS term
@@ -362,10 +379,10 @@ const NAME_LEXEMES: &str = "to_tsvector('english', regexp_replace(regexp_replace
         '[^A-Za-z0-9]+', ' ', 'g'))
     || to_tsvector('simple', regexp_replace(regexp_replace(array_to_string(c.qualnames, ' '), '_', '', 'g'), '[^A-Za-z0-9]+', ' ', 'g'))";
 
-/// A query's words as the chunks' lexemes are built: (identifiers split
+/// A text's words as the chunks' lexemes are built: (identifiers split
 /// into words, for the English configuration; identifiers whole and
 /// lower-cased without underscores, for the simple one).
-fn query_words(text: &str) -> (String, String) {
+pub fn code_words(text: &str) -> (String, String) {
     let mut prose = String::new();
     let mut whole = String::new();
     for token in text.split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '.')) {
@@ -385,7 +402,7 @@ fn query_words(text: &str) -> (String, String) {
 }
 
 /// `true` when `text` is a name: an identifier, or dotted identifiers.
-fn is_name(text: &str) -> bool {
+pub fn is_name(text: &str) -> bool {
     !text.is_empty()
         && text.split('.').all(|part| {
             part.chars().next().is_some_and(|c| c.is_alphabetic() || c == '_')
@@ -395,7 +412,7 @@ fn is_name(text: &str) -> bool {
 
 /// Keeps the best-ranked chunk of each unit: the parts of a split unit
 /// (same file, same qualnames) come back as one hit.
-fn merge_parts(hits: Vec<SearchHit>) -> Vec<SearchHit> {
+pub fn merge_parts(hits: Vec<SearchHit>) -> Vec<SearchHit> {
     let mut seen = std::collections::HashSet::new();
     hits.into_iter().filter(|h| h.qualnames.is_empty() || seen.insert((h.path.clone(), h.qualnames.clone()))).collect()
 }
@@ -422,7 +439,7 @@ impl Store {
 /// Weighted reciprocal rank fusion: a hit scores `sum weight / (60 + rank)`
 /// over the rankings it appears in (the lexical one weighs
 /// [`LEXICAL_WEIGHT`]); the parts of one unit are merged into its best hit.
-fn fuse(by_vector: Vec<SearchHit>, by_text: Vec<SearchHit>, k: usize) -> Vec<SearchHit> {
+pub fn fuse(by_vector: Vec<SearchHit>, by_text: Vec<SearchHit>, k: usize) -> Vec<SearchHit> {
     let mut fused: HashMap<(ChunkId, String, u32), SearchHit> = HashMap::new();
     for (weight, ranking) in [(1.0, by_vector), (LEXICAL_WEIGHT, by_text)] {
         for (rank, mut hit) in ranking.into_iter().enumerate() {
@@ -461,7 +478,7 @@ mod tests {
 
     #[test]
     fn query_words_split_identifiers_and_keep_them_whole() {
-        let (prose, whole) = query_words("how is get_signing_serializer used by SecureCookie.open?");
+        let (prose, whole) = code_words("how is get_signing_serializer used by SecureCookie.open?");
         assert_eq!(
             prose.split_whitespace().collect::<Vec<_>>(),
             ["how", "is", "get", "signing", "serializer", "used", "by", "Secure", "Cookie", "open"]

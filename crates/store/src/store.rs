@@ -17,6 +17,7 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
     (1, "init", include_str!("../migrations/0001_init.sql")),
     (2, "typed runs and edges", include_str!("../migrations/0002_typed_runs_and_edges.sql")),
     (3, "code lexemes", include_str!("../migrations/0003_code_lexemes.sql")),
+    (4, "sources and units", include_str!("../migrations/0004_sources_and_units.sql")),
 ];
 
 /// Advisory-lock key of migrations and index creation (any schema).
@@ -203,6 +204,56 @@ impl RunSpec {
         self.git_commit = commit;
         self
     }
+
+    /// The project.
+    pub fn project(&self) -> &str {
+        &self.project
+    }
+
+    /// A run of this spec that no store holds (an index held in memory),
+    /// started now.
+    pub fn unstored(&self, id: RunId) -> RunInfo {
+        RunInfo {
+            id,
+            project: self.project.clone(),
+            status: RunStatus::Running,
+            started_at: utc_now(),
+            finished_at: None,
+            git_commit: self.git_commit.clone(),
+            config_fingerprint: self.config_fingerprint.clone(),
+            model_id: self.model_id.clone(),
+            embedder: self.embedder.clone(),
+            dimensions: self.embedder.dimensions,
+            summary: serde_json::Value::Object(serde_json::Map::new()),
+        }
+    }
+}
+
+impl RunInfo {
+    /// Marks a run that no store holds complete, now, with its summary.
+    pub fn completed(mut self, summary: serde_json::Value) -> Self {
+        self.status = RunStatus::Complete;
+        self.finished_at = Some(utc_now());
+        self.summary = summary;
+        self
+    }
+}
+
+/// Now, as PostgreSQL prints a `timestamptz` in UTC (`2026-11-30 09:35:23+00`).
+fn utc_now() -> String {
+    let seconds = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let (days, rest) = (seconds / 86_400, seconds % 86_400);
+    // Howard Hinnant's civil_from_days, for days since 1970-01-01.
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}+00", rest / 3_600, rest % 3_600 / 60, rest % 60)
 }
 
 pub(crate) const RUN_COLUMNS: &str = "r.id, p.name, r.status, r.started_at::text, r.finished_at::text, r.git_commit, \

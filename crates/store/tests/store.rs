@@ -54,6 +54,7 @@ fn file(path: &str, hash: &str) -> FileRow {
         module: path.trim_end_matches(".py").replace('/', "."),
         content_hash: hash.into(),
         lines: 3,
+        source: format!("# {hash}\n"),
     }
 }
 

@@ -1,0 +1,232 @@
+//! Where a run goes: [`RunTarget`], implemented by the [`Store`] and by
+//! [`MemoryTarget`], which keeps the run's rows in the process.
+
+use std::sync::{Arc, Mutex, PoisonError};
+
+use pyatlas_embed::{BoxFuture, EmbeddingCache, InMemoryCache};
+use pyatlas_store::{
+    ChunkRow, EdgeRow, FileRow, FindingRow, IngestReport, RunHandle, RunId, RunInfo, RunSpec, Store, StoreError,
+    TagRow, UnitRow,
+};
+
+/// Where the [`Indexer`](crate::Indexer) writes a run: a store, or memory.
+pub trait RunTarget: Send + Sync {
+    /// Starts (or resumes) a run of `spec`.
+    fn begin_run(&self, spec: RunSpec) -> BoxFuture<'_, Result<Box<dyn RunSink>, StoreError>>;
+
+    /// The vectors already paid for, shared by the target's runs.
+    fn embedding_cache(&self) -> Arc<dyn EmbeddingCache>;
+}
+
+/// One run being written. Every write is idempotent.
+pub trait RunSink: Send + Sync {
+    /// The run.
+    fn info(&self) -> &RunInfo;
+
+    /// Whether it continues an unfinished run.
+    fn resumed(&self) -> bool;
+
+    /// Adds files and their sources.
+    fn add_files<'a>(&'a self, rows: &'a [FileRow]) -> BoxFuture<'a, Result<IngestReport, StoreError>>;
+
+    /// Adds units.
+    fn add_units<'a>(&'a self, rows: &'a [UnitRow]) -> BoxFuture<'a, Result<IngestReport, StoreError>>;
+
+    /// Adds intent tags.
+    fn add_tags<'a>(&'a self, rows: &'a [TagRow]) -> BoxFuture<'a, Result<IngestReport, StoreError>>;
+
+    /// Adds chunks.
+    fn add_chunks<'a>(&'a self, rows: &'a [ChunkRow]) -> BoxFuture<'a, Result<IngestReport, StoreError>>;
+
+    /// Adds graph edges.
+    fn add_edges<'a>(&'a self, rows: &'a [EdgeRow]) -> BoxFuture<'a, Result<IngestReport, StoreError>>;
+
+    /// Adds drift findings.
+    fn add_findings<'a>(&'a self, rows: &'a [FindingRow]) -> BoxFuture<'a, Result<IngestReport, StoreError>>;
+
+    /// Completes the run with its summary.
+    fn complete(self: Box<Self>, summary: serde_json::Value) -> BoxFuture<'static, Result<RunInfo, StoreError>>;
+}
+
+impl RunTarget for Store {
+    fn begin_run(&self, spec: RunSpec) -> BoxFuture<'_, Result<Box<dyn RunSink>, StoreError>> {
+        Box::pin(async move { Ok(Box::new(Store::begin_run(self, spec).await?) as Box<dyn RunSink>) })
+    }
+
+    fn embedding_cache(&self) -> Arc<dyn EmbeddingCache> {
+        Arc::new(Store::embedding_cache(self))
+    }
+}
+
+impl RunSink for RunHandle {
+    fn info(&self) -> &RunInfo {
+        RunHandle::info(self)
+    }
+
+    fn resumed(&self) -> bool {
+        RunHandle::resumed(self)
+    }
+
+    fn add_files<'a>(&'a self, rows: &'a [FileRow]) -> BoxFuture<'a, Result<IngestReport, StoreError>> {
+        Box::pin(RunHandle::add_files(self, rows))
+    }
+
+    fn add_units<'a>(&'a self, rows: &'a [UnitRow]) -> BoxFuture<'a, Result<IngestReport, StoreError>> {
+        Box::pin(RunHandle::add_units(self, rows))
+    }
+
+    fn add_tags<'a>(&'a self, rows: &'a [TagRow]) -> BoxFuture<'a, Result<IngestReport, StoreError>> {
+        Box::pin(RunHandle::add_tags(self, rows))
+    }
+
+    fn add_chunks<'a>(&'a self, rows: &'a [ChunkRow]) -> BoxFuture<'a, Result<IngestReport, StoreError>> {
+        Box::pin(RunHandle::add_chunks(self, rows))
+    }
+
+    fn add_edges<'a>(&'a self, rows: &'a [EdgeRow]) -> BoxFuture<'a, Result<IngestReport, StoreError>> {
+        Box::pin(RunHandle::add_edges(self, rows))
+    }
+
+    fn add_findings<'a>(&'a self, rows: &'a [FindingRow]) -> BoxFuture<'a, Result<IngestReport, StoreError>> {
+        Box::pin(RunHandle::add_findings(self, rows))
+    }
+
+    fn complete(self: Box<Self>, summary: serde_json::Value) -> BoxFuture<'static, Result<RunInfo, StoreError>> {
+        Box::pin(RunHandle::complete(*self, summary))
+    }
+}
+
+/// Every row of one run, as the pipeline wrote it.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct RunRows {
+    /// The run (complete once the pipeline completed it).
+    pub info: RunInfo,
+    /// Its files, with their sources.
+    pub files: Vec<FileRow>,
+    /// Its units.
+    pub units: Vec<UnitRow>,
+    /// Its intent tags.
+    pub tags: Vec<TagRow>,
+    /// Its chunks.
+    pub chunks: Vec<ChunkRow>,
+    /// Its graph edges.
+    pub edges: Vec<EdgeRow>,
+    /// Its drift findings.
+    pub findings: Vec<FindingRow>,
+}
+
+/// A [`RunTarget`] in memory: one run, its rows and its vectors, held in
+/// the process (no database).
+#[derive(Debug, Default)]
+pub struct MemoryTarget {
+    run: Arc<Mutex<Option<RunRows>>>,
+    cache: Arc<InMemoryCache>,
+}
+
+impl MemoryTarget {
+    /// An empty target.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The run written last (`None` before a run began).
+    pub fn rows(&self) -> Option<RunRows> {
+        self.run.lock().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+
+    /// The run written last, taken out of the target.
+    pub fn take_rows(&self) -> Option<RunRows> {
+        self.run.lock().unwrap_or_else(PoisonError::into_inner).take()
+    }
+
+    /// The vectors of the chunks the runs embedded.
+    pub fn cache(&self) -> &Arc<InMemoryCache> {
+        &self.cache
+    }
+}
+
+impl RunTarget for MemoryTarget {
+    fn begin_run(&self, spec: RunSpec) -> BoxFuture<'_, Result<Box<dyn RunSink>, StoreError>> {
+        let info = spec.unstored(RunId::new(1));
+        let rows = RunRows {
+            info: info.clone(),
+            files: Vec::new(),
+            units: Vec::new(),
+            tags: Vec::new(),
+            chunks: Vec::new(),
+            edges: Vec::new(),
+            findings: Vec::new(),
+        };
+        *self.run.lock().unwrap_or_else(PoisonError::into_inner) = Some(rows);
+        let sink = MemorySink { info, run: self.run.clone() };
+        Box::pin(async move { Ok(Box::new(sink) as Box<dyn RunSink>) })
+    }
+
+    fn embedding_cache(&self) -> Arc<dyn EmbeddingCache> {
+        self.cache.clone()
+    }
+}
+
+struct MemorySink {
+    info: RunInfo,
+    run: Arc<Mutex<Option<RunRows>>>,
+}
+
+impl MemorySink {
+    fn add<'a, T: Clone>(
+        &'a self,
+        rows: &'a [T],
+        field: fn(&mut RunRows) -> &mut Vec<T>,
+    ) -> BoxFuture<'a, Result<IngestReport, StoreError>> {
+        let mut run = self.run.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(run) = run.as_mut() {
+            field(run).extend_from_slice(rows);
+        }
+        let report = IngestReport::accepted(rows.len() as u64);
+        Box::pin(std::future::ready(Ok(report)))
+    }
+}
+
+impl RunSink for MemorySink {
+    fn info(&self) -> &RunInfo {
+        &self.info
+    }
+
+    fn resumed(&self) -> bool {
+        false
+    }
+
+    fn add_files<'a>(&'a self, rows: &'a [FileRow]) -> BoxFuture<'a, Result<IngestReport, StoreError>> {
+        self.add(rows, |r| &mut r.files)
+    }
+
+    fn add_units<'a>(&'a self, rows: &'a [UnitRow]) -> BoxFuture<'a, Result<IngestReport, StoreError>> {
+        self.add(rows, |r| &mut r.units)
+    }
+
+    fn add_tags<'a>(&'a self, rows: &'a [TagRow]) -> BoxFuture<'a, Result<IngestReport, StoreError>> {
+        self.add(rows, |r| &mut r.tags)
+    }
+
+    fn add_chunks<'a>(&'a self, rows: &'a [ChunkRow]) -> BoxFuture<'a, Result<IngestReport, StoreError>> {
+        self.add(rows, |r| &mut r.chunks)
+    }
+
+    fn add_edges<'a>(&'a self, rows: &'a [EdgeRow]) -> BoxFuture<'a, Result<IngestReport, StoreError>> {
+        self.add(rows, |r| &mut r.edges)
+    }
+
+    fn add_findings<'a>(&'a self, rows: &'a [FindingRow]) -> BoxFuture<'a, Result<IngestReport, StoreError>> {
+        self.add(rows, |r| &mut r.findings)
+    }
+
+    fn complete(self: Box<Self>, summary: serde_json::Value) -> BoxFuture<'static, Result<RunInfo, StoreError>> {
+        let mut run = self.run.lock().unwrap_or_else(PoisonError::into_inner);
+        let info = self.info.clone().completed(summary);
+        if let Some(run) = run.as_mut() {
+            run.info = info.clone();
+        }
+        Box::pin(std::future::ready(Ok(info)))
+    }
+}

@@ -1,0 +1,296 @@
+//! The steps both backends share once they have the rows a question needs.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use pyatlas_graph::{EdgeKind, Hop, ImportEdge, ImportGraph};
+use pyatlas_store::{EdgeRow, FileRow, FindingRow, TagRow, UnitRow};
+
+use pyatlas_store::FileEntry;
+
+use crate::QueryError;
+use crate::model::{DomainSummary, FileView, ModuleGraph, Symbol, UnitContext, UnitLink, UnitRef};
+
+/// Deepest neighbourhood a module graph question may ask.
+pub(crate) const MAX_DEPTH: usize = 5;
+/// Most symbols one question returns.
+pub(crate) const MAX_SYMBOLS: usize = 200;
+
+pub(crate) fn entry(file: &FileRow) -> FileEntry {
+    FileEntry {
+        path: file.path.clone(),
+        module: file.module.clone(),
+        lines: file.lines,
+        content_hash: file.content_hash.clone(),
+    }
+}
+
+pub(crate) fn symbol(unit: &UnitRow, module: &str) -> Symbol {
+    Symbol {
+        id: UnitRef { module: module.to_owned(), qualname: unit.qualname.clone() },
+        path: unit.path.clone(),
+        name: unit.name.clone(),
+        kind: unit.kind,
+        line: unit.line,
+        start_line: unit.start_line,
+        end_line: unit.end_line,
+        signature: unit.signature.clone(),
+        doc: unit.doc.clone(),
+    }
+}
+
+/// A file's view from its rows (in any order).
+pub(crate) fn file_view(
+    file: FileEntry,
+    source: String,
+    units: &[UnitRow],
+    domains: impl IntoIterator<Item = String>,
+    mut tags: Vec<TagRow>,
+    mut findings: Vec<FindingRow>,
+) -> FileView {
+    let mut units: Vec<Symbol> = units.iter().map(|u| symbol(u, &file.module)).collect();
+    units.sort_by(|a, b| (a.start_line, a.line, &a.id).cmp(&(b.start_line, b.line, &b.id)));
+    sort_tags(&mut tags);
+    sort_findings(&mut findings);
+    FileView {
+        file,
+        source,
+        units,
+        domains: domains.into_iter().collect::<BTreeSet<_>>().into_iter().collect(),
+        tags,
+        findings,
+    }
+}
+
+pub(crate) fn sort_tags(tags: &mut [TagRow]) {
+    tags.sort_by(|a, b| (&a.path, a.line, &a.key, &a.value).cmp(&(&b.path, b.line, &b.key, &b.value)));
+}
+
+pub(crate) fn sort_findings(findings: &mut [FindingRow]) {
+    findings.sort_by(|a, b| (&a.path, a.line, &a.fingerprint).cmp(&(&b.path, b.line, &b.fingerprint)));
+}
+
+/// How well a unit matches a symbol query (lower is better), or `None`:
+/// 0 its name exactly, 1 its qualname exactly, 2 a prefix of its name, 3 a
+/// prefix of its qualname, 4 a part of its name, 5 the query's letters in
+/// order in its name. Case-insensitive; `query` is lower-cased.
+pub(crate) fn symbol_rank(query: &str, unit: &UnitRow) -> Option<u8> {
+    let name = unit.name.to_lowercase();
+    let qualname = unit.qualname.to_lowercase();
+    if name == query {
+        Some(0)
+    } else if qualname == query {
+        Some(1)
+    } else if name.starts_with(query) {
+        Some(2)
+    } else if qualname.starts_with(query) {
+        Some(3)
+    } else if name.contains(query) {
+        Some(4)
+    } else {
+        let mut letters = name.chars();
+        query.chars().all(|q| letters.any(|c| c == q)).then_some(5)
+    }
+}
+
+/// The `limit` best symbols of `candidates` (units with their module) for
+/// `query`: by rank, then shorter names, then place.
+pub(crate) fn best_symbols<'a>(
+    query: &str,
+    candidates: impl Iterator<Item = (&'a UnitRow, &'a str)>,
+    limit: usize,
+) -> Vec<Symbol> {
+    let query = query.to_lowercase();
+    let mut ranked: Vec<(u8, &UnitRow, &str)> =
+        candidates.filter_map(|(unit, module)| Some((symbol_rank(&query, unit)?, unit, module))).collect();
+    ranked.sort_by(|a, b| {
+        (a.0, a.1.name.len(), &a.1.path, a.1.line, &a.1.qualname).cmp(&(
+            b.0,
+            b.1.name.len(),
+            &b.1.path,
+            b.1.line,
+            &b.1.qualname,
+        ))
+    });
+    ranked.into_iter().take(limit.min(MAX_SYMBOLS)).map(|(_, unit, module)| symbol(unit, module)).collect()
+}
+
+/// A `LIKE` pattern for [`symbol_rank`]'s weakest match (the query's
+/// letters in order), which every match satisfies on the name or the
+/// qualname: the store's candidate filter.
+pub(crate) fn subsequence_pattern(query: &str) -> String {
+    let mut pattern = String::from("%");
+    for c in query.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+        pattern.push('%');
+    }
+    pattern
+}
+
+/// The lines `start..=end` (1-based) of `source`.
+pub(crate) fn lines_of(source: &str, start: u32, end: u32) -> String {
+    let skip = start.saturating_sub(1) as usize;
+    let take = (end.saturating_add(1).saturating_sub(start.max(1))) as usize;
+    let mut out: String = source.split_inclusive('\n').skip(skip).take(take).collect();
+    if out.ends_with('\n') {
+        out.pop();
+    }
+    out
+}
+
+/// A unit's context from its symbol, its file's source and the edges that
+/// touch it or its module (calls and inheritance to or from the unit,
+/// imports from its module), in any order.
+pub(crate) fn unit_context(symbol: Symbol, source: &str, edges: &[EdgeRow]) -> UnitContext {
+    let id = symbol.id.to_string();
+    let link = |unit: &str, e: &EdgeRow| UnitLink { unit: unit.to_owned(), lines: e.lines.clone() };
+    let (mut callers, mut callees, mut bases, mut subclasses, mut imports) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    // A recursive unit is its own caller and callee.
+    for e in edges {
+        match e.kind {
+            EdgeKind::Call => {
+                if e.target == id {
+                    callers.push(link(&e.source, e));
+                }
+                if e.source == id {
+                    callees.push(link(&e.target, e));
+                }
+            }
+            EdgeKind::Inherits => {
+                if e.source == id {
+                    bases.push(e.target.clone());
+                }
+                if e.target == id {
+                    subclasses.push(e.source.clone());
+                }
+            }
+            EdgeKind::Import if e.source == symbol.id.module => {
+                imports.push(Hop::new(e.source.clone(), e.target.clone(), e.lines.clone()));
+            }
+            _ => {}
+        }
+    }
+    callers.sort_by(|a, b| a.unit.cmp(&b.unit));
+    callees.sort_by(|a, b| a.unit.cmp(&b.unit));
+    bases.sort();
+    subclasses.sort();
+    imports.sort_by(|a, b| a.imported.cmp(&b.imported));
+    let source = lines_of(source, symbol.start_line, symbol.end_line);
+    UnitContext { symbol, source, callers, callees, bases, subclasses, imports }
+}
+
+/// The import graph of a run, from its files and import edges.
+pub(crate) fn import_graph<'a>(
+    files: impl IntoIterator<Item = (&'a str, &'a str)>,
+    imports: impl IntoIterator<Item = &'a EdgeRow>,
+) -> ImportGraph {
+    ImportGraph::from_parts(
+        files.into_iter().map(|(module, path)| (module, Some(path), path.ends_with("__init__.py"))),
+        imports.into_iter().filter(|e| e.kind == EdgeKind::Import).map(|e| {
+            (e.source.as_str(), e.target.as_str(), ImportEdge::new(e.lines.clone(), e.type_checking, e.function_level))
+        }),
+    )
+}
+
+pub(crate) fn module_graph(
+    graph: &ImportGraph,
+    module: &str,
+    depth: usize,
+    squash: Option<usize>,
+) -> Result<ModuleGraph, QueryError> {
+    if depth > MAX_DEPTH {
+        return Err(QueryError::bad(format!("depth must be at most {MAX_DEPTH}")));
+    }
+    if squash == Some(0) {
+        return Err(QueryError::bad("squash must be at least 1"));
+    }
+    let squashed;
+    let (graph, module) = match squash {
+        Some(level) => {
+            squashed = graph.squash(level);
+            let name = if graph.module(module).is_some_and(|m| m.kind == pyatlas_graph::ModuleKind::Internal) {
+                module.split('.').take(level).collect::<Vec<_>>().join(".")
+            } else {
+                module.to_owned()
+            };
+            (&squashed, name)
+        }
+        None => (graph, module.to_owned()),
+    };
+    let (modules, imports) =
+        graph.neighbourhood(&module, depth).ok_or_else(|| QueryError::not_found(format!("module {module}")))?;
+    Ok(ModuleGraph { module, depth, squash, modules, imports })
+}
+
+/// A shortest chain of imports from module `from` to module `to`.
+pub(crate) fn chain(graph: &ImportGraph, from: &str, to: &str) -> Result<Option<Vec<Hop>>, QueryError> {
+    for module in [from, to] {
+        if graph.module(module).is_none() {
+            return Err(QueryError::not_found(format!("module {module}")));
+        }
+    }
+    Ok(graph.shortest_chain_between_modules(from, to, pyatlas_graph::Walk::all()))
+}
+
+/// Chunks and files per domain, from each chunk's path and domains.
+pub(crate) fn domain_summaries<'a>(chunks: impl Iterator<Item = (&'a str, &'a [String])>) -> Vec<DomainSummary> {
+    let mut by_domain: BTreeMap<&str, (u64, BTreeSet<&str>)> = BTreeMap::new();
+    for (path, domains) in chunks {
+        for domain in domains {
+            let entry = by_domain.entry(domain).or_default();
+            entry.0 += 1;
+            entry.1.insert(path);
+        }
+    }
+    by_domain
+        .into_iter()
+        .map(|(domain, (chunks, files))| DomainSummary { domain: domain.to_owned(), chunks, files: files.len() as u64 })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn unit(name: &str, qualname: &str) -> UnitRow {
+        UnitRow {
+            path: "m.py".into(),
+            qualname: qualname.into(),
+            name: name.into(),
+            kind: pyatlas_parser::UnitKind::Function,
+            line: 1,
+            start_line: 1,
+            end_line: 2,
+            signature: format!("def {name}()"),
+            doc: None,
+        }
+    }
+
+    #[test]
+    fn symbols_rank_exact_then_prefix_then_part_then_letters() {
+        let units = [
+            unit("load_config", "load_config"),
+            unit("load", "Loader.load"),
+            unit("reload", "reload"),
+            unit("lxoxaxd", "lxoxaxd"),
+            unit("other", "other"),
+        ];
+        let found = best_symbols("load", units.iter().map(|u| (u, "m")), 10);
+        let names: Vec<&str> = found.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["load", "load_config", "reload", "lxoxaxd"]);
+        assert_eq!(found[0].id.to_string(), "m:Loader.load");
+        let pattern = subsequence_pattern("a_b%");
+        assert_eq!(pattern, "%a%\\_%b%\\%%");
+    }
+
+    #[test]
+    fn lines_are_cut_inclusively() {
+        let text = "a\nb\nc\nd\n";
+        assert_eq!(lines_of(text, 2, 3), "b\nc");
+        assert_eq!(lines_of(text, 4, 9), "d");
+        assert_eq!(lines_of(text, 0, 1), "a");
+    }
+}

@@ -1,0 +1,336 @@
+//! [`MemoryMap`]: the map of one folder, indexed into memory.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use bm25::{Document, Language, SearchEngine, SearchEngineBuilder};
+use pyatlas_embed::{Embedder, EmbeddingCache, TextHash};
+use pyatlas_graph::{Cycle, Hop, ImportGraph, Walk};
+use pyatlas_index::{Indexer, MemoryTarget, RunRows};
+use pyatlas_store::{
+    ChunkRow, FileRow, FindingRow, HYBRID_POOL, RunInfo, SearchHit, SearchMode, TagRow, code_words, fuse, is_name,
+    merge_parts,
+};
+
+use crate::answer::{self, best_symbols};
+use crate::model::{At, DomainSummary, FileView, ModuleGraph, Project, Search, Symbol, UnitContext, UnitRef};
+use crate::{Answer, CodeMap, QueryError};
+
+/// The map of one folder, held in the process: what the pipeline writes,
+/// written into memory instead of a store, with its vectors, a BM25 index
+/// of its chunks and its import graph. One project, one run (id 1).
+pub struct MemoryMap {
+    rows: RunRows,
+    embedder: Arc<dyn Embedder>,
+    /// Per chunk (same order as `rows.chunks`): its unit vector, if embedded.
+    vectors: Vec<Option<Vec<f32>>>,
+    lexical: SearchEngine<u32>,
+    /// Path -> index in `rows.files`.
+    by_path: HashMap<String, usize>,
+    /// Module -> index in `rows.files`.
+    by_module: HashMap<String, usize>,
+    graph: ImportGraph,
+}
+
+impl std::fmt::Debug for MemoryMap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemoryMap")
+            .field("project", &self.rows.info.project)
+            .field("files", &self.rows.files.len())
+            .field("chunks", &self.rows.chunks.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl MemoryMap {
+    /// Indexes the folder `root` with the default settings (the offline
+    /// hash embedder) into memory.
+    ///
+    /// # Errors
+    /// An unreadable root or an invalid project configuration.
+    pub async fn index(root: impl AsRef<Path>) -> Result<Self, QueryError> {
+        Self::with_indexer(&Indexer::builder(root.as_ref()).build()?).await
+    }
+
+    /// Runs `indexer` into memory; queries are embedded with its embedder.
+    ///
+    /// # Errors
+    /// What stops the run ([`pyatlas_index::IndexError`]).
+    pub async fn with_indexer(indexer: &Indexer) -> Result<Self, QueryError> {
+        let target = MemoryTarget::new();
+        indexer.run(&target).await?;
+        let rows = target.take_rows().ok_or_else(|| QueryError::not_found("the run just indexed"))?;
+        let embedder = indexer.embedder().clone();
+        let hashes: Vec<TextHash> = rows.chunks.iter().map(|c| TextHash::of(&c.text)).collect();
+        let spec = embedder.spec();
+        let cached = target.cache().get_many(embedder.model_id(), spec.dimensions, &hashes).await.unwrap_or_default();
+        let mut vectors: Vec<Option<Vec<f32>>> = cached.into_iter().map(|v| v.map(unit_vector)).collect();
+        vectors.resize(rows.chunks.len(), None);
+        Ok(Self::assemble(rows, embedder, vectors))
+    }
+
+    fn assemble(rows: RunRows, embedder: Arc<dyn Embedder>, vectors: Vec<Option<Vec<f32>>>) -> Self {
+        let documents = rows.chunks.iter().zip(0u32..).map(|(chunk, i)| Document::new(i, lexical_text(&chunk.text)));
+        let lexical = SearchEngineBuilder::<u32>::with_documents(Language::English, documents).build();
+        let by_path = rows.files.iter().enumerate().map(|(i, f)| (f.path.clone(), i)).collect();
+        let by_module = rows.files.iter().enumerate().map(|(i, f)| (f.module.clone(), i)).collect();
+        let graph = answer::import_graph(rows.files.iter().map(|f| (f.module.as_str(), f.path.as_str())), &rows.edges);
+        Self { rows, embedder, vectors, lexical, by_path, by_module, graph }
+    }
+
+    /// The run's rows.
+    pub fn rows(&self) -> &RunRows {
+        &self.rows
+    }
+
+    fn check(&self, at: &At) -> Result<(), QueryError> {
+        let info = &self.rows.info;
+        if at.project.as_deref().is_some_and(|p| p != info.project) {
+            return Err(QueryError::not_found(format!("project {:?}", at.project.as_deref().unwrap_or_default())));
+        }
+        if at.run.is_some_and(|r| r != info.id) {
+            return Err(QueryError::not_found(format!("run {}", at.run.map(|r| r.get()).unwrap_or_default())));
+        }
+        Ok(())
+    }
+
+    fn file_row(&self, path: &str) -> Result<&FileRow, QueryError> {
+        self.by_path
+            .get(path)
+            .map(|&i| &self.rows.files[i])
+            .ok_or_else(|| QueryError::not_found(format!("file {path}")))
+    }
+
+    fn passes(search: &Search, chunk: &ChunkRow) -> bool {
+        search.path_prefix.as_ref().is_none_or(|p| chunk.path.starts_with(p.as_str()))
+            && search.domain.as_ref().is_none_or(|d| chunk.domains.contains(d))
+            && search.kind.is_none_or(|k| chunk.kind == k)
+    }
+
+    async fn search_now(&self, search: &Search) -> Result<Vec<SearchHit>, QueryError> {
+        search.check()?;
+        let text = search.text.trim();
+        let want = search.offset + search.k;
+        let pool = HYBRID_POOL.max(want);
+        let ranked = match search.mode {
+            SearchMode::Lexical => self.by_text(search, text, want),
+            SearchMode::Hybrid => {
+                fuse(self.by_vector(search, text, pool).await?, self.by_text(search, text, pool), pool)
+            }
+            _ => self.by_vector(search, text, want).await?,
+        };
+        let exact = if search.mode != SearchMode::Vector && is_name(text) {
+            self.exact_names(search, text, want)
+        } else {
+            Vec::new()
+        };
+        let mut hits = merge_parts(exact.into_iter().chain(ranked).collect());
+        hits.truncate(want);
+        Ok(hits.into_iter().skip(search.offset).collect())
+    }
+
+    async fn by_vector(&self, search: &Search, text: &str, limit: usize) -> Result<Vec<SearchHit>, QueryError> {
+        let vectors =
+            self.embedder.embed(&[text]).await.map_err(|e| QueryError::bad(format!("embedding the query: {e}")))?;
+        let Some(probe) = vectors.into_iter().next().map(unit_vector) else { return Ok(Vec::new()) };
+        let mut scored: Vec<(f64, usize)> = self
+            .rows
+            .chunks
+            .iter()
+            .zip(&self.vectors)
+            .enumerate()
+            .filter(|(_, (chunk, _))| Self::passes(search, chunk))
+            .filter_map(|(i, (_, vector))| {
+                let dot: f32 = vector.as_ref()?.iter().zip(&probe).map(|(a, b)| a * b).sum();
+                Some((f64::from(dot), i))
+            })
+            .collect();
+        scored
+            .sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| self.rows.chunks[a.1].id.cmp(&self.rows.chunks[b.1].id)));
+        Ok(scored.into_iter().take(limit).map(|(score, i)| SearchHit::of(&self.rows.chunks[i], score)).collect())
+    }
+
+    fn by_text(&self, search: &Search, text: &str, limit: usize) -> Vec<SearchHit> {
+        let hits = self
+            .lexical
+            .search(&lexical_text(text), None)
+            .into_iter()
+            .filter_map(|r| self.rows.chunks.get(r.document.id as usize).map(|c| (c, r.score)))
+            .filter(|(chunk, _)| Self::passes(search, chunk))
+            .take(limit)
+            .map(|(chunk, score)| SearchHit::of(chunk, f64::from(score)))
+            .collect();
+        merge_parts(hits)
+    }
+
+    /// The chunks holding a unit named `name`, units first, then by place.
+    fn exact_names(&self, search: &Search, name: &str, limit: usize) -> Vec<SearchHit> {
+        let suffix = format!(".{name}");
+        let mut found: Vec<&ChunkRow> = self
+            .rows
+            .chunks
+            .iter()
+            .filter(|c| Self::passes(search, c) && c.qualnames.iter().any(|q| q == name || q.ends_with(&suffix)))
+            .collect();
+        found.sort_by_key(|c| (!c.kind.holds_unit(), c.path.as_str(), c.start_line));
+        found.into_iter().take(limit).map(|c| SearchHit::of(c, 1.0)).collect()
+    }
+
+    fn unit_now(&self, unit: &UnitRef) -> Result<UnitContext, QueryError> {
+        let file = self
+            .by_module
+            .get(&unit.module)
+            .map(|&i| &self.rows.files[i])
+            .ok_or_else(|| QueryError::not_found(format!("module {}", unit.module)))?;
+        let row = self
+            .rows
+            .units
+            .iter()
+            .filter(|u| u.path == file.path && u.qualname == unit.qualname)
+            .min_by_key(|u| u.line)
+            .ok_or_else(|| QueryError::not_found(format!("unit {unit}")))?;
+        let id = unit.to_string();
+        let edges: Vec<_> = self
+            .rows
+            .edges
+            .iter()
+            .filter(|e| e.source == id || e.target == id || e.source == unit.module)
+            .cloned()
+            .collect();
+        Ok(answer::unit_context(answer::symbol(row, &file.module), &file.source, &edges))
+    }
+}
+
+/// `vector` scaled to length 1 (cosine becomes a dot product).
+fn unit_vector(mut vector: Vec<f32>) -> Vec<f32> {
+    let norm = vector.iter().map(|v| v * v).sum::<f32>().sqrt();
+    if norm > 0.0 {
+        vector.iter_mut().for_each(|v| *v /= norm);
+    }
+    vector
+}
+
+/// A text as the lexical index sees it: identifiers split into words, and
+/// whole, as the store builds a chunk's lexemes.
+fn lexical_text(text: &str) -> String {
+    let (prose, whole) = code_words(text);
+    prose + " " + &whole
+}
+
+impl CodeMap for MemoryMap {
+    fn projects(&self) -> Answer<'_, Vec<Project>> {
+        let info = &self.rows.info;
+        let project = Project { name: info.project.clone(), runs: 1, latest_complete: Some(info.id) };
+        Box::pin(async move { Ok(vec![project]) })
+    }
+
+    fn runs<'a>(&'a self, project: &'a str) -> Answer<'a, Vec<RunInfo>> {
+        Box::pin(async move {
+            self.check(&At::project(project))?;
+            Ok(vec![self.rows.info.clone()])
+        })
+    }
+
+    fn run<'a>(&'a self, at: &'a At) -> Answer<'a, RunInfo> {
+        Box::pin(async move {
+            self.check(at)?;
+            Ok(self.rows.info.clone())
+        })
+    }
+
+    fn search<'a>(&'a self, at: &'a At, search: &'a Search) -> Answer<'a, Vec<SearchHit>> {
+        Box::pin(async move {
+            self.check(at)?;
+            self.search_now(search).await
+        })
+    }
+
+    fn files<'a>(&'a self, at: &'a At) -> Answer<'a, Vec<pyatlas_store::FileEntry>> {
+        Box::pin(async move {
+            self.check(at)?;
+            let mut files: Vec<_> = self.rows.files.iter().map(answer::entry).collect();
+            files.sort_by(|a, b| a.path.cmp(&b.path));
+            Ok(files)
+        })
+    }
+
+    fn file<'a>(&'a self, at: &'a At, path: &'a str) -> Answer<'a, FileView> {
+        Box::pin(async move {
+            self.check(at)?;
+            let file = self.file_row(path)?;
+            let units: Vec<_> = self.rows.units.iter().filter(|u| u.path == path).cloned().collect();
+            let domains = self.rows.chunks.iter().filter(|c| c.path == path).flat_map(|c| c.domains.iter().cloned());
+            let tags: Vec<TagRow> = self.rows.tags.iter().filter(|t| t.path == path).cloned().collect();
+            let findings: Vec<FindingRow> = self.rows.findings.iter().filter(|f| f.path == path).cloned().collect();
+            Ok(answer::file_view(answer::entry(file), file.source.clone(), &units, domains, tags, findings))
+        })
+    }
+
+    fn symbols<'a>(&'a self, at: &'a At, query: &'a str, limit: usize) -> Answer<'a, Vec<Symbol>> {
+        Box::pin(async move {
+            self.check(at)?;
+            let module = |path: &str| self.by_path.get(path).map_or("", |&i| self.rows.files[i].module.as_str());
+            Ok(best_symbols(query, self.rows.units.iter().map(|u| (u, module(&u.path))), limit))
+        })
+    }
+
+    fn unit<'a>(&'a self, at: &'a At, unit: &'a UnitRef) -> Answer<'a, UnitContext> {
+        Box::pin(async move {
+            self.check(at)?;
+            self.unit_now(unit)
+        })
+    }
+
+    fn module_graph<'a>(
+        &'a self,
+        at: &'a At,
+        module: &'a str,
+        depth: usize,
+        squash: Option<usize>,
+    ) -> Answer<'a, ModuleGraph> {
+        Box::pin(async move {
+            self.check(at)?;
+            answer::module_graph(&self.graph, module, depth, squash)
+        })
+    }
+
+    fn chain<'a>(&'a self, at: &'a At, from: &'a str, to: &'a str) -> Answer<'a, Option<Vec<Hop>>> {
+        Box::pin(async move {
+            self.check(at)?;
+            answer::chain(&self.graph, from, to)
+        })
+    }
+
+    fn cycles<'a>(&'a self, at: &'a At) -> Answer<'a, Vec<Cycle>> {
+        Box::pin(async move {
+            self.check(at)?;
+            Ok(self.graph.cycles(Walk::all()))
+        })
+    }
+
+    fn domains<'a>(&'a self, at: &'a At) -> Answer<'a, Vec<DomainSummary>> {
+        Box::pin(async move {
+            self.check(at)?;
+            Ok(answer::domain_summaries(self.rows.chunks.iter().map(|c| (c.path.as_str(), c.domains.as_slice()))))
+        })
+    }
+
+    fn findings<'a>(&'a self, at: &'a At) -> Answer<'a, Vec<FindingRow>> {
+        Box::pin(async move {
+            self.check(at)?;
+            let mut findings = self.rows.findings.clone();
+            answer::sort_findings(&mut findings);
+            Ok(findings)
+        })
+    }
+
+    fn tags<'a>(&'a self, at: &'a At) -> Answer<'a, Vec<TagRow>> {
+        Box::pin(async move {
+            self.check(at)?;
+            let mut tags = self.rows.tags.clone();
+            answer::sort_tags(&mut tags);
+            Ok(tags)
+        })
+    }
+}

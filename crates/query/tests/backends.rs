@@ -1,0 +1,169 @@
+//! One suite, two backends: the same codebase indexed into memory and into a
+//! real PostgreSQL with pgvector (`DATABASE_URL`; `scripts/test` starts
+//! one) must give the same answers to every question. The codebases are the
+//! sample project (with intent tags) and a package of the machine's
+//! standard library (code nobody here wrote).
+
+use std::path::{Path, PathBuf};
+
+use pyatlas_index::Indexer;
+use pyatlas_query::{At, CodeMap, MemoryMap, QueryError, Search, SearchMode, StoreMap, UnitRef};
+use pyatlas_store::{Store, StoreConfig};
+
+async fn store(test: &str) -> Store {
+    let url = std::env::var("DATABASE_URL").unwrap_or_else(|_| {
+        panic!(
+            "the query tests need a PostgreSQL with pgvector: set DATABASE_URL or run scripts/test, which starts one"
+        )
+    });
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+    let config =
+        StoreConfig::new(&url).expect("DATABASE_URL").schema(format!("q_{test}_{}_{nanos}", std::process::id()));
+    Store::connect(config).await.expect("connect and migrate")
+}
+
+fn stdlib(package: &str) -> PathBuf {
+    let out = std::process::Command::new("python3")
+        .args(["-c", "import sysconfig; print(sysconfig.get_paths()['stdlib'])"])
+        .output()
+        .expect("python3");
+    Path::new(String::from_utf8_lossy(&out.stdout).trim()).join(package)
+}
+
+fn sample() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/sample")
+}
+
+/// The same root in both backends.
+async fn both(root: &Path, test: &str) -> (MemoryMap, StoreMap) {
+    let indexer = Indexer::builder(root).build().expect("indexer");
+    let memory = MemoryMap::with_indexer(&indexer).await.expect("memory index");
+    let store = store(test).await;
+    indexer.run(&store).await.expect("stored run");
+    (memory, StoreMap::new(store))
+}
+
+async fn same_answers(memory: &MemoryMap, stored: &StoreMap) {
+    let at = At::latest();
+    let maps: [&dyn CodeMap; 2] = [memory, stored];
+    let [m, s] = maps;
+    let names = |p: Vec<pyatlas_query::Project>| p.into_iter().map(|p| (p.name, p.runs)).collect::<Vec<_>>();
+    assert_eq!(names(m.projects().await.expect("an answer")), names(s.projects().await.expect("an answer")));
+
+    let files = m.files(&at).await.expect("an answer");
+    assert!(!files.is_empty());
+    assert_eq!(files, s.files(&at).await.expect("an answer"), "files");
+    for file in &files {
+        let view = m.file(&at, &file.path).await.expect("an answer");
+        assert_eq!(view, s.file(&at, &file.path).await.expect("an answer"), "file {}", file.path);
+        assert_eq!(view.source.lines().count(), file.lines as usize, "the source of {} as indexed", file.path);
+    }
+
+    let mut units = Vec::new();
+    for query in ["get", "parse", "init", "Message", "_", "x", "zzzz", "a.b"] {
+        let found = m.symbols(&at, query, 50).await.expect("an answer");
+        assert_eq!(found, s.symbols(&at, query, 50).await.expect("an answer"), "symbols {query:?}");
+        units.extend(found.into_iter().map(|s| s.id));
+    }
+    assert!(!units.is_empty());
+    units.sort();
+    units.dedup();
+    for unit in units.iter().take(80) {
+        let context = m.unit(&at, unit).await.expect("an answer");
+        assert_eq!(context, s.unit(&at, unit).await.expect("an answer"), "unit {unit}");
+        assert!(context.source.contains(&context.symbol.name), "{unit}: its source names it");
+    }
+
+    let modules: Vec<&str> = files.iter().map(|f| f.module.as_str()).collect();
+    for module in modules.iter().take(20) {
+        for (depth, squash) in [(0, None), (1, None), (2, None), (1, Some(1))] {
+            let graph = m.module_graph(&at, module, depth, squash).await.expect("an answer");
+            assert_eq!(
+                graph,
+                s.module_graph(&at, module, depth, squash).await.expect("an answer"),
+                "graph of {module}"
+            );
+        }
+        for other in modules.iter().take(8) {
+            assert_eq!(
+                m.chain(&at, module, other).await.expect("an answer"),
+                s.chain(&at, module, other).await.expect("an answer")
+            );
+        }
+    }
+    assert_eq!(m.cycles(&at).await.expect("an answer"), s.cycles(&at).await.expect("an answer"), "cycles");
+    assert_eq!(m.domains(&at).await.expect("an answer"), s.domains(&at).await.expect("an answer"), "domains");
+    assert_eq!(m.findings(&at).await.expect("an answer"), s.findings(&at).await.expect("an answer"), "findings");
+    assert_eq!(m.tags(&at).await.expect("an answer"), s.tags(&at).await.expect("an answer"), "tags");
+
+    // Search: a name finds its unit first on both; rankings of words come
+    // from two engines (BM25 here, PostgreSQL's full text there), so only
+    // where names decide are they held equal.
+    let mut named = 0;
+    for unit in units.iter().take(30) {
+        let name = unit.qualname.rsplit('.').next().unwrap_or_default();
+        for mode in [SearchMode::Lexical, SearchMode::Hybrid] {
+            let search = Search::new(name).mode(mode).k(5);
+            let (a, b) =
+                (m.search(&at, &search).await.expect("an answer"), s.search(&at, &search).await.expect("an answer"));
+            assert!(!a.is_empty(), "{mode} {name}");
+            let holds = |qualnames: &[String]| qualnames.iter().any(|q| q.rsplit('.').next() == Some(name));
+            // (A method may sit inside its class's chunk, which names only the class.)
+            if memory.rows().chunks.iter().any(|c| holds(&c.qualnames)) {
+                assert!(holds(&a[0].qualnames) && holds(&b[0].qualnames), "{mode} {name:?}: a unit of that name first");
+                assert_eq!((&a[0].path, a[0].start_line), (&b[0].path, b[0].start_line), "{mode} {name}");
+                named += 1;
+            }
+        }
+    }
+    assert!(named >= 4, "names held by chunks were searched: {named}");
+    // Pages: the second page of k follows the first.
+    let text = "read the header of a message";
+    let whole = m.search(&at, &Search::new(text).k(10)).await.expect("an answer");
+    let second = m.search(&at, &Search::new(text).k(5).offset(5)).await.expect("an answer");
+    assert_eq!(whole.get(5..).map(<[_]>::to_vec), Some(second));
+    for map in maps {
+        let vector = map.search(&at, &Search::new(text).mode(SearchMode::Vector).k(5)).await.expect("an answer");
+        assert_eq!(vector.len(), 5);
+        assert!(vector.windows(2).all(|w| w[0].score >= w[1].score), "by cosine, best first");
+    }
+}
+
+async fn same_errors(memory: &MemoryMap, stored: &StoreMap) {
+    let maps: [&dyn CodeMap; 2] = [memory, stored];
+    let at = At::latest();
+    for map in maps {
+        let bad = |r: Result<_, QueryError>| matches!(r, Err(QueryError::BadRequest { .. }));
+        let missing = |r: Result<_, QueryError>| matches!(r, Err(QueryError::NotFound { .. }));
+        assert!(bad(map.search(&at, &Search::new("x").k(0)).await.map(drop)), "k = 0");
+        assert!(bad(map.search(&at, &Search::new("x").k(101)).await.map(drop)), "k > 100");
+        assert!(bad(map.search(&at, &Search::new("  ")).await.map(drop)), "empty query");
+        assert!(bad(map.search(&at, &Search::new("x".repeat(1001))).await.map(drop)), "long query");
+        assert!(missing(map.file(&at, "../etc/passwd").await.map(drop)));
+        assert!(missing(map.file(&at, "/etc/passwd").await.map(drop)));
+        assert!(missing(map.file(&at, "no/such.py").await.map(drop)));
+        let unit = UnitRef { module: "no.such".into(), qualname: "f".into() };
+        assert!(missing(map.unit(&at, &unit).await.map(drop)));
+        assert!(missing(map.module_graph(&at, "no.such", 1, None).await.map(drop)));
+        assert!(bad(map.module_graph(&at, "no.such", 9, None).await.map(drop)), "depth > 5");
+        assert!(missing(map.chain(&at, "no.such", "other").await.map(drop)));
+        assert!(missing(map.run(&At::project("no-such-project")).await.map(drop)));
+        assert!(missing(map.runs("no-such-project").await.map(drop)));
+    }
+    assert!("no-colon".parse::<UnitRef>().is_err() && ":f".parse::<UnitRef>().is_err());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn both_backends_answer_alike_on_the_sample() {
+    let (memory, stored) = both(&sample(), "sample").await;
+    let rows = memory.rows();
+    assert!(!rows.tags.is_empty() && !rows.edges.is_empty(), "the sample has tags and edges");
+    same_answers(&memory, &stored).await;
+    same_errors(&memory, &stored).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn both_backends_answer_alike_on_the_standard_library() {
+    let (memory, stored) = both(&stdlib("email"), "email").await;
+    same_answers(&memory, &stored).await;
+}
