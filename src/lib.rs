@@ -47,5 +47,9 @@ pub use pyatlas_index as index;
 pub use pyatlas_intent_tags as intent;
 #[cfg(feature = "parser")]
 pub use pyatlas_parser as parser;
+#[cfg(feature = "query")]
+pub use pyatlas_query as query;
+#[cfg(feature = "serve")]
+pub use pyatlas_serve as serve;
 #[cfg(feature = "store")]
 pub use pyatlas_store as store;

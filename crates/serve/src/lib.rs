@@ -1,0 +1,146 @@
+//! The HTTP API of pyatlas: the questions of [`pyatlas_query::CodeMap`] as
+//! JSON over axum, on any backend (the in-memory map of a folder, or a
+//! store in PostgreSQL). The API answers only what the query layer
+//! answers; it has no analysis of its own.
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use pyatlas_query::MemoryMap;
+//! use pyatlas_serve::{ServeOptions, router, serve};
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let map = Arc::new(MemoryMap::index("path/to/project").await?);
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:7878").await?;
+//! serve(listener, router(map, ServeOptions::default()), std::future::pending()).await?;
+//! # Ok(()) }
+//! ```
+//!
+//! # Routes
+//! Every route is a `GET` and answers JSON; those about a run take
+//! `?project=NAME&run=ID` (default: the only project, its latest complete run).
+//!
+//! | route | answer |
+//! |---|---|
+//! | `/api/projects` | projects |
+//! | `/api/projects/{project}/runs` | its runs, newest first |
+//! | `/api/run` | the run asked |
+//! | `/api/search?q=&mode=&k=&cursor=&path=&domain=&kind=` | `{hits, next_cursor}` |
+//! | `/api/files` | the file tree, by path |
+//! | `/api/files/{path}` | one file: source, units, domains, tags, findings |
+//! | `/api/symbols?q=&limit=` | symbols, best first |
+//! | `/api/units/{module:qualname}` | a unit in context |
+//! | `/api/modules/{module}/graph?depth=&squash=` | a neighbourhood of the module graph |
+//! | `/api/chain?from=&to=` | a shortest import chain, or `null` |
+//! | `/api/cycles`, `/api/domains`, `/api/findings`, `/api/tags` | lists |
+//!
+//! # Errors and limits
+//! Errors are RFC 9457 `application/problem+json`: 400 for a bad
+//! parameter (a path that escapes the root among them), 401 without the
+//! token when one is set, 404 for an unknown project, run, file, unit,
+//! module or route, 413 for a body over 64 KiB, 503 when the store is
+//! down or too many requests are in flight. No input makes a handler
+//! panic. Source text comes only from the index: no request reads a file.
+
+mod problem;
+mod routes;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use pyatlas_query::CodeMap;
+use tokio::net::TcpListener;
+
+pub use problem::Problem;
+pub use routes::router;
+
+/// A bearer token every request must carry. Its text never appears in
+/// logs, errors or `Debug`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Token(String);
+
+impl Token {
+    /// A token; `None` when `text` is empty.
+    pub fn new(text: impl Into<String>) -> Option<Self> {
+        let text = text.into();
+        (!text.is_empty()).then_some(Self(text))
+    }
+
+    /// Whether `offered` is this token, compared in constant time.
+    pub fn matches(&self, offered: &[u8]) -> bool {
+        let expected = self.0.as_bytes();
+        let differ = expected.iter().zip(offered).fold(0u8, |acc, (a, b)| acc | (a ^ b));
+        (differ == 0) & (expected.len() == offered.len())
+    }
+}
+
+impl std::fmt::Debug for Token {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Token(<redacted>)")
+    }
+}
+
+/// How the API serves.
+#[derive(Clone, Debug)]
+pub struct ServeOptions {
+    /// The bearer token every route checks (none: open, loopback only).
+    pub token: Option<Token>,
+    /// Requests answered at once, at most; others get 503.
+    pub max_concurrent: usize,
+}
+
+impl Default for ServeOptions {
+    fn default() -> Self {
+        Self { token: None, max_concurrent: 256 }
+    }
+}
+
+/// Why the server cannot start.
+#[derive(Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum BindError {
+    /// A non-loopback address without a token.
+    OpenWithoutToken(SocketAddr),
+}
+
+impl std::fmt::Display for BindError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::OpenWithoutToken(addr) => {
+                write!(f, "{addr} is not a loopback address: binding to it needs a token (--token)")
+            }
+        }
+    }
+}
+
+impl std::error::Error for BindError {}
+
+/// Checks that `addr` may be bound with `options`: loopback always, any
+/// other address only with a token.
+///
+/// # Errors
+/// [`BindError::OpenWithoutToken`].
+pub fn check_bind(addr: SocketAddr, options: &ServeOptions) -> Result<(), BindError> {
+    if addr.ip().is_loopback() || options.token.is_some() { Ok(()) } else { Err(BindError::OpenWithoutToken(addr)) }
+}
+
+/// Serves `router` on `listener` until `shutdown` completes; then stops
+/// accepting and lets the requests in flight finish.
+///
+/// # Errors
+/// An I/O error of the listener.
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router).with_graceful_shutdown(shutdown).await
+}
+
+/// What every handler shares.
+#[derive(Clone)]
+pub(crate) struct AppState {
+    pub(crate) map: Arc<dyn CodeMap>,
+    pub(crate) token: Option<Arc<Token>>,
+    pub(crate) permits: Arc<tokio::sync::Semaphore>,
+}

@@ -1,0 +1,85 @@
+//! Serve a codebase's map over HTTP: the in-memory map of a folder, or the
+//! runs of a pyatlas store in PostgreSQL.
+//!
+//! ```text
+//! cargo run --release --example serve -- [ROOT] [--database-url URL] [--bind 127.0.0.1:7878] [--token TOKEN]
+//! ```
+//! With a ROOT and no database, ROOT is indexed into memory (parse,
+//! domains, chunks, hash embeddings, graphs, drift) and served. With a
+//! database (`--database-url` or `DATABASE_URL`), the store is served. It
+//! binds to loopback unless given a token, prints the URL it listens on,
+//! and stops gracefully on SIGINT or SIGTERM (requests in flight finish).
+//! Exit status: 0 after a clean stop, 2 for a bad argument or a failure.
+
+#[path = "common/database.rs"]
+mod database;
+#[path = "common/runtime.rs"]
+mod runtime;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use clap::Parser;
+use pyatlas::query::{CodeMap, MemoryMap, StoreMap};
+use pyatlas::serve::{ServeOptions, Token, check_bind, router, serve};
+
+#[derive(Parser)]
+#[command(about = "Serve a Python codebase's map over HTTP (JSON)")]
+struct Args {
+    /// The codebase to index into memory and serve (without a database).
+    root: Option<PathBuf>,
+    /// The store to serve (default: DATABASE_URL, when there is no ROOT).
+    #[arg(long)]
+    database_url: Option<String>,
+    /// Where to listen; an address off loopback needs --token.
+    #[arg(long, default_value = "127.0.0.1:7878")]
+    bind: SocketAddr,
+    /// A bearer token every request must carry (default: PYATLAS_TOKEN).
+    #[arg(long)]
+    token: Option<String>,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    runtime::exit_status(true, run(args))
+}
+
+async fn run(args: Args) -> anyhow::Result<bool> {
+    let token = args.token.or_else(|| std::env::var("PYATLAS_TOKEN").ok()).and_then(Token::new);
+    let options = ServeOptions { token, ..ServeOptions::default() };
+    check_bind(args.bind, &options)?;
+    let map: Arc<dyn CodeMap> = match (&args.root, &args.database_url) {
+        (Some(root), None) => {
+            eprintln!("indexing {} into memory ...", root.display());
+            Arc::new(MemoryMap::index(root).await?)
+        }
+        (None, url) => Arc::new(StoreMap::new(database::connect(url.as_deref()).await?)),
+        (Some(_), Some(_)) => anyhow::bail!("give a ROOT (served from memory) or a database, not both"),
+    };
+    let listener = tokio::net::TcpListener::bind(args.bind).await.with_context(|| format!("binding {}", args.bind))?;
+    println!("listening on http://{}", listener.local_addr()?);
+    serve(listener, router(map, options), shutdown()).await?;
+    eprintln!("stopped");
+    Ok(true)
+}
+
+/// SIGINT (Ctrl-C) or SIGTERM.
+async fn shutdown() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(signal) => signal,
+            Err(_) => return std::future::pending().await,
+        };
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
+}
