@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 /// the chunk's `text`, in hex. The same text gives the same id on every run
 /// and machine, so ids double as embedding-cache keys; two chunks with the
 /// same text share an id.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct ChunkId(String);
@@ -62,6 +63,7 @@ impl fmt::Display for ChunkId {
 }
 
 /// What a chunk holds.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::{EmbedError, Embedder, HashEmbedder, OpenAiConfig, OpenAiEmbedder};
 
 /// The family of an embedder.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
@@ -50,6 +51,7 @@ impl std::str::FromStr for EmbedderKind {
 /// What an embedder is: its kind, model, vector size and the options that
 /// change its vectors. Recorded with a run, read back to embed queries as
 /// the run's chunks were embedded. Holds no secret (no key, no URL).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct EmbedderSpec {

@@ -12,6 +12,7 @@ use crate::imports::{ImportEdge, ImportGraph, ModuleKind, ModuleNode};
 
 /// A strongly connected component of more than one module, and one of its
 /// shortest cycles as an example.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Cycle {
@@ -23,6 +24,7 @@ pub struct Cycle {
 }
 
 /// One import in a chain: `importer` imports `imported` at `lines`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Hop {

@@ -11,6 +11,7 @@ use crate::config::IntentConfig;
 use crate::facts::{FileFacts, FileSummary};
 
 /// A drift rule.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[non_exhaustive]
 pub enum RuleId {
@@ -95,6 +96,7 @@ impl FromStr for RuleId {
 }
 
 /// How serious a finding is: errors fail a check, warnings do not.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Severity {

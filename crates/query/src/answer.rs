@@ -12,6 +12,8 @@ use crate::model::{DomainSummary, FileView, ModuleGraph, Symbol, UnitContext, Un
 
 /// Deepest neighbourhood a module graph question may ask.
 pub(crate) const MAX_DEPTH: usize = 5;
+/// Deepest package level modules may be squashed to.
+pub(crate) const MAX_SQUASH: usize = 32;
 /// Most symbols one question returns.
 pub(crate) const MAX_SYMBOLS: usize = 200;
 
@@ -204,8 +206,8 @@ pub(crate) fn module_graph(
     if depth > MAX_DEPTH {
         return Err(QueryError::bad(format!("depth must be at most {MAX_DEPTH}")));
     }
-    if squash == Some(0) {
-        return Err(QueryError::bad("squash must be at least 1"));
+    if squash.is_some_and(|s| !(1..=MAX_SQUASH).contains(&s)) {
+        return Err(QueryError::bad(format!("squash must be 1 to {MAX_SQUASH}")));
     }
     let squashed;
     let (graph, module) = match squash {

@@ -110,7 +110,9 @@ impl MemoryMap {
 
     async fn search_now(&self, search: &Search) -> Result<Vec<SearchHit>, QueryError> {
         search.check()?;
-        let text = search.text.trim();
+        // As the store does: PostgreSQL text cannot hold NUL.
+        let text = search.text.replace('\0', " ");
+        let text = text.trim();
         let want = search.offset + search.k;
         let pool = HYBRID_POOL.max(want);
         let ranked = match search.mode {

@@ -36,6 +36,7 @@ impl At {
 }
 
 /// A project.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Project {
     /// Its name.
@@ -50,7 +51,7 @@ pub struct Project {
 pub const MAX_K: usize = 100;
 /// Most hits a search may skip.
 pub const MAX_OFFSET: usize = 1_000;
-/// Longest query, in bytes.
+/// Longest query, in characters.
 pub const MAX_QUERY: usize = 1_000;
 
 /// A search: its words, how to rank, how many, and where.
@@ -127,8 +128,8 @@ impl Search {
         if self.text.trim().is_empty() {
             return Err(QueryError::bad("the query is empty"));
         }
-        if self.text.len() > MAX_QUERY {
-            return Err(QueryError::bad(format!("the query is longer than {MAX_QUERY} bytes")));
+        if self.text.chars().count() > MAX_QUERY {
+            return Err(QueryError::bad(format!("the query is longer than {MAX_QUERY} characters")));
         }
         if !(1..=MAX_K).contains(&self.k) {
             return Err(QueryError::bad(format!("k must be 1 to {MAX_K}")));
@@ -141,6 +142,7 @@ impl Search {
 }
 
 /// One file, as indexed.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct FileView {
     /// The file.
@@ -193,9 +195,11 @@ impl Serialize for UnitRef {
 }
 
 /// A class, function or method.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Symbol {
     /// `module:qualname`.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub id: UnitRef,
     /// Its file.
     pub path: String,
@@ -216,6 +220,7 @@ pub struct Symbol {
 }
 
 /// A unit at the other end of a call or inheritance edge.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct UnitLink {
     /// `module:qualname` (`module:<module>` for module-level code).
@@ -225,6 +230,7 @@ pub struct UnitLink {
 }
 
 /// One unit in context.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct UnitContext {
     /// The unit.
@@ -244,6 +250,7 @@ pub struct UnitContext {
 }
 
 /// A neighbourhood of the module graph.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ModuleGraph {
     /// The module in the middle.
@@ -259,6 +266,7 @@ pub struct ModuleGraph {
 }
 
 /// A domain's share of a run.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct DomainSummary {
     /// The domain.

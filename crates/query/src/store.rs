@@ -51,6 +51,9 @@ impl StoreMap {
     }
 
     async fn resolve(&self, at: &At) -> Result<RunInfo, QueryError> {
+        if let Some(project) = at.project.as_deref().filter(|p| holds_nul(p)) {
+            return Err(QueryError::not_found(format!("project {project:?}")));
+        }
         if let Some(id) = at.run {
             let run = self.store.run(id).await?;
             if at.project.as_deref().is_some_and(|p| p != run.project) {
@@ -92,7 +95,11 @@ impl StoreMap {
                 run.id, run.embedder.model, run.embedder.dimensions, spec.model, spec.dimensions
             )));
         }
-        let text = search.text.trim();
+        if [&search.path_prefix, &search.domain].into_iter().flatten().any(|f| holds_nul(f)) {
+            return Ok(Vec::new());
+        }
+        let text = search.text.replace('\0', " ");
+        let text = text.trim();
         let vector = self
             .embedder
             .embed(&[text])
@@ -116,6 +123,9 @@ impl StoreMap {
     }
 
     async fn file_now(&self, run: &RunInfo, path: &str) -> Result<FileView, QueryError> {
+        if holds_nul(path) {
+            return Err(QueryError::not_found(format!("file {path:?}")));
+        }
         let file = self
             .store
             .file(run.id, Some(path), None)
@@ -136,6 +146,9 @@ impl StoreMap {
     }
 
     async fn unit_now(&self, run: &RunInfo, unit: &UnitRef) -> Result<UnitContext, QueryError> {
+        if holds_nul(&unit.module) || holds_nul(&unit.qualname) {
+            return Err(QueryError::not_found(format!("unit {unit}")));
+        }
         let file = self
             .store
             .file(run.id, None, Some(&unit.module))
@@ -155,6 +168,11 @@ impl StoreMap {
     }
 }
 
+/// PostgreSQL text cannot hold NUL: a name with one names nothing stored.
+fn holds_nul(text: &str) -> bool {
+    text.contains('\0')
+}
+
 impl CodeMap for StoreMap {
     fn projects(&self) -> Answer<'_, Vec<Project>> {
         Box::pin(async move {
@@ -171,7 +189,7 @@ impl CodeMap for StoreMap {
 
     fn runs<'a>(&'a self, project: &'a str) -> Answer<'a, Vec<RunInfo>> {
         Box::pin(async move {
-            if !self.store.projects().await?.iter().any(|p| p == project) {
+            if holds_nul(project) || !self.store.projects().await?.iter().any(|p| p == project) {
                 return Err(QueryError::not_found(format!("project {project:?}")));
             }
             let mut runs = self.store.runs(project).await?;
@@ -208,6 +226,9 @@ impl CodeMap for StoreMap {
     fn symbols<'a>(&'a self, at: &'a At, query: &'a str, limit: usize) -> Answer<'a, Vec<Symbol>> {
         Box::pin(async move {
             let run = self.resolve(at).await?;
+            if holds_nul(query) {
+                return Ok(Vec::new());
+            }
             let candidates = self.store.units_like(run.id, &answer::subsequence_pattern(query)).await?;
             Ok(answer::best_symbols(query, candidates.iter().map(|(u, m)| (u, m.as_str())), limit))
         })

@@ -149,6 +149,14 @@ async fn same_errors(memory: &MemoryMap, stored: &StoreMap) {
         assert!(missing(map.chain(&at, "no.such", "other").await.map(drop)));
         assert!(missing(map.run(&At::project("no-such-project")).await.map(drop)));
         assert!(missing(map.runs("no-such-project").await.map(drop)));
+        // PostgreSQL text cannot hold NUL: such names name nothing, on both.
+        assert!(missing(map.file(&at, "shop/a\0.py").await.map(drop)));
+        assert!(missing(map.run(&At::project("sam\0ple")).await.map(drop)));
+        assert!(missing(map.runs("sam\0ple").await.map(drop)));
+        assert_eq!(map.symbols(&at, "pri\0ce", 5).await.map(|s| s.len()).ok(), Some(0));
+        let filtered = Search::new("price").path_prefix("sh\0op");
+        assert_eq!(map.search(&at, &filtered).await.map(|h| h.len()).ok(), Some(0));
+        assert!(map.search(&at, &Search::new("price\0list")).await.is_ok());
     }
     assert!("no-colon".parse::<UnitRef>().is_err() && ":f".parse::<UnitRef>().is_err());
 }

@@ -52,7 +52,7 @@ use pyatlas_query::CodeMap;
 use tokio::net::TcpListener;
 
 pub use problem::Problem;
-pub use routes::router;
+pub use routes::{ApiDoc, router};
 
 /// A bearer token every request must carry. Its text never appears in
 /// logs, errors or `Debug`.

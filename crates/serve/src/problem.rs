@@ -36,15 +36,30 @@ impl From<QueryError> for Problem {
     }
 }
 
+/// The body of a problem (RFC 9457).
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct ProblemBody {
+    /// Always `about:blank`: the status says it all.
+    #[serde(rename = "type")]
+    kind: &'static str,
+    /// The status's reason phrase.
+    title: &'static str,
+    /// The HTTP status.
+    status: u16,
+    /// What went wrong.
+    detail: String,
+}
+
 impl IntoResponse for Problem {
     fn into_response(self) -> Response {
-        let body = serde_json::json!({
-            "type": "about:blank",
-            "title": self.status.canonical_reason().unwrap_or("Error"),
-            "status": self.status.as_u16(),
-            "detail": self.detail,
-        });
-        let mut response = (self.status, body.to_string()).into_response();
+        let body = ProblemBody {
+            kind: "about:blank",
+            title: self.status.canonical_reason().unwrap_or("Error"),
+            status: self.status.as_u16(),
+            detail: self.detail,
+        };
+        let text = serde_json::to_string(&body).unwrap_or_default();
+        let mut response = (self.status, text).into_response();
         response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
         if self.status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));

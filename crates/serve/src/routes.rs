@@ -10,11 +10,45 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use pyatlas_chunker::ChunkKind;
-use pyatlas_query::{At, CodeMap, MAX_K, RunId, Search, SearchMode, UnitRef};
-use serde::Deserialize;
+use pyatlas_graph::{Cycle, Hop};
+use pyatlas_query::{
+    At, CodeMap, DomainSummary, FileEntry, FileView, MAX_OFFSET, ModuleGraph, Project, RunId, Search, SearchHit,
+    SearchMode, Symbol, UnitContext, UnitRef,
+};
+use pyatlas_store::{FindingRow, RunInfo, TagRow};
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, OpenApi, ToSchema};
 
+use crate::problem::ProblemBody;
 use crate::{AppState, Problem, ServeOptions};
+
+/// The API's OpenAPI 3.1 document, generated from the handlers and types.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "pyatlas",
+        description = "A Python codebase's map: search, files, symbols, units in context, the module graph, domains and drift."
+    ),
+    paths(
+        projects,
+        runs,
+        run,
+        search,
+        files,
+        file,
+        symbols,
+        unit,
+        module_graph,
+        chain,
+        cycles,
+        domains,
+        findings,
+        tags
+    ),
+    components(schemas(ProblemBody, SearchPage, SearchMode))
+)]
+pub struct ApiDoc;
 
 /// Largest request body accepted.
 const BODY_LIMIT: usize = 64 * 1024;
@@ -29,6 +63,7 @@ pub fn router(map: Arc<dyn CodeMap>, options: ServeOptions) -> Router {
         permits: Arc::new(tokio::sync::Semaphore::new(options.max_concurrent.max(1))),
     };
     Router::new()
+        .route("/api/openapi.json", get(openapi))
         .route("/api/projects", get(projects))
         .route("/api/projects/{project}/runs", get(runs))
         .route("/api/run", get(run))
@@ -101,9 +136,12 @@ impl<S: Send + Sync> FromRequestParts<S> for Segment {
 }
 
 /// Which run: `?project=&run=`.
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct RunParams {
+    /// The project (default: the only one).
     project: Option<String>,
+    /// The run (default: the project's latest complete run).
     run: Option<i64>,
 }
 
@@ -113,101 +151,266 @@ impl RunParams {
     }
 }
 
+async fn openapi() -> Answer {
+    json(&ApiDoc::openapi())
+}
+
 fn json<T: serde::Serialize>(value: &T) -> Answer {
     Ok(Json(value).into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/projects",
+    params(),
+    responses(
+        (status = 200, description = "every project, by name", body = Vec<Project>),
+        (status = 400, description = "a bad parameter", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 401, description = "no valid token (when the server has one)", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 404, description = "no such project, run or item", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 503, description = "the index is unavailable or busy", body = ProblemBody, content_type = "application/problem+json"),
+    )
+)]
 async fn projects(State(state): State<AppState>) -> Answer {
     json(&state.map.projects().await?)
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/projects/{project}/runs",
+    params(("project" = String, Path, description = "the project")),
+    responses(
+        (status = 200, description = "its runs, newest first", body = Vec<RunInfo>),
+        (status = 400, description = "a bad parameter", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 401, description = "no valid token (when the server has one)", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 404, description = "no such project, run or item", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 503, description = "the index is unavailable or busy", body = ProblemBody, content_type = "application/problem+json"),
+    )
+)]
 async fn runs(State(state): State<AppState>, Segment(project): Segment) -> Answer {
     json(&state.map.runs(&project).await?)
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/run",
+    params(RunParams),
+    responses(
+        (status = 200, description = "the run asked", body = RunInfo),
+        (status = 400, description = "a bad parameter", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 401, description = "no valid token (when the server has one)", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 404, description = "no such project, run or item", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 503, description = "the index is unavailable or busy", body = ProblemBody, content_type = "application/problem+json"),
+    )
+)]
 async fn run(State(state): State<AppState>, Params(at): Params<RunParams>) -> Answer {
     json(&state.map.run(&at.at()).await?)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct SearchParams {
+    /// The query.
+    #[param(min_length = 1, max_length = 1000, pattern = r"\S")]
     q: String,
-    mode: Option<String>,
+    /// How hits are ranked (default hybrid).
+    mode: Option<SearchMode>,
+    /// How many hits (1 to 100, default 10).
+    #[param(minimum = 1, maximum = 100)]
     k: Option<usize>,
+    /// The page: `next_cursor` of the page before (an offset, at most 1000).
+    #[param(pattern = "^(1000|[0-9]{1,3})$")]
     cursor: Option<String>,
+    /// Only chunks whose path starts with this.
     path: Option<String>,
+    /// Only chunks of this domain.
     domain: Option<String>,
-    kind: Option<String>,
+    /// Only chunks of this kind.
+    kind: Option<ChunkKind>,
 }
 
+/// A page of hits.
+#[derive(Serialize, ToSchema)]
+struct SearchPage {
+    /// Best first.
+    hits: Vec<SearchHit>,
+    /// The cursor of the next page, when there may be one.
+    next_cursor: Option<String>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/search",
+    params(RunParams, SearchParams),
+    responses(
+        (status = 200, description = "hits, best first, and the cursor of the next page", body = SearchPage),
+        (status = 400, description = "a bad parameter", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 401, description = "no valid token (when the server has one)", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 404, description = "no such project, run or item", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 503, description = "the index is unavailable or busy", body = ProblemBody, content_type = "application/problem+json"),
+    )
+)]
 async fn search(
     State(state): State<AppState>,
     Params(at): Params<RunParams>,
     Params(p): Params<SearchParams>,
 ) -> Answer {
     let mut search = Search::new(p.q);
-    if let Some(mode) = &p.mode {
-        search = search.mode(mode.parse::<SearchMode>().map_err(|e| Problem::bad(e.to_string()))?);
+    if let Some(mode) = p.mode {
+        search = search.mode(mode);
     }
     search.k = p.k.unwrap_or(10);
     if let Some(cursor) = &p.cursor {
-        search.offset = cursor.parse().map_err(|_| Problem::bad(format!("bad cursor {cursor:?}")))?;
+        // As the document says: an offset of 1 to 3 digits, or 1000.
+        let valid = cursor == "1000" || (1..=3).contains(&cursor.len()) && cursor.bytes().all(|b| b.is_ascii_digit());
+        search.offset = if valid { cursor.parse().ok() } else { None }
+            .ok_or_else(|| Problem::bad(format!("bad cursor {cursor:?}")))?;
     }
     search.path_prefix = p.path;
     search.domain = p.domain;
-    if let Some(kind) = &p.kind {
-        search.kind = Some(kind.parse::<ChunkKind>().map_err(|e| Problem::bad(e.to_string()))?);
-    }
+    search.kind = p.kind;
     let hits = state.map.search(&at.at(), &search).await?;
-    let next = (hits.len() == search.k && search.k <= MAX_K).then(|| (search.offset + search.k).to_string());
-    json(&serde_json::json!({ "hits": hits, "next_cursor": next }))
+    let next_offset = search.offset + search.k;
+    let next_cursor = (hits.len() == search.k && next_offset <= MAX_OFFSET).then(|| next_offset.to_string());
+    json(&SearchPage { hits, next_cursor })
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/files",
+    params(RunParams),
+    responses(
+        (status = 200, description = "every file, by path", body = Vec<FileEntry>),
+        (status = 400, description = "a bad parameter", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 401, description = "no valid token (when the server has one)", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 404, description = "no such project, run or item", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 503, description = "the index is unavailable or busy", body = ProblemBody, content_type = "application/problem+json"),
+    )
+)]
 async fn files(State(state): State<AppState>, Params(at): Params<RunParams>) -> Answer {
     json(&state.map.files(&at.at()).await?)
 }
 
-/// A file path as indexed: relative, `/`-separated, never leaving the root.
+/// A file path as indexed: relative, `/`-separated, never leaving the
+/// root. Any other path names no file of the index: 404.
 fn checked_path(path: &str) -> Result<&str, Problem> {
     let escapes = path.is_empty()
         || path.starts_with('/')
         || path.contains(['\\', '\0'])
         || path.split('/').any(|part| part.is_empty() || part == "." || part == "..");
-    if escapes { Err(Problem::bad(format!("{path:?} is not a path inside the root"))) } else { Ok(path) }
+    if escapes {
+        Err(Problem::new(
+            StatusCode::NOT_FOUND,
+            format!("no file {path:?}: paths are relative to the root, without empty, . or .. parts"),
+        ))
+    } else {
+        Ok(path)
+    }
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/files/{path}",
+    params(("path" = String, Path, description = "the file, relative to the root"), RunParams),
+    responses(
+        (status = 200, description = "the file as indexed", body = FileView),
+        (status = 400, description = "a bad parameter", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 401, description = "no valid token (when the server has one)", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 404, description = "no such project, run or item", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 503, description = "the index is unavailable or busy", body = ProblemBody, content_type = "application/problem+json"),
+    )
+)]
 async fn file(State(state): State<AppState>, Segment(path): Segment, Params(at): Params<RunParams>) -> Answer {
     json(&state.map.file(&at.at(), checked_path(&path)?).await?)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct SymbolParams {
+    /// A name, a part of one, or a qualname prefix (1 to 200 characters).
+    #[param(min_length = 1, max_length = 200)]
     q: String,
+    /// How many (default 20, at most 200).
+    #[param(minimum = 0, maximum = 200)]
     limit: Option<usize>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/symbols",
+    params(RunParams, SymbolParams),
+    responses(
+        (status = 200, description = "symbols, best first", body = Vec<Symbol>),
+        (status = 400, description = "a bad parameter", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 401, description = "no valid token (when the server has one)", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 404, description = "no such project, run or item", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 503, description = "the index is unavailable or busy", body = ProblemBody, content_type = "application/problem+json"),
+    )
+)]
 async fn symbols(
     State(state): State<AppState>,
     Params(at): Params<RunParams>,
     Params(p): Params<SymbolParams>,
 ) -> Answer {
-    if p.q.is_empty() || p.q.len() > 200 {
-        return Err(Problem::bad("q must be 1 to 200 bytes"));
+    if p.q.is_empty() || p.q.chars().count() > 200 {
+        return Err(Problem::bad("q must be 1 to 200 characters"));
+    }
+    if p.limit.is_some_and(|l| l > 200) {
+        return Err(Problem::bad("limit must be at most 200"));
     }
     json(&state.map.symbols(&at.at(), &p.q, p.limit.unwrap_or(20)).await?)
 }
 
+/// The unit of `/api/units/{unit}`.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Path)]
+#[expect(dead_code, reason = "read by the OpenAPI document only")]
+struct UnitPath {
+    /// `module:qualname`.
+    #[param(pattern = "^[^:]+:.+$")]
+    unit: String,
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/units/{unit}",
+    params(UnitPath, RunParams),
+    responses(
+        (status = 200, description = "the unit in context", body = UnitContext),
+        (status = 400, description = "a bad parameter", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 401, description = "no valid token (when the server has one)", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 404, description = "no such project, run or item", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 503, description = "the index is unavailable or busy", body = ProblemBody, content_type = "application/problem+json"),
+    )
+)]
 async fn unit(State(state): State<AppState>, Segment(unit): Segment, Params(at): Params<RunParams>) -> Answer {
     let unit: UnitRef = unit.parse()?;
     json(&state.map.unit(&at.at(), &unit).await?)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct GraphParams {
+    /// Imports away, at most (0 to 5, default 1).
+    #[param(minimum = 0, maximum = 5)]
     depth: Option<usize>,
+    /// The package depth to squash modules to (1 to 32).
+    #[param(minimum = 1, maximum = 32)]
     squash: Option<usize>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/modules/{module}/graph",
+    params(("module" = String, Path, description = "a dotted module name"), RunParams, GraphParams),
+    responses(
+        (status = 200, description = "a neighbourhood of the module graph", body = ModuleGraph),
+        (status = 400, description = "a bad parameter", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 401, description = "no valid token (when the server has one)", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 404, description = "no such project, run or item", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 503, description = "the index is unavailable or busy", body = ProblemBody, content_type = "application/problem+json"),
+    )
+)]
 async fn module_graph(
     State(state): State<AppState>,
     Segment(module): Segment,
@@ -217,28 +420,91 @@ async fn module_graph(
     json(&state.map.module_graph(&at.at(), &module, p.depth.unwrap_or(1), p.squash).await?)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ChainParams {
+    /// The importing module.
     from: String,
+    /// The imported module.
     to: String,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/chain",
+    params(RunParams, ChainParams),
+    responses(
+        (status = 200, description = "a shortest chain of imports, or null", body = Option<Vec<Hop>>),
+        (status = 400, description = "a bad parameter", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 401, description = "no valid token (when the server has one)", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 404, description = "no such project, run or item", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 503, description = "the index is unavailable or busy", body = ProblemBody, content_type = "application/problem+json"),
+    )
+)]
 async fn chain(State(state): State<AppState>, Params(at): Params<RunParams>, Params(p): Params<ChainParams>) -> Answer {
     json(&state.map.chain(&at.at(), &p.from, &p.to).await?)
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/cycles",
+    params(RunParams),
+    responses(
+        (status = 200, description = "the import cycles", body = Vec<Cycle>),
+        (status = 400, description = "a bad parameter", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 401, description = "no valid token (when the server has one)", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 404, description = "no such project, run or item", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 503, description = "the index is unavailable or busy", body = ProblemBody, content_type = "application/problem+json"),
+    )
+)]
 async fn cycles(State(state): State<AppState>, Params(at): Params<RunParams>) -> Answer {
     json(&state.map.cycles(&at.at()).await?)
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/domains",
+    params(RunParams),
+    responses(
+        (status = 200, description = "chunks and files per domain", body = Vec<DomainSummary>),
+        (status = 400, description = "a bad parameter", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 401, description = "no valid token (when the server has one)", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 404, description = "no such project, run or item", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 503, description = "the index is unavailable or busy", body = ProblemBody, content_type = "application/problem+json"),
+    )
+)]
 async fn domains(State(state): State<AppState>, Params(at): Params<RunParams>) -> Answer {
     json(&state.map.domains(&at.at()).await?)
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/findings",
+    params(RunParams),
+    responses(
+        (status = 200, description = "drift findings, by path and line", body = Vec<FindingRow>),
+        (status = 400, description = "a bad parameter", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 401, description = "no valid token (when the server has one)", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 404, description = "no such project, run or item", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 503, description = "the index is unavailable or busy", body = ProblemBody, content_type = "application/problem+json"),
+    )
+)]
 async fn findings(State(state): State<AppState>, Params(at): Params<RunParams>) -> Answer {
     json(&state.map.findings(&at.at()).await?)
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/tags",
+    params(RunParams),
+    responses(
+        (status = 200, description = "intent tags, by path and line", body = Vec<TagRow>),
+        (status = 400, description = "a bad parameter", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 401, description = "no valid token (when the server has one)", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 404, description = "no such project, run or item", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 503, description = "the index is unavailable or busy", body = ProblemBody, content_type = "application/problem+json"),
+    )
+)]
 async fn tags(State(state): State<AppState>, Params(at): Params<RunParams>) -> Answer {
     json(&state.map.tags(&at.at()).await?)
 }

@@ -7,6 +7,7 @@ use tokio_postgres::types::ToSql;
 use crate::{EdgeRow, FindingRow, RunId, Store, StoreError, TagRow, UnitRow};
 
 /// A file of a run, without its text.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct FileEntry {
     /// Its path, relative to the root, `/`-separated.

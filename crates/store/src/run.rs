@@ -101,6 +101,7 @@ pub struct EdgeRow {
 }
 
 /// An intent tag found in the code.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct TagRow {
     /// The file.
@@ -116,6 +117,7 @@ pub struct TagRow {
 }
 
 /// A drift finding.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct FindingRow {
     /// Stable across runs while the finding is the same (rule, place, subject).

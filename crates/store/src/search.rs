@@ -10,6 +10,7 @@ use crate::store::index_cast;
 use crate::{RunId, Store, StoreError};
 
 /// How hits are ranked.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
@@ -129,6 +130,7 @@ impl SearchQuery {
 }
 
 /// One result.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[non_exhaustive]
 pub struct SearchHit {

@@ -47,6 +47,7 @@ impl std::fmt::Debug for Store {
 }
 
 /// A run's id.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 #[serde(transparent)]
 pub struct RunId(i64);
@@ -91,6 +92,7 @@ impl tokio_postgres::types::ToSql for RunId {
 }
 
 /// Whether a run can be searched.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
@@ -138,6 +140,7 @@ impl std::str::FromStr for RunStatus {
 }
 
 /// One run, as stored.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, serde::Serialize)]
 #[non_exhaustive]
 pub struct RunInfo {
