@@ -2,7 +2,7 @@
 //! runs of a pyatlas store in PostgreSQL.
 //!
 //! ```text
-//! cargo run --release --example serve -- [ROOT] [--database-url URL] [--bind 127.0.0.1:7878] [--token TOKEN]
+//! cargo run --release --example serve -- [ROOT] [--database-url URL] [--bind 127.0.0.1:7878] [--token TOKEN] [--cors ORIGIN]...
 //! ```
 //! With a ROOT and no database, ROOT is indexed into memory (parse,
 //! domains, chunks, hash embeddings, graphs, drift) and served. With a
@@ -20,11 +20,13 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::Parser;
 use pyatlas::query::{CodeMap, MemoryMap, StoreMap};
 use pyatlas::serve::{ServeOptions, Token, check_bind, router, serve};
+use pyatlas::store::Store;
 
 #[derive(Parser)]
 #[command(about = "Serve a Python codebase's map over HTTP (JSON)")]
@@ -40,6 +42,9 @@ struct Args {
     /// A bearer token every request must carry (default: PYATLAS_TOKEN).
     #[arg(long)]
     token: Option<String>,
+    /// An origin browsers may call the API from (repeatable; default: none).
+    #[arg(long, value_name = "ORIGIN")]
+    cors: Vec<String>,
 }
 
 fn main() -> ExitCode {
@@ -49,14 +54,23 @@ fn main() -> ExitCode {
 
 async fn run(args: Args) -> anyhow::Result<bool> {
     let token = args.token.or_else(|| std::env::var("PYATLAS_TOKEN").ok()).and_then(Token::new);
-    let options = ServeOptions { token, ..ServeOptions::default() };
+    let cors = args
+        .cors
+        .iter()
+        .map(|o| o.parse().with_context(|| format!("bad --cors origin {o:?}")))
+        .collect::<Result<_, _>>()?;
+    let options = ServeOptions { token, cors, ..ServeOptions::default() };
     check_bind(args.bind, &options)?;
     let map: Arc<dyn CodeMap> = match (&args.root, &args.database_url) {
         (Some(root), None) => {
             eprintln!("indexing {} into memory ...", root.display());
             Arc::new(MemoryMap::index(root).await?)
         }
-        (None, url) => Arc::new(StoreMap::new(database::connect(url.as_deref()).await?)),
+        (None, url) => {
+            // Every question is a few reads: none may hold a connection long.
+            let config = database::config(url.as_deref())?.statement_timeout(Duration::from_secs(10));
+            Arc::new(StoreMap::new(Store::connect(config).await?))
+        }
         (Some(_), Some(_)) => anyhow::bail!("give a ROOT (served from memory) or a database, not both"),
     };
     let listener = tokio::net::TcpListener::bind(args.bind).await.with_context(|| format!("binding {}", args.bind))?;

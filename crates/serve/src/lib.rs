@@ -40,6 +40,10 @@
 //! module or route, 413 for a body over 64 KiB, 503 when the store is
 //! down or too many requests are in flight. No input makes a handler
 //! panic. Source text comes only from the index: no request reads a file.
+//!
+//! Every answer carries a strong `ETag` (a hash of its body): a request
+//! with a matching `If-None-Match` gets 304. The OpenAPI 3.1 document is
+//! at `/api/openapi.json`. CORS is closed unless origins are given.
 
 mod problem;
 mod routes;
@@ -87,11 +91,13 @@ pub struct ServeOptions {
     pub token: Option<Token>,
     /// Requests answered at once, at most; others get 503.
     pub max_concurrent: usize,
+    /// Origins a browser may call the API from (CORS); none: closed.
+    pub cors: Vec<axum::http::HeaderValue>,
 }
 
 impl Default for ServeOptions {
     fn default() -> Self {
-        Self { token: None, max_concurrent: 256 }
+        Self { token: None, max_concurrent: 256, cors: Vec::new() }
     }
 }
 

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use axum::extract::{DefaultBodyLimit, FromRequestParts, Path, Request, State};
 use axum::http::request::Parts;
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -18,6 +18,7 @@ use pyatlas_query::{
 use pyatlas_store::{FindingRow, RunInfo, TagRow};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use tower_http::cors::{AllowOrigin, CorsLayer};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
 use crate::problem::ProblemBody;
@@ -62,7 +63,7 @@ pub fn router(map: Arc<dyn CodeMap>, options: ServeOptions) -> Router {
         token: options.token.map(Arc::new),
         permits: Arc::new(tokio::sync::Semaphore::new(options.max_concurrent.max(1))),
     };
-    Router::new()
+    let router = Router::new()
         .route("/api/openapi.json", get(openapi))
         .route("/api/projects", get(projects))
         .route("/api/projects/{project}/runs", get(runs))
@@ -80,8 +81,19 @@ pub fn router(map: Arc<dyn CodeMap>, options: ServeOptions) -> Router {
         .route("/api/tags", get(tags))
         .fallback(|| async { Problem::new(StatusCode::NOT_FOUND, "no such route") })
         .layer(middleware::from_fn_with_state(state.clone(), guard))
-        .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .with_state(state)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT));
+    // Outermost, so that a browser's preflight is answered before the token is asked.
+    let router = if options.cors.is_empty() {
+        router
+    } else {
+        router.layer(
+            CorsLayer::new()
+                .allow_origin(AllowOrigin::list(options.cors))
+                .allow_methods([Method::GET])
+                .allow_headers([header::AUTHORIZATION, header::IF_NONE_MATCH]),
+        )
+    };
+    router.with_state(state)
 }
 
 /// The token, then a permit: every request passes here first.
@@ -105,7 +117,36 @@ async fn guard(State(state): State<AppState>, request: Request, next: Next) -> R
     let Ok(_permit) = state.permits.try_acquire() else {
         return Problem::new(StatusCode::SERVICE_UNAVAILABLE, "too many requests in flight; try again").into_response();
     };
-    next.run(request).await
+    let offered = request.headers().get(header::IF_NONE_MATCH).cloned();
+    with_etag(next.run(request).await, offered).await
+}
+
+/// Gives a successful answer a strong `ETag` (a hash of its body), and
+/// answers 304 when the client already holds it.
+async fn with_etag(response: Response, offered: Option<HeaderValue>) -> Response {
+    if response.status() != StatusCode::OK {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
+        return Problem::new(StatusCode::SERVICE_UNAVAILABLE, "the answer could not be read; try again")
+            .into_response();
+    };
+    let tag = format!("\"{}\"", &blake3::hash(&bytes).to_hex()[..32]);
+    let Ok(etag) = HeaderValue::from_str(&tag) else { return Response::from_parts(parts, bytes.into()) };
+    let matches = offered
+        .as_ref()
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == tag || t.trim() == "*"));
+    parts.headers.insert(header::ETAG, etag);
+    parts.headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    if matches {
+        parts.status = StatusCode::NOT_MODIFIED;
+        parts.headers.remove(header::CONTENT_TYPE);
+        parts.headers.remove(header::CONTENT_LENGTH);
+        return Response::from_parts(parts, axum::body::Body::empty());
+    }
+    Response::from_parts(parts, bytes.into())
 }
 
 /// Query parameters, with a problem (400) for a bad one.

@@ -183,3 +183,124 @@ async fn a_token_guards_every_route_and_never_shows() {
     assert!(check_bind(loopback, &ServeOptions::default()).is_ok());
     assert!(Token::new("").is_none());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answers_carry_etags_and_cors_is_closed_unless_opened() {
+    let map = sample().await;
+    let addr = start(map.clone(), ServeOptions::default()).await;
+    let client = reqwest::Client::new();
+    let url = format!("http://{addr}/api/files");
+    let first = client.get(&url).send().await.expect("a response");
+    let etag = first.headers().get("etag").expect("an ETag").clone();
+    assert!(first.headers().get("access-control-allow-origin").is_none(), "CORS closed by default");
+    let again = client.get(&url).header("if-none-match", etag.clone()).send().await.expect("a response");
+    assert_eq!(again.status().as_u16(), 304);
+    assert!(again.text().await.expect("a body").is_empty());
+    let other =
+        client.get(format!("http://{addr}/api/tags")).header("if-none-match", etag).send().await.expect("a response");
+    assert_eq!(other.status().as_u16(), 200, "another answer, another tag");
+
+    let origin = "http://localhost:5173";
+    let options = ServeOptions { cors: vec![origin.parse().expect("an origin")], ..ServeOptions::default() };
+    let addr = start(map, options).await;
+    let allowed =
+        client.get(format!("http://{addr}/api/files")).header("origin", origin).send().await.expect("a response");
+    assert_eq!(allowed.headers().get("access-control-allow-origin").and_then(|v| v.to_str().ok()), Some(origin));
+    let other = client
+        .get(format!("http://{addr}/api/files"))
+        .header("origin", "http://evil.example")
+        .send()
+        .await
+        .expect("a response");
+    assert!(other.headers().get("access-control-allow-origin").is_none(), "only the origins given");
+}
+
+/// A map whose answers about projects take a while: a request in flight.
+struct Slow(Arc<MemoryMap>);
+
+impl CodeMap for Slow {
+    fn projects(&self) -> pyatlas_query::Answer<'_, Vec<pyatlas_query::Project>> {
+        Box::pin(async move {
+            tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+            self.0.projects().await
+        })
+    }
+    fn runs<'a>(&'a self, p: &'a str) -> pyatlas_query::Answer<'a, Vec<pyatlas_store::RunInfo>> {
+        self.0.runs(p)
+    }
+    fn run<'a>(&'a self, at: &'a At) -> pyatlas_query::Answer<'a, pyatlas_store::RunInfo> {
+        self.0.run(at)
+    }
+    fn search<'a>(&'a self, at: &'a At, s: &'a Search) -> pyatlas_query::Answer<'a, Vec<pyatlas_query::SearchHit>> {
+        self.0.search(at, s)
+    }
+    fn files<'a>(&'a self, at: &'a At) -> pyatlas_query::Answer<'a, Vec<pyatlas_query::FileEntry>> {
+        self.0.files(at)
+    }
+    fn file<'a>(&'a self, at: &'a At, p: &'a str) -> pyatlas_query::Answer<'a, pyatlas_query::FileView> {
+        self.0.file(at, p)
+    }
+    fn symbols<'a>(
+        &'a self,
+        at: &'a At,
+        q: &'a str,
+        n: usize,
+    ) -> pyatlas_query::Answer<'a, Vec<pyatlas_query::Symbol>> {
+        self.0.symbols(at, q, n)
+    }
+    fn unit<'a>(
+        &'a self,
+        at: &'a At,
+        u: &'a pyatlas_query::UnitRef,
+    ) -> pyatlas_query::Answer<'a, pyatlas_query::UnitContext> {
+        self.0.unit(at, u)
+    }
+    fn module_graph<'a>(
+        &'a self,
+        at: &'a At,
+        m: &'a str,
+        d: usize,
+        s: Option<usize>,
+    ) -> pyatlas_query::Answer<'a, pyatlas_query::ModuleGraph> {
+        self.0.module_graph(at, m, d, s)
+    }
+    fn chain<'a>(
+        &'a self,
+        at: &'a At,
+        f: &'a str,
+        t: &'a str,
+    ) -> pyatlas_query::Answer<'a, Option<Vec<pyatlas_graph::Hop>>> {
+        self.0.chain(at, f, t)
+    }
+    fn cycles<'a>(&'a self, at: &'a At) -> pyatlas_query::Answer<'a, Vec<pyatlas_graph::Cycle>> {
+        self.0.cycles(at)
+    }
+    fn domains<'a>(&'a self, at: &'a At) -> pyatlas_query::Answer<'a, Vec<pyatlas_query::DomainSummary>> {
+        self.0.domains(at)
+    }
+    fn findings<'a>(&'a self, at: &'a At) -> pyatlas_query::Answer<'a, Vec<pyatlas_store::FindingRow>> {
+        self.0.findings(at)
+    }
+    fn tags<'a>(&'a self, at: &'a At) -> pyatlas_query::Answer<'a, Vec<pyatlas_store::TagRow>> {
+        self.0.tags(at)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_lets_a_request_in_flight_finish_and_takes_no_more() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
+    let addr = listener.local_addr().expect("address");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server =
+        tokio::spawn(serve(listener, router(Arc::new(Slow(sample().await)), ServeOptions::default()), async move {
+            let _ = stopped.await;
+        }));
+    let in_flight = tokio::spawn(get(addr, "/api/projects", None));
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    stop.send(()).expect("the server listens");
+    let (status, _, body) = in_flight.await.expect("the request task");
+    assert_eq!(status, 200, "the request in flight is answered: {body}");
+    assert!(body.as_array().is_some_and(|p| p.len() == 1));
+    server.await.expect("the server task").expect("a clean stop");
+    assert!(tokio::net::TcpStream::connect(addr).await.is_err(), "no more connections once stopped");
+}

@@ -13,6 +13,7 @@ pub struct StoreConfig {
     pub(crate) schema: String,
     pub(crate) pool_size: usize,
     pub(crate) wait_timeout: Duration,
+    pub(crate) statement_timeout: Option<Duration>,
 }
 
 impl fmt::Debug for StoreConfig {
@@ -23,6 +24,7 @@ impl fmt::Debug for StoreConfig {
             .field("schema", &self.schema)
             .field("pool_size", &self.pool_size)
             .field("wait_timeout", &self.wait_timeout)
+            .field("statement_timeout", &self.statement_timeout)
             .finish()
     }
 }
@@ -35,7 +37,13 @@ impl StoreConfig {
             // The URL itself is not repeated: it may hold a password.
             reason: format!("the database URL cannot be read: {e}"),
         })?;
-        Ok(Self { postgres, schema: "pyatlas".into(), pool_size: 8, wait_timeout: Duration::from_secs(30) })
+        Ok(Self {
+            postgres,
+            schema: "pyatlas".into(),
+            pool_size: 8,
+            wait_timeout: Duration::from_secs(30),
+            statement_timeout: None,
+        })
     }
 
     /// From `DATABASE_URL`.
@@ -75,6 +83,14 @@ impl StoreConfig {
     /// [`StoreError::Connect`].
     pub fn wait_timeout(mut self, timeout: Duration) -> Self {
         self.wait_timeout = timeout;
+        self
+    }
+
+    /// The longest any one statement may run (PostgreSQL's
+    /// `statement_timeout`) on every connection: for a server answering
+    /// questions, not for an indexer's bulk writes (default: none).
+    pub fn statement_timeout(mut self, timeout: Duration) -> Self {
+        self.statement_timeout = Some(timeout);
         self
     }
 

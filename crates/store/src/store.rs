@@ -288,7 +288,11 @@ impl Store {
     pub async fn connect(config: StoreConfig) -> Result<Self, StoreError> {
         config.check()?;
         let mut postgres = config.postgres.clone();
-        postgres.options(format!("-c search_path={},public", config.schema));
+        let mut options = format!("-c search_path={},public", config.schema);
+        if let Some(timeout) = config.statement_timeout {
+            options.push_str(&format!(" -c statement_timeout={}", timeout.as_millis().max(1)));
+        }
+        postgres.options(options);
         if postgres.get_application_name().is_none() {
             postgres.application_name("pyatlas-store");
         }
