@@ -74,10 +74,9 @@ pub(crate) fn sort_findings(findings: &mut [FindingRow]) {
 /// How well a unit matches a symbol query (lower is better), or `None`:
 /// 0 its name exactly, 1 its qualname exactly, 2 a prefix of its name, 3 a
 /// prefix of its qualname, 4 a part of its name, 5 the query's letters in
-/// order in its name. Case-insensitive; `query` is lower-cased.
-pub(crate) fn symbol_rank(query: &str, unit: &UnitRow) -> Option<u8> {
-    let name = unit.name.to_lowercase();
-    let qualname = unit.qualname.to_lowercase();
+/// order in its name. Case-insensitive: `query`, `name` and `qualname`
+/// come lower-cased.
+pub(crate) fn symbol_rank(query: &str, name: &str, qualname: &str) -> Option<u8> {
     if name == query {
         Some(0)
     } else if qualname == query {
@@ -94,16 +93,18 @@ pub(crate) fn symbol_rank(query: &str, unit: &UnitRow) -> Option<u8> {
     }
 }
 
-/// The `limit` best symbols of `candidates` (units with their module) for
-/// `query`: by rank, then shorter names, then place.
+/// The `limit` best symbols of `candidates` (units with their module and
+/// their lower-cased name and qualname) for `query`: by rank, then shorter
+/// names, then place.
 pub(crate) fn best_symbols<'a>(
     query: &str,
-    candidates: impl Iterator<Item = (&'a UnitRow, &'a str)>,
+    candidates: impl Iterator<Item = (&'a UnitRow, &'a str, &'a str, &'a str)>,
     limit: usize,
 ) -> Vec<Symbol> {
     let query = query.to_lowercase();
-    let mut ranked: Vec<(u8, &UnitRow, &str)> =
-        candidates.filter_map(|(unit, module)| Some((symbol_rank(&query, unit)?, unit, module))).collect();
+    let mut ranked: Vec<(u8, &UnitRow, &str)> = candidates
+        .filter_map(|(unit, module, name, qualname)| Some((symbol_rank(&query, name, qualname)?, unit, module)))
+        .collect();
     ranked.sort_by(|a, b| {
         (a.0, a.1.name.len(), &a.1.path, a.1.line, &a.1.qualname).cmp(&(
             b.0,
@@ -280,7 +281,10 @@ mod tests {
             unit("lxoxaxd", "lxoxaxd"),
             unit("other", "other"),
         ];
-        let found = best_symbols("load", units.iter().map(|u| (u, "m")), 10);
+        let lowered: Vec<(String, String)> =
+            units.iter().map(|u| (u.name.to_lowercase(), u.qualname.to_lowercase())).collect();
+        let found =
+            best_symbols("load", units.iter().zip(&lowered).map(|(u, (n, q))| (u, "m", n.as_str(), q.as_str())), 10);
         let names: Vec<&str> = found.iter().map(|s| s.name.as_str()).collect();
         assert_eq!(names, ["load", "load_config", "reload", "lxoxaxd"]);
         assert_eq!(found[0].id.to_string(), "m:Loader.load");

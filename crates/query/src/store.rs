@@ -230,7 +230,14 @@ impl CodeMap for StoreMap {
                 return Ok(Vec::new());
             }
             let candidates = self.store.units_like(run.id, &answer::subsequence_pattern(query)).await?;
-            Ok(answer::best_symbols(query, candidates.iter().map(|(u, m)| (u, m.as_str())), limit))
+            let lowered: Vec<(String, String)> =
+                candidates.iter().map(|(u, _)| (u.name.to_lowercase(), u.qualname.to_lowercase())).collect();
+            let candidates = candidates.iter().zip(&lowered);
+            Ok(answer::best_symbols(
+                query,
+                candidates.map(|((u, m), (name, qualname))| (u, m.as_str(), name.as_str(), qualname.as_str())),
+                limit,
+            ))
         })
     }
 
