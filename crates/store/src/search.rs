@@ -224,11 +224,11 @@ impl Store {
             SearchMode::Vector => {
                 return self.vector_ranking(query, run.id, &run.model_id, run.dimensions, query.k).await;
             }
-            SearchMode::Lexical => self.text_ranking(query, run.id, text, query.k).await?,
+            SearchMode::Lexical => self.text_ranking(query, &run, text, query.k).await?,
             SearchMode::Hybrid => {
                 let pool = HYBRID_POOL.max(query.k);
                 let by_vector = self.vector_ranking(query, run.id, &run.model_id, run.dimensions, pool).await?;
-                let by_text = self.text_ranking(query, run.id, text, pool).await?;
+                let by_text = self.text_ranking(query, &run, text, pool).await?;
                 fuse(by_vector, by_text, pool)
             }
         };
@@ -295,43 +295,56 @@ impl Store {
     }
 
     /// Full-text ranking with ranked OR semantics: each query lexeme that a
-    /// chunk holds adds its inverse document frequency in the run times its
+    /// chunk holds adds its inverse document frequency in the run (counted
+    /// once per lexeme: the `stats` CTE is materialised, else PostgreSQL
+    /// inlines it and counts again for every matching chunk) times its
     /// weight in the chunk (`ts_rank`, normalised by length), and more when
     /// the chunk's own names hold it.
     async fn text_ranking(
         &self,
         query: &SearchQuery,
-        run: RunId,
+        run: &crate::RunInfo,
         text: &str,
         limit: usize,
     ) -> Result<Vec<SearchHit>, StoreError> {
         let (prose, whole) = code_words(text);
+        // A complete run's summary has its chunk count: no count per query.
+        let chunks = (run.status == crate::RunStatus::Complete)
+            .then(|| run.summary.get("chunks").and_then(serde_json::Value::as_f64))
+            .flatten();
         let sql = format!(
             "WITH terms AS (
                  SELECT DISTINCT lexeme AS term
                  FROM unnest(to_tsvector('english', $1) || to_tsvector('simple', $7))
-             ), stats AS (
+             ), stats AS MATERIALIZED (
                  SELECT tm.term, to_tsquery('simple', quote_literal(tm.term)) AS q,
                         (SELECT count(*) FROM chunk_texts t JOIN chunks c ON c.id = t.id
                          WHERE c.run_id = $2 AND t.lexemes @@ to_tsquery('simple', quote_literal(tm.term)))::float8 AS df
                  FROM terms tm
-             ), total AS (SELECT count(*)::float8 AS n FROM chunks WHERE run_id = $2)
-             SELECT {HIT_COLUMNS},
-                    sum(ln(1 + (total.n - s.df + 0.5) / (s.df + 0.5))
-                        * (ts_rank(t.lexemes, s.q, 1) + CASE WHEN nm.names @@ s.q THEN {NAME_WEIGHT} ELSE 0 END))::float8 AS score
-             FROM chunks c JOIN chunk_texts t ON t.id = c.id
-             JOIN stats s ON t.lexemes @@ s.q
-             CROSS JOIN total
-             CROSS JOIN LATERAL (SELECT {NAME_LEXEMES} AS names) nm
-             WHERE c.run_id = $2 AND {FILTERS}
-             GROUP BY c.id, c.path, c.qualnames, c.start_line, c.end_line, c.kind, c.domains, t.text
-             ORDER BY score DESC, c.id LIMIT $6"
+             ), total AS (SELECT coalesce($8::float8, (SELECT count(*) FROM chunks WHERE run_id = $2)::float8) AS n),
+             scored AS (
+                 SELECT c.id, c.path, c.start_line,
+                        sum(ln(1 + (total.n - s.df + 0.5) / (s.df + 0.5))
+                            * (ts_rank(t.lexemes, s.q, 1) + CASE WHEN c.name_lexemes @@ s.q THEN {NAME_WEIGHT} ELSE 0 END))::float8
+                            AS score
+                 FROM chunks c JOIN chunk_texts t ON t.id = c.id
+                 JOIN stats s ON t.lexemes @@ s.q
+                 CROSS JOIN total
+                 WHERE c.run_id = $2 AND {FILTERS}
+                 GROUP BY c.id, c.path, c.start_line
+                 ORDER BY score DESC, c.id LIMIT $6
+             )
+             SELECT {HIT_COLUMNS}, sc.score
+             FROM scored sc
+             JOIN chunks c ON c.run_id = $2 AND c.id = sc.id AND c.path = sc.path AND c.start_line = sc.start_line
+             JOIN chunk_texts t ON t.id = c.id
+             ORDER BY sc.score DESC, c.id"
         );
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let kind = query.kind.map(ChunkKind::as_str);
         let client = self.client().await?;
         let rows = client
-            .query(&sql, &[&prose, &run, &query.path_prefix, &query.domain, &kind, &limit, &whole])
+            .query(&sql, &[&prose, &run.id, &query.path_prefix, &query.domain, &kind, &limit, &whole, &chunks])
             .await
             .map_err(StoreError::db("searching by text"))?;
         let hits = rows.iter().map(|row| hit(row, row.get::<_, f64>(8))).collect::<Result<Vec<_>, _>>()?;
@@ -374,12 +387,6 @@ const NAME_WEIGHT: &str = "0.2";
 /// being 1: with the offline hash embedder the lexical ranking is the
 /// stronger one on both question sets of `benches/search`.
 const LEXICAL_WEIGHT: f64 = 2.0;
-
-/// The lexemes of a chunk's qualnames, built as `chunk_texts.lexemes` is.
-const NAME_LEXEMES: &str = "to_tsvector('english', regexp_replace(regexp_replace(regexp_replace(
-        array_to_string(c.qualnames, ' '), '([a-z0-9])([A-Z])', '\\1 \\2', 'g'), '([A-Z])([A-Z][a-z])', '\\1 \\2', 'g'),
-        '[^A-Za-z0-9]+', ' ', 'g'))
-    || to_tsvector('simple', regexp_replace(regexp_replace(array_to_string(c.qualnames, ' '), '_', '', 'g'), '[^A-Za-z0-9]+', ' ', 'g'))";
 
 /// A text's words as the chunks' lexemes are built: (identifiers split
 /// into words, for the English configuration; identifiers whole and
