@@ -50,7 +50,7 @@ pub use model::{
     At, DomainSummary, FileView, MAX_K, MAX_OFFSET, MAX_QUERY, ModuleGraph, Project, Search, Symbol, UnitContext,
     UnitLink, UnitRef,
 };
-pub use pyatlas_store::{FileEntry, RunId, SearchHit, SearchMode};
+pub use pyatlas_store::{FileEntry, RunDiff, RunId, SearchHit, SearchMode};
 pub use store::StoreMap;
 
 /// Why a question has no answer.
@@ -111,6 +111,9 @@ pub trait CodeMap: Send + Sync {
 
     /// The run `at` names.
     fn run<'a>(&'a self, at: &'a At) -> Answer<'a, RunInfo>;
+
+    /// What changed from run `from` to run `to`.
+    fn diff(&self, from: RunId, to: RunId) -> Answer<'_, RunDiff>;
 
     /// The chunks that answer `search`, best first.
     fn search<'a>(&'a self, at: &'a At, search: &'a Search) -> Answer<'a, Vec<SearchHit>>;

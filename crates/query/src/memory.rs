@@ -9,8 +9,8 @@ use pyatlas_embed::{Embedder, EmbeddingCache, TextHash};
 use pyatlas_graph::{Cycle, Hop, ImportGraph, Walk};
 use pyatlas_index::{Indexer, MemoryTarget, RunRows};
 use pyatlas_store::{
-    ChunkRow, FileRow, FindingRow, HYBRID_POOL, RunInfo, SearchHit, SearchMode, TagRow, code_words, fuse, is_name,
-    merge_parts,
+    ChunkRow, FileRow, FindingRow, HYBRID_POOL, RunDiff, RunId, RunInfo, SearchHit, SearchMode, TagRow, code_words,
+    fuse, is_name, merge_parts,
 };
 
 use crate::answer::{self, best_symbols};
@@ -285,6 +285,16 @@ impl CodeMap for MemoryMap {
         Box::pin(async move {
             self.check(at)?;
             Ok(self.rows.info.clone())
+        })
+    }
+
+    fn diff(&self, from: RunId, to: RunId) -> Answer<'_, RunDiff> {
+        Box::pin(async move {
+            // One run: a run and itself.
+            for id in [from, to] {
+                self.check(&At::run(id))?;
+            }
+            Ok(RunDiff::unchanged(from, to))
         })
     }
 

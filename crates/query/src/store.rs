@@ -5,7 +5,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use pyatlas_embed::{Embedder, HashEmbedder};
 use pyatlas_graph::{Cycle, Hop, ImportGraph, Walk};
-use pyatlas_store::{EdgeRow, FileEntry, FindingRow, RunId, RunInfo, RunStatus, SearchHit, SearchQuery, Store, TagRow};
+use pyatlas_store::{
+    EdgeRow, FileEntry, FindingRow, RunDiff, RunId, RunInfo, RunStatus, SearchHit, SearchQuery, Store, TagRow,
+};
 
 use crate::answer;
 use crate::model::{At, DomainSummary, FileView, ModuleGraph, Project, Search, Symbol, UnitContext, UnitRef};
@@ -200,6 +202,10 @@ impl CodeMap for StoreMap {
 
     fn run<'a>(&'a self, at: &'a At) -> Answer<'a, RunInfo> {
         Box::pin(self.resolve(at))
+    }
+
+    fn diff(&self, from: RunId, to: RunId) -> Answer<'_, RunDiff> {
+        Box::pin(async move { Ok(self.store.diff(from, to).await?) })
     }
 
     fn search<'a>(&'a self, at: &'a At, search: &'a Search) -> Answer<'a, Vec<SearchHit>> {

@@ -95,6 +95,12 @@ async fn same_answers(memory: &MemoryMap, stored: &StoreMap) {
     assert_eq!(m.domains(&at).await.expect("an answer"), s.domains(&at).await.expect("an answer"), "domains");
     assert_eq!(m.findings(&at).await.expect("an answer"), s.findings(&at).await.expect("an answer"), "findings");
     assert_eq!(m.tags(&at).await.expect("an answer"), s.tags(&at).await.expect("an answer"), "tags");
+    // A run and itself: no change, on both.
+    let (one, other) = (m.run(&at).await.expect("a run").id, s.run(&at).await.expect("a run").id);
+    let (same, mut stored) = (m.diff(one, one).await.expect("a diff"), s.diff(other, other).await.expect("a diff"));
+    assert!(same.files_changed.is_empty() && same.chunks_added.is_empty() && same.findings_new.is_empty());
+    (stored.from, stored.to) = (one, one);
+    assert_eq!(stored, same);
 
     // Search: a name finds its unit first on both; rankings of words come
     // from two engines (BM25 here, PostgreSQL's full text there), so only

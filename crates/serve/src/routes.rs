@@ -15,7 +15,7 @@ use pyatlas_query::{
     At, CodeMap, DomainSummary, FileEntry, FileView, MAX_OFFSET, ModuleGraph, Project, RunId, Search, SearchHit,
     SearchMode, Symbol, UnitContext, UnitRef,
 };
-use pyatlas_store::{FindingRow, RunInfo, TagRow};
+use pyatlas_store::{FindingRow, RunDiff, RunInfo, TagRow};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use tower_http::cors::{AllowOrigin, CorsLayer};
@@ -35,6 +35,7 @@ use crate::{AppState, Problem, ServeOptions};
         projects,
         runs,
         run,
+        diff,
         search,
         files,
         file,
@@ -68,6 +69,7 @@ pub fn router(map: Arc<dyn CodeMap>, options: ServeOptions) -> Router {
         .route("/api/projects", get(projects))
         .route("/api/projects/{project}/runs", get(runs))
         .route("/api/run", get(run))
+        .route("/api/diff", get(diff))
         .route("/api/search", get(search))
         .route("/api/files", get(files))
         .route("/api/files/{*path}", get(file))
@@ -246,6 +248,32 @@ async fn runs(State(state): State<AppState>, Segment(project): Segment) -> Answe
 )]
 async fn run(State(state): State<AppState>, Params(at): Params<RunParams>) -> Answer {
     json(&state.map.run(&at.at()).await?)
+}
+
+/// Two runs: `?from=&to=`.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+struct DiffParams {
+    /// The older run.
+    from: i64,
+    /// The newer run.
+    to: i64,
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/diff",
+    params(DiffParams),
+    responses(
+        (status = 200, description = "what changed from one run to the other", body = RunDiff),
+        (status = 400, description = "a bad parameter", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 401, description = "no valid token (when the server has one)", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 404, description = "no such project, run or item", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 503, description = "the index is unavailable or busy", body = ProblemBody, content_type = "application/problem+json"),
+    )
+)]
+async fn diff(State(state): State<AppState>, Params(p): Params<DiffParams>) -> Answer {
+    json(&state.map.diff(RunId::new(p.from), RunId::new(p.to)).await?)
 }
 
 #[derive(Deserialize, IntoParams)]

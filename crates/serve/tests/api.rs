@@ -92,6 +92,10 @@ async fn every_route_answers_what_the_query_layer_answers() {
         ("/api/findings", value(&map.findings(&at).await.expect("findings"))),
         ("/api/tags", value(&map.tags(&at).await.expect("tags"))),
         ("/api/run", value(&map.run(&at).await.expect("run"))),
+        (
+            "/api/diff?from=1&to=1",
+            value(&map.diff(pyatlas_query::RunId::new(1), pyatlas_query::RunId::new(1)).await.expect("diff")),
+        ),
     ] {
         assert_eq!(ok(get(addr, route, None).await), answer, "{route}");
     }
@@ -130,6 +134,8 @@ async fn bad_requests_get_problems_never_a_server_error() {
         ("/api/modules/shop.api/graph?squash=0", 400),
         ("/api/chain?from=shop.api", 400),
         ("/api/projects/nope/runs", 404),
+        ("/api/diff?from=1&to=2", 404),
+        ("/api/diff?from=1", 400),
         ("/api/nothing", 404),
         ("/", 404),
     ];
@@ -230,6 +236,13 @@ impl CodeMap for Slow {
     }
     fn run<'a>(&'a self, at: &'a At) -> pyatlas_query::Answer<'a, pyatlas_store::RunInfo> {
         self.0.run(at)
+    }
+    fn diff(
+        &self,
+        a: pyatlas_query::RunId,
+        b: pyatlas_query::RunId,
+    ) -> pyatlas_query::Answer<'_, pyatlas_query::RunDiff> {
+        self.0.diff(a, b)
     }
     fn search<'a>(&'a self, at: &'a At, s: &'a Search) -> pyatlas_query::Answer<'a, Vec<pyatlas_query::SearchHit>> {
         self.0.search(at, s)

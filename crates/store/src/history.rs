@@ -5,6 +5,7 @@ use pyatlas_chunker::ChunkId;
 use crate::{RunId, Store, StoreError};
 
 /// What changed from one run to another.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 #[non_exhaustive]
 pub struct RunDiff {
@@ -31,6 +32,7 @@ pub struct RunDiff {
 }
 
 /// A chunk named in a diff.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct ChunkRef {
     /// The chunk id.
@@ -39,6 +41,24 @@ pub struct ChunkRef {
     pub path: String,
     /// Its qualnames.
     pub qualnames: Vec<String>,
+}
+
+impl RunDiff {
+    /// No change from run `from` to run `to` (a run and itself).
+    pub fn unchanged(from: RunId, to: RunId) -> Self {
+        Self {
+            from,
+            to,
+            files_added: Vec::new(),
+            files_removed: Vec::new(),
+            files_changed: Vec::new(),
+            chunks_added: Vec::new(),
+            chunks_removed: Vec::new(),
+            chunks_changed: Vec::new(),
+            findings_new: Vec::new(),
+            findings_fixed: Vec::new(),
+        }
+    }
 }
 
 impl Store {
