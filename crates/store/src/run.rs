@@ -641,6 +641,16 @@ impl RunHandle {
             Some(lock) if !lock.is_closed() => Store::ensure_vector_index_on(lock, self.info.dimensions).await?,
             _ => self.store.ensure_vector_index(self.info.dimensions).await?,
         }
+        // Fresh statistics for the tables the run filled: without them the
+        // planner reads a bulk-loaded run as empty and searches it with
+        // scans (measured: 790 ms against 33 ms per search on the standard
+        // library).
+        self.store
+            .client()
+            .await?
+            .batch_execute("ANALYZE files, units, chunks, chunk_texts, edges, tags, findings, sources")
+            .await
+            .map_err(StoreError::db("analysing the run's tables"))?;
         self.finish("complete", summary).await
     }
 

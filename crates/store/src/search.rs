@@ -364,7 +364,7 @@ impl Store {
             "SELECT {HIT_COLUMNS}, 1.0::float8
              FROM chunks c JOIN chunk_texts t ON t.id = c.id
              WHERE c.run_id = $2 AND {FILTERS}
-               AND EXISTS (SELECT 1 FROM unnest(c.qualnames) qn WHERE qn = $1 OR right(qn, length($1) + 1) = '.' || $1)
+               AND c.name_keys @> ARRAY[$1]
              ORDER BY c.kind IN ('function', 'method', 'class', 'class_head') DESC, c.path, c.start_line LIMIT $6"
         );
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
