@@ -130,11 +130,6 @@ impl MemoryTarget {
         Self::default()
     }
 
-    /// The run written last (`None` before a run began).
-    pub fn rows(&self) -> Option<RunRows> {
-        self.run.lock().unwrap_or_else(PoisonError::into_inner).clone()
-    }
-
     /// The run written last, taken out of the target.
     pub fn take_rows(&self) -> Option<RunRows> {
         self.run.lock().unwrap_or_else(PoisonError::into_inner).take()

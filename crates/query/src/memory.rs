@@ -137,9 +137,8 @@ impl MemoryMap {
 
     async fn search_now(&self, search: &Search) -> Result<Vec<SearchHit>, QueryError> {
         search.check()?;
-        // As the store does: PostgreSQL text cannot hold NUL.
-        let text = search.text.replace('\0', " ");
-        let text = text.trim();
+        let text = search.words();
+        let text = text.as_str();
         let want = search.offset + search.k;
         let pool = HYBRID_POOL.max(want);
         let ranked = match search.mode {

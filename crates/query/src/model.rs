@@ -123,6 +123,12 @@ impl Search {
         self
     }
 
+    /// The words both backends search for: the query trimmed, NUL bytes
+    /// (which PostgreSQL text cannot hold) read as spaces.
+    pub(crate) fn words(&self) -> String {
+        self.text.replace('\0', " ").trim().to_owned()
+    }
+
     /// Checks the limits.
     pub(crate) fn check(&self) -> Result<(), QueryError> {
         if self.text.trim().is_empty() {

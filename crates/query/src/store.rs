@@ -100,8 +100,8 @@ impl StoreMap {
         if [&search.path_prefix, &search.domain].into_iter().flatten().any(|f| holds_nul(f)) {
             return Ok(Vec::new());
         }
-        let text = search.text.replace('\0', " ");
-        let text = text.trim();
+        let text = search.words();
+        let text = text.as_str();
         let vector = self
             .embedder
             .embed(&[text])

@@ -24,6 +24,7 @@
 //! | `/api/projects` | projects |
 //! | `/api/projects/{project}/runs` | its runs, newest first |
 //! | `/api/run` | the run asked |
+//! | `/api/diff?from=&to=` | what changed from one run to the other |
 //! | `/api/search?q=&mode=&k=&cursor=&path=&domain=&kind=` | `{hits, next_cursor}` |
 //! | `/api/files` | the file tree, by path |
 //! | `/api/files/{path}` | one file: source, units, domains, tags, findings |
@@ -35,9 +36,9 @@
 //!
 //! # Errors and limits
 //! Errors are RFC 9457 `application/problem+json`: 400 for a bad
-//! parameter (a path that escapes the root among them), 401 without the
-//! token when one is set, 404 for an unknown project, run, file, unit,
-//! module or route, 413 for a body over 64 KiB, 503 when the store is
+//! parameter, 401 without the token when one is set, 404 for an unknown
+//! project, run, file, unit, module or route (and for a file path that
+//! would leave the root), 413 for a body over 64 KiB, 503 when the store is
 //! down or too many requests are in flight. No input makes a handler
 //! panic. Source text comes only from the index: no request reads a file.
 //!

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::{DefaultBodyLimit, FromRequestParts, Path, Request, State};
+use axum::extract::{FromRequestParts, Path, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
@@ -82,8 +82,9 @@ pub fn router(map: Arc<dyn CodeMap>, options: ServeOptions) -> Router {
         .route("/api/findings", get(findings))
         .route("/api/tags", get(tags))
         .fallback(|| async { Problem::new(StatusCode::NOT_FOUND, "no such route") })
-        .layer(middleware::from_fn_with_state(state.clone(), guard))
-        .layer(DefaultBodyLimit::max(BODY_LIMIT));
+        // The guard refuses a body over the limit by its length (no route
+        // reads a body).
+        .layer(middleware::from_fn_with_state(state.clone(), guard));
     // Outermost, so that a browser's preflight is answered before the token is asked.
     let router = if options.cors.is_empty() {
         router
