@@ -2,17 +2,23 @@
 //! runs of a pyatlas store in PostgreSQL.
 //!
 //! ```text
-//! cargo run --release --example serve -- [ROOT] [--database-url URL] [--bind 127.0.0.1:7878] [--token TOKEN] [--cors ORIGIN]...
+//! cargo run --release --example serve -- [ROOT] [--database-url URL] [--bind 127.0.0.1:7878] [--token TOKEN]
+//!     [--allow-root DIR]... [--cors ORIGIN]... [--embedder hash|openai] [--model M] ...
 //! ```
 //! With a ROOT and no database, ROOT is indexed into memory (parse,
 //! domains, chunks, hash embeddings, graphs, drift) and served. With a
-//! database (`--database-url` or `DATABASE_URL`), the store is served. It
-//! binds to loopback unless given a token, prints the URL it listens on,
-//! and stops gracefully on SIGINT or SIGTERM (requests in flight finish).
+//! database (`--database-url` or `DATABASE_URL`), the store is served, and
+//! `POST /api/jobs` indexes folders under each `--allow-root DIR` with the
+//! embedder the `index` example's flags choose; jobs left by a stopped
+//! server are taken up again. It binds to loopback unless given a token,
+//! prints the URL it listens on, and stops gracefully on SIGINT or SIGTERM
+//! (requests in flight finish, running jobs end resumable).
 //! Exit status: 0 after a clean stop, 2 for a bad argument or a failure.
 
 #[path = "common/database.rs"]
 mod database;
+#[path = "common/embedder.rs"]
+mod embedder;
 #[path = "common/runtime.rs"]
 mod runtime;
 
@@ -25,8 +31,10 @@ use std::time::Duration;
 use anyhow::Context as _;
 use clap::Parser;
 use pyatlas::query::{CodeMap, MemoryMap, StoreMap};
-use pyatlas::serve::{ServeOptions, Token, check_bind, router, serve};
+use pyatlas::serve::{Jobs, ServeOptions, Token, check_bind, router, serve};
 use pyatlas::store::Store;
+
+use self::embedder::EmbedderArgs;
 
 #[derive(Parser)]
 #[command(about = "Serve a Python codebase's map over HTTP (JSON)")]
@@ -45,6 +53,12 @@ struct Args {
     /// An origin browsers may call the API from (repeatable; default: none).
     #[arg(long, value_name = "ORIGIN")]
     cors: Vec<String>,
+    /// A folder whose subfolders index jobs may index (repeatable; needs a database).
+    #[arg(long, value_name = "DIR")]
+    allow_root: Vec<PathBuf>,
+    /// The embedder of index jobs.
+    #[command(flatten)]
+    embedder: EmbedderArgs,
 }
 
 fn main() -> ExitCode {
@@ -59,9 +73,10 @@ async fn run(args: Args) -> anyhow::Result<bool> {
         .iter()
         .map(|o| o.parse().with_context(|| format!("bad --cors origin {o:?}")))
         .collect::<Result<_, _>>()?;
-    let options = ServeOptions { token, cors, ..ServeOptions::default() };
+    let mut options = ServeOptions { token, cors, ..ServeOptions::default() };
     check_bind(args.bind, &options)?;
     let map: Arc<dyn CodeMap> = match (&args.root, &args.database_url) {
+        (Some(_), _) if !args.allow_root.is_empty() => anyhow::bail!("index jobs (--allow-root) need a database"),
         (Some(root), None) => {
             eprintln!("indexing {} into memory ...", root.display());
             Arc::new(MemoryMap::index(root).await?)
@@ -69,13 +84,34 @@ async fn run(args: Args) -> anyhow::Result<bool> {
         (None, url) => {
             // Every question is a few reads: none may hold a connection long.
             let config = database::config(url.as_deref())?.statement_timeout(Duration::from_secs(10));
-            Arc::new(StoreMap::new(Store::connect(config).await?))
+            let store = Store::connect(config).await?;
+            let jobs = Jobs::new(store.clone(), args.allow_root.clone(), args.embedder.build()?.into())?;
+            let resumed = jobs.resume().await?;
+            if !resumed.is_empty() {
+                eprintln!("resuming {} job(s) left by a stopped server", resumed.len());
+            }
+            tokio::spawn(jobs.clone().watch());
+            options.jobs = Some(jobs);
+            Arc::new(StoreMap::new(store))
         }
         (Some(_), Some(_)) => anyhow::bail!("give a ROOT (served from memory) or a database, not both"),
     };
     let listener = tokio::net::TcpListener::bind(args.bind).await.with_context(|| format!("binding {}", args.bind))?;
     println!("listening on http://{}", listener.local_addr()?);
-    serve(listener, router(map, options), shutdown()).await?;
+    let jobs = options.jobs.clone();
+    let stop = jobs.clone();
+    serve(listener, router(map, options), async move {
+        shutdown().await;
+        // Running jobs end resumable, and event streams end, so that the
+        // requests in flight can finish.
+        if let Some(jobs) = &stop {
+            jobs.stop();
+        }
+    })
+    .await?;
+    if let Some(jobs) = jobs {
+        jobs.stopped().await;
+    }
     eprintln!("stopped");
     Ok(true)
 }

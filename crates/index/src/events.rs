@@ -88,6 +88,19 @@ pub enum IndexEvent {
     },
 }
 
+impl IndexEvent {
+    /// The event's name, as its JSON's `event` field gives it: `started`,
+    /// `stage`, `progress` or `warning`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Started { .. } => "started",
+            Self::Stage { .. } => "stage",
+            Self::Progress(_) => "progress",
+            Self::Warning { .. } => "warning",
+        }
+    }
+}
+
 /// Receives a run's events, on the task that drives the run: keep it quick
 /// (draw, or hand the event to a channel).
 pub trait IndexObserver: Send + Sync {
@@ -106,4 +119,23 @@ pub(crate) struct Silent;
 
 impl IndexObserver for Silent {
     fn event(&self, _: &IndexEvent) {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kind_is_the_json_tag() {
+        let events = [
+            IndexEvent::Started { run: RunId::new(1), resumed: false, files: 2 },
+            IndexEvent::Stage { stage: Stage::Files },
+            IndexEvent::Progress(Progress::default()),
+            IndexEvent::Warning { message: "m".to_owned() },
+        ];
+        for event in events {
+            let json = serde_json::to_value(&event).expect("an event is JSON");
+            assert_eq!(json["event"], event.kind(), "{json}");
+        }
+    }
 }

@@ -547,20 +547,21 @@ impl Indexer {
                 )
             })
         });
-        // Written a batch at a time, never all at once.
+        // Collected before the first write: the iterators' closures are
+        // not held across an await (a run's future stays `Send`, so a
+        // server can spawn it). Written a batch at a time.
+        let rows: Vec<EdgeRow> = imports.chain(call_edges).chain(inherits).collect();
         let mut counts = EdgeCounts::default();
-        let mut rows = imports.chain(call_edges).chain(inherits).peekable();
-        while rows.peek().is_some() {
+        for part in rows.chunks(EDGE_BATCH) {
             self.checkpoint(run)?;
-            let part: Vec<EdgeRow> = rows.by_ref().take(EDGE_BATCH).collect();
-            for row in &part {
+            for row in part {
                 match row.kind {
                     EdgeKind::Import => counts.imports += 1,
                     EdgeKind::Call => counts.calls += 1,
                     _ => counts.inherits += 1,
                 }
             }
-            let report = run.add_edges(&part).await?;
+            let report = run.add_edges(part).await?;
             summary.rejected.extend(report.rejected.into_iter().map(|r| r.reason));
         }
         summary.edges = counts;

@@ -16,7 +16,7 @@
 //! ```
 //!
 //! # Routes
-//! Every route is a `GET` and answers JSON; those about a run take
+//! The routes about the map are `GET`s answering JSON; those about a run take
 //! `?project=NAME&run=ID` (default: the only project, its latest complete run).
 //!
 //! | route | answer |
@@ -34,18 +34,31 @@
 //! | `/api/chain?from=&to=` | a shortest import chain, or `null` |
 //! | `/api/cycles`, `/api/domains`, `/api/findings`, `/api/tags` | lists |
 //!
+//! # Index jobs
+//! With [`ServeOptions::jobs`] (a [`Jobs`] on a store), `POST /api/jobs`
+//! `{"root", "project"}` indexes a folder under one of the allowed folders;
+//! `GET /api/jobs`, `GET /api/jobs/{id}`, `GET /api/jobs/{id}/events`
+//! (Server-Sent Events, `Last-Event-ID` honoured) and
+//! `POST /api/jobs/{id}/cancel` show, stream and cancel any job on the
+//! database, whichever server runs it. [`Jobs::stop`] leaves running jobs
+//! `interrupted` with their runs resumable; [`Jobs::resume`] and
+//! [`Jobs::watch`] take them up again.
+//!
 //! # Errors and limits
 //! Errors are RFC 9457 `application/problem+json`: 400 for a bad
-//! parameter, 401 without the token when one is set, 404 for an unknown
-//! project, run, file, unit, module or route (and for a file path that
-//! would leave the root), 413 for a body over 64 KiB, 503 when the store is
-//! down or too many requests are in flight. No input makes a handler
+//! parameter, 401 without the token when one is set, 403 for a job root
+//! not allowed, 404 for an unknown project, run, file, unit, module, job or
+//! route (and for a file path that would leave the root), 409 to cancel a
+//! job that has ended, 413 for a body over 64 KiB, 415 for a body that is
+//! not JSON, 503 when the store is down or too many requests are in flight. No input makes a handler
 //! panic. Source text comes only from the index: no request reads a file.
 //!
 //! Every answer carries a strong `ETag` (a hash of its body): a request
 //! with a matching `If-None-Match` gets 304. The OpenAPI 3.1 document is
 //! at `/api/openapi.json`. CORS is closed unless origins are given.
 
+mod job_routes;
+mod jobs;
 mod problem;
 mod routes;
 
@@ -56,6 +69,7 @@ use axum::Router;
 use pyatlas_query::CodeMap;
 use tokio::net::TcpListener;
 
+pub use jobs::{Jobs, JobsError};
 pub use problem::Problem;
 pub use routes::{ApiDoc, router};
 
@@ -94,11 +108,13 @@ pub struct ServeOptions {
     pub max_concurrent: usize,
     /// Origins a browser may call the API from (CORS); none: closed.
     pub cors: Vec<axum::http::HeaderValue>,
+    /// Index jobs (on a store); none: the job routes answer 404.
+    pub jobs: Option<Jobs>,
 }
 
 impl Default for ServeOptions {
     fn default() -> Self {
-        Self { token: None, max_concurrent: 256, cors: Vec::new() }
+        Self { token: None, max_concurrent: 256, cors: Vec::new(), jobs: None }
     }
 }
 
@@ -148,6 +164,7 @@ pub async fn serve(
 #[derive(Clone)]
 pub(crate) struct AppState {
     pub(crate) map: Arc<dyn CodeMap>,
+    pub(crate) jobs: Option<Jobs>,
     pub(crate) token: Option<Arc<Token>>,
     pub(crate) permits: Arc<tokio::sync::Semaphore>,
 }

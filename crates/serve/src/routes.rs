@@ -2,12 +2,12 @@
 
 use std::sync::Arc;
 
-use axum::extract::{FromRequestParts, Path, Request, State};
+use axum::extract::{DefaultBodyLimit, FromRequestParts, Path, Request, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use pyatlas_chunker::ChunkKind;
 use pyatlas_graph::{Cycle, Hop};
@@ -15,12 +15,13 @@ use pyatlas_query::{
     At, CodeMap, DomainSummary, FileEntry, FileView, MAX_OFFSET, ModuleGraph, Project, RunId, Search, SearchHit,
     SearchMode, Symbol, UnitContext, UnitRef,
 };
-use pyatlas_store::{FindingRow, RunDiff, RunInfo, TagRow};
+use pyatlas_store::{FindingRow, JobInfo, JobState, RunDiff, RunInfo, TagRow};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
+use crate::job_routes::{self, JobPage, JobRequest};
 use crate::problem::ProblemBody;
 use crate::{AppState, Problem, ServeOptions};
 
@@ -46,21 +47,27 @@ use crate::{AppState, Problem, ServeOptions};
         cycles,
         domains,
         findings,
-        tags
+        tags,
+        job_routes::submit,
+        job_routes::list,
+        job_routes::show,
+        job_routes::cancel,
+        job_routes::events
     ),
-    components(schemas(ProblemBody, SearchPage, SearchMode))
+    components(schemas(ProblemBody, SearchPage, SearchMode, JobRequest, JobPage, JobInfo, JobState))
 )]
 pub struct ApiDoc;
 
 /// Largest request body accepted.
 const BODY_LIMIT: usize = 64 * 1024;
 
-type Answer = Result<Response, Problem>;
+pub(crate) type Answer = Result<Response, Problem>;
 
 /// The API over `map`.
 pub fn router(map: Arc<dyn CodeMap>, options: ServeOptions) -> Router {
     let state = AppState {
         map,
+        jobs: options.jobs,
         token: options.token.map(Arc::new),
         permits: Arc::new(tokio::sync::Semaphore::new(options.max_concurrent.max(1))),
     };
@@ -81,10 +88,15 @@ pub fn router(map: Arc<dyn CodeMap>, options: ServeOptions) -> Router {
         .route("/api/domains", get(domains))
         .route("/api/findings", get(findings))
         .route("/api/tags", get(tags))
+        .route("/api/jobs", get(job_routes::list).post(job_routes::submit))
+        .route("/api/jobs/{id}", get(job_routes::show))
+        .route("/api/jobs/{id}/cancel", post(job_routes::cancel))
+        .route("/api/jobs/{id}/events", get(job_routes::events))
         .fallback(|| async { Problem::new(StatusCode::NOT_FOUND, "no such route") })
-        // The guard refuses a body over the limit by its length (no route
-        // reads a body).
-        .layer(middleware::from_fn_with_state(state.clone(), guard));
+        // The guard refuses a body over the limit by its length; the limit
+        // also stops a body sent without one.
+        .layer(middleware::from_fn_with_state(state.clone(), guard))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT));
     // Outermost, so that a browser's preflight is answered before the token is asked.
     let router = if options.cors.is_empty() {
         router
@@ -92,8 +104,13 @@ pub fn router(map: Arc<dyn CodeMap>, options: ServeOptions) -> Router {
         router.layer(
             CorsLayer::new()
                 .allow_origin(AllowOrigin::list(options.cors))
-                .allow_methods([Method::GET])
-                .allow_headers([header::AUTHORIZATION, header::IF_NONE_MATCH]),
+                .allow_methods([Method::GET, Method::POST])
+                .allow_headers([
+                    header::AUTHORIZATION,
+                    header::IF_NONE_MATCH,
+                    header::CONTENT_TYPE,
+                    HeaderName::from_static("last-event-id"),
+                ]),
         )
     };
     router.with_state(state)
@@ -127,7 +144,9 @@ async fn guard(State(state): State<AppState>, request: Request, next: Next) -> R
 /// Gives a successful answer a strong `ETag` (a hash of its body), and
 /// answers 304 when the client already holds it.
 async fn with_etag(response: Response, offered: Option<HeaderValue>) -> Response {
-    if response.status() != StatusCode::OK {
+    // An event stream does not end: it is never buffered.
+    let streamed = response.headers().get(header::CONTENT_TYPE).is_some_and(|t| t.as_bytes() == b"text/event-stream");
+    if response.status() != StatusCode::OK || streamed {
         return response;
     }
     let (mut parts, body) = response.into_parts();
@@ -153,7 +172,7 @@ async fn with_etag(response: Response, offered: Option<HeaderValue>) -> Response
 }
 
 /// Query parameters, with a problem (400) for a bad one.
-struct Params<T>(T);
+pub(crate) struct Params<T>(pub(crate) T);
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Params<T> {
     type Rejection = Problem;
@@ -199,7 +218,7 @@ async fn openapi() -> Answer {
     json(&ApiDoc::openapi())
 }
 
-fn json<T: serde::Serialize>(value: &T) -> Answer {
+pub(crate) fn json<T: serde::Serialize>(value: &T) -> Answer {
     Ok(Json(value).into_response())
 }
 

@@ -26,6 +26,9 @@
 //!   fused by weighted reciprocal rank fusion, the parts of a split unit
 //!   merged into one hit.
 //! - [`Store::runs`] and [`Store::diff`]: history.
+//! - Index jobs ([`Store::enqueue_job`], [`Store::claim_job`], ...) and
+//!   their event logs live in the database, so that any process on it can
+//!   see, stream or cancel a job that another runs.
 //!
 //! All queries are parametrised; the only values written into SQL text are
 //! the schema name (checked to be a plain identifier) and dimension counts
@@ -33,7 +36,7 @@
 //!
 //! [`EmbeddingCache`]: pyatlas_embed::EmbeddingCache
 //!
-//! # Schema (version 2)
+//! # Schema (version 6)
 //!
 //! In schema `pyatlas` (configurable); the `vector` extension in `public`.
 //!
@@ -49,10 +52,18 @@
 //! | `edges` | `(run_id, kind, source, target)` | `kind` (`import`/`call`/`inherits`), `lines` (integer[]), `type_checking`, `function_level` |
 //! | `tags` | `(run_id, path, line, key, value)` | `scope` |
 //! | `findings` | `(run_id, fingerprint)` | `rule` (`D001`...), `severity` (`error`/`warning`), `path`, `line`, `message` |
+//! | `sources` | `hash` (a file's `content_hash`) | `text`: the file as indexed, shared by runs |
+//! | `units` | `(run_id, path, qualname, line)` | `name`, `kind`, `start_line`, `end_line`, `signature`, `doc` (first docstring line) |
+//! | `jobs` | `id` | `project`, `root`, `state` (`queued`/`running`/`succeeded`/`failed`/`cancelled`/`interrupted`), `cancel_requested`, `run_id`, `worker`, `heartbeat`, `error`, `created_at`, `started_at`, `finished_at` |
+//! | `job_events` | `(job_id, seq)` | `event` (jsonb), `at` |
 //!
 //! Version 2 (migrated in place from version 1) records each run's
 //! embedder, stores graph edges with all their lines and flags, and checks
 //! the enumerations of chunk kinds, edge kinds, rules and severities.
+//! Version 3 adds code lexemes to chunk texts; version 4 the sources and
+//! the symbol table; version 5 each chunk's name lexemes and name keys
+//! (GIN-indexed, for exact-name look-up); version 6 index jobs and their
+//! events.
 //!
 //! Chunk texts are content-addressed and shared by runs, so an unchanged
 //! chunk costs a location row per run, not a text. `embeddings.embedding` is
@@ -80,6 +91,7 @@ mod cache;
 mod config;
 mod error;
 mod history;
+mod jobs;
 mod read;
 mod run;
 mod search;
@@ -89,6 +101,7 @@ pub use cache::StoreCache;
 pub use config::StoreConfig;
 pub use error::StoreError;
 pub use history::{ChunkRef, RunDiff};
+pub use jobs::{JobId, JobInfo, JobState, UnknownJobState};
 pub use read::FileEntry;
 pub use run::{ChunkRow, EdgeRow, FileRow, FindingRow, IngestReport, Rejected, RunHandle, TagRow, UnitRow};
 pub use search::{HYBRID_POOL, SearchHit, SearchMode, SearchQuery, code_words, fuse, is_name, merge_parts};

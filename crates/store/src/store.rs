@@ -19,6 +19,7 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
     (3, "code lexemes", include_str!("../migrations/0003_code_lexemes.sql")),
     (4, "sources and units", include_str!("../migrations/0004_sources_and_units.sql")),
     (5, "name lexemes", include_str!("../migrations/0005_name_lexemes.sql")),
+    (6, "jobs", include_str!("../migrations/0006_jobs.sql")),
 ];
 
 /// Advisory-lock key of migrations and index creation (any schema).
