@@ -14,7 +14,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use clap::{Parser, ValueEnum};
-use pyatlas::graph::{ContractsReport, GraphConfig, ImportGraph, ImportLinterConfig, TachConfig};
+use pyatlas::graph::{CheckedContracts, ProjectContracts};
 
 // See benches/README.md: mimalloc, for tree-sitter's C code too.
 #[global_allocator]
@@ -63,45 +63,18 @@ fn run(args: &Args) -> anyhow::Result<bool> {
         bail!("{} is not a folder", args.root.display());
     }
     let root = &args.root;
-    let (linter, tach) = match &args.config {
-        Some(file) if file.file_name().is_some_and(|n| n == "tach.toml") => (None, Some(TachConfig::from_file(file)?)),
-        Some(file) => (Some(ImportLinterConfig::from_file(file)?), None),
-        None => match (ImportLinterConfig::find(root)?, TachConfig::discover(root)?) {
-            (None, None) => bail!(
+    let contracts = match &args.config {
+        Some(file) => ProjectContracts::from_file(file)?,
+        None => ProjectContracts::discover(root)?.with_context(|| {
+            format!(
                 "no configuration in {}: neither an import-linter section (setup.cfg, .importlinter, pyproject.toml) nor tach.toml",
                 root.display()
-            ),
-            found => found,
-        },
+            )
+        })?,
     };
-    let mut graphs = Vec::new();
-    let mut report: Option<ContractsReport> = None;
-    if let Some(config) = &linter {
-        let mut contracts: Vec<_> = config.contracts.iter().collect();
-        if !args.contracts.is_empty() {
-            contracts.retain(|c| c.id.as_ref().is_some_and(|id| args.contracts.contains(id)));
-        }
-        let graph = build(root, &config.graph_config(root)?)?;
-        report = Some(ContractsReport::check(&graph, &config.scope(), contracts)?);
-        graphs.push(graph);
-    }
-    if let Some(config) =
-        tach.as_ref().filter(|_| args.contracts.is_empty() || args.contracts.iter().any(|c| c == "tach"))
-    {
-        let graph = build(root, &config.graph_config())?;
-        let checked = config.check(&graph, root)?;
-        let report = report.get_or_insert_with(|| ContractsReport::of(&graph, &Default::default(), Vec::new()));
-        report.contracts.push(checked);
-        graphs.push(graph);
-    }
-    let report =
-        report.unwrap_or_else(|| ContractsReport::of(&ImportGraph::default(), &Default::default(), Vec::new()));
-    for id in &args.contracts {
-        if !report.contracts.iter().any(|c| c.id.as_deref() == Some(id)) {
-            bail!(
-                "Could not find contract '{id}'. You asked to limit the check to that contract, but nothing exists with that id."
-            );
-        }
+    let CheckedContracts { report, graphs, problems, .. } = contracts.check(root, &args.contracts)?;
+    for problem in &problems {
+        eprintln!("warning: {problem}");
     }
     let path_of = |module: &str| graphs.iter().find_map(|g| g.module(module).and_then(|m| m.path.clone()));
     let output = match args.format {
@@ -111,12 +84,4 @@ fn run(args: &Args) -> anyhow::Result<bool> {
     };
     println!("{}", output.trim_end());
     Ok(report.kept())
-}
-
-fn build(root: &std::path::Path, config: &GraphConfig) -> anyhow::Result<ImportGraph> {
-    let (graph, stats) = ImportGraph::build(root, config).with_context(|| format!("cannot read {}", root.display()))?;
-    for problem in &stats.problems {
-        eprintln!("warning: {problem}");
-    }
-    Ok(graph)
 }

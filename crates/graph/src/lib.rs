@@ -112,8 +112,9 @@ pub use calls::{CallGraph, CallStats, ClassHierarchy, FileCalls, InternalRoots, 
 pub use contracts::importlinter::Config as ImportLinterConfig;
 pub use contracts::tach::Config as TachConfig;
 pub use contracts::{
-    Alerting, Contract, ContractError, ContractKind, ContractReport, ContractType, ContractsReport, ExpressionError,
-    ImportExpression, Layer, LayerModule, ModuleExpression, Scope, Violation, importlinter, tach,
+    Alerting, CheckedContracts, Contract, ContractError, ContractKind, ContractReport, ContractType, ContractsReport,
+    ExpressionError, ImportExpression, Layer, LayerModule, ModuleExpression, ProjectContracts, ProjectContractsError,
+    Scope, Violation, importlinter, tach,
 };
 pub use imports::{
     BuildStats, FileImports, GraphConfig, ImportEdge, ImportGraph, ImportGraphBuilder, ModuleKind, ModuleNode,

@@ -9,7 +9,7 @@ use std::time::Instant;
 use pyatlas_chunker::{ChunkConfig, Chunker, Tiktoken, TokenCounter};
 use pyatlas_classifier::{RuleClassifier, Rules};
 use pyatlas_embed::{CachedEmbedder, Embedder, HashEmbedder};
-use pyatlas_graph::{EdgeKind, InternalRoots};
+use pyatlas_graph::{ContractsReport, EdgeKind, InternalRoots, ProjectContracts};
 use pyatlas_intent_tags::{CodebaseFacts, CodebaseFactsBuilder, DriftReport, FileFacts, IntentConfig, check};
 use pyatlas_parser::{Config, SourceFile, discover, parse_files};
 use pyatlas_store::{ChunkRow, EdgeRow, FileRow, FindingRow, RunSpec, TagRow, UnitRow};
@@ -18,7 +18,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::events::{IndexEvent, IndexObserver, Progress, Silent, Stage};
 use crate::sink::{RunSink, RunTarget};
-use crate::summary::{CallCounts, EdgeCounts, EmbedFailure, IndexSummary};
+use crate::summary::{CallCounts, ContractCounts, EdgeCounts, EmbedFailure, IndexSummary};
 use crate::work::{Analysis, FileWork};
 use crate::{IndexError, fingerprint, git};
 
@@ -320,16 +320,27 @@ impl Indexer {
 
         self.stage(Stage::Drift);
         let clock = Instant::now();
-        let (intent, known) = (self.analysis.clone(), self.known_domains.clone());
-        let (codebase, drift) = tokio::task::spawn_blocking(move || {
+        let (intent, known, root) = (self.analysis.clone(), self.known_domains.clone(), self.root.clone());
+        let (codebase, drift, contracts) = tokio::task::spawn_blocking(move || {
             let codebase = facts.link();
             let drift = check(&codebase, &intent.intent, &known);
-            (codebase, drift)
+            (codebase, drift, project_contracts(&root))
         })
         .await
         .map_err(|_| IndexError::Panicked)?;
         summary.stages.drift = clock.elapsed().as_secs_f64();
         self.checkpoint(run)?;
+        match contracts {
+            Ok(Some(report)) => {
+                summary.contracts = Some(ContractCounts {
+                    kept: report.contracts.iter().filter(|c| c.kept).count() as u64,
+                    broken: report.contracts.iter().filter(|c| !c.kept).count() as u64,
+                });
+                run.set_contracts(&report).await?;
+            }
+            Ok(None) => {}
+            Err(message) => self.warn(message),
+        }
 
         self.stage(Stage::Edges);
         let clock = Instant::now();
@@ -581,4 +592,17 @@ impl Indexer {
         summary.findings = findings.len() as u64;
         Ok(())
     }
+}
+
+/// The verdicts of the project's own contracts (import-linter's, tach's),
+/// each checked on the graph its configuration asks for; `None` when it
+/// declares none. A configuration that cannot be used is a warning: the
+/// run goes on without verdicts.
+fn project_contracts(root: &Path) -> Result<Option<ContractsReport>, String> {
+    let contracts = match ProjectContracts::discover(root) {
+        Ok(Some(contracts)) => contracts,
+        Ok(None) => return Ok(None),
+        Err(error) => return Err(format!("contracts not checked: {error}")),
+    };
+    contracts.check(root, &[]).map(|checked| Some(checked.report)).map_err(|e| format!("contracts not checked: {e}"))
 }

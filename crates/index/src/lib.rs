@@ -45,6 +45,9 @@
 //!   the embedder (kind, model, dimensions, options) and the pyatlas
 //!   version. A run is resumed only with the same fingerprint, so a resumed
 //!   run never mixes two configurations.
+//! - **The project's own contracts**: when the root declares
+//!   import-linter contracts or a `tach.toml`, their verdicts are checked
+//!   as lint-imports and tach check them and stored with the run.
 //! - **Edges as the graphs resolve them**: imports module to module (with
 //!   lines, `TYPE_CHECKING` and function-level flags, external packages
 //!   squashed), calls unit to unit and inheritance class to class, resolved
@@ -66,7 +69,7 @@ use std::path::PathBuf;
 pub use events::{IndexEvent, IndexObserver, Progress, Stage};
 pub use indexer::{Indexer, IndexerBuilder};
 pub use sink::{MemoryTarget, RunRows, RunSink, RunTarget};
-pub use summary::{CallCounts, EdgeCounts, EmbedFailure, IndexSummary, StageTimes};
+pub use summary::{CallCounts, ContractCounts, EdgeCounts, EmbedFailure, IndexSummary, StageTimes};
 /// The token that cancels a run.
 pub use tokio_util::sync::CancellationToken;
 

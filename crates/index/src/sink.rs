@@ -4,6 +4,7 @@
 use std::sync::{Arc, Mutex, PoisonError};
 
 use pyatlas_embed::{BoxFuture, EmbeddingCache, InMemoryCache};
+use pyatlas_graph::ContractsReport;
 use pyatlas_store::{
     ChunkRow, EdgeRow, FileRow, FindingRow, IngestReport, RunHandle, RunId, RunInfo, RunSpec, Store, StoreError,
     TagRow, UnitRow,
@@ -43,6 +44,9 @@ pub trait RunSink: Send + Sync {
 
     /// Adds drift findings.
     fn add_findings<'a>(&'a self, rows: &'a [FindingRow]) -> BoxFuture<'a, Result<IngestReport, StoreError>>;
+
+    /// Records the verdicts of the project's own contracts.
+    fn set_contracts<'a>(&'a self, report: &'a ContractsReport) -> BoxFuture<'a, Result<(), StoreError>>;
 
     /// Completes the run with its summary.
     fn complete(self: Box<Self>, summary: serde_json::Value) -> BoxFuture<'static, Result<RunInfo, StoreError>>;
@@ -91,6 +95,10 @@ impl RunSink for RunHandle {
         Box::pin(RunHandle::add_findings(self, rows))
     }
 
+    fn set_contracts<'a>(&'a self, report: &'a ContractsReport) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(RunHandle::set_contracts(self, report))
+    }
+
     fn complete(self: Box<Self>, summary: serde_json::Value) -> BoxFuture<'static, Result<RunInfo, StoreError>> {
         Box::pin(RunHandle::complete(*self, summary))
     }
@@ -114,6 +122,8 @@ pub struct RunRows {
     pub edges: Vec<EdgeRow>,
     /// Its drift findings.
     pub findings: Vec<FindingRow>,
+    /// The verdicts of the project's own contracts, when it declares some.
+    pub contracts: Option<ContractsReport>,
 }
 
 /// A [`RunTarget`] in memory: one run, its rows and its vectors, held in
@@ -152,6 +162,7 @@ impl RunTarget for MemoryTarget {
             chunks: Vec::new(),
             edges: Vec::new(),
             findings: Vec::new(),
+            contracts: None,
         };
         *self.run.lock().unwrap_or_else(PoisonError::into_inner) = Some(rows);
         let sink = MemorySink { info, run: self.run.clone() };
@@ -214,6 +225,13 @@ impl RunSink for MemorySink {
 
     fn add_findings<'a>(&'a self, rows: &'a [FindingRow]) -> BoxFuture<'a, Result<IngestReport, StoreError>> {
         self.add(rows, |r| &mut r.findings)
+    }
+
+    fn set_contracts<'a>(&'a self, report: &'a ContractsReport) -> BoxFuture<'a, Result<(), StoreError>> {
+        if let Some(run) = self.run.lock().unwrap_or_else(PoisonError::into_inner).as_mut() {
+            run.contracts = Some(report.clone());
+        }
+        Box::pin(std::future::ready(Ok(())))
     }
 
     fn complete(self: Box<Self>, summary: serde_json::Value) -> BoxFuture<'static, Result<RunInfo, StoreError>> {

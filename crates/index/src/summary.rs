@@ -37,6 +37,10 @@ pub struct IndexSummary {
     pub calls: CallCounts,
     /// Drift findings stored.
     pub findings: u64,
+    /// The project's own contracts (import-linter's, tach's), when it
+    /// declares some.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contracts: Option<ContractCounts>,
     /// What the walk could not read.
     pub problems: Vec<WalkProblem>,
     /// Seconds per stage.
@@ -70,6 +74,16 @@ impl std::fmt::Display for EmbedFailure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{} {}:{}: {}", self.chunk, self.path, self.line, self.reason)
     }
+}
+
+/// The project's contracts, by verdict.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct ContractCounts {
+    /// Kept.
+    pub kept: u64,
+    /// Broken.
+    pub broken: u64,
 }
 
 /// Edges stored, by kind.

@@ -42,7 +42,7 @@ mod model;
 mod store;
 
 use pyatlas_embed::BoxFuture;
-use pyatlas_graph::{Cycle, Hop};
+use pyatlas_graph::{ContractsReport, Cycle, Hop};
 use pyatlas_store::{FindingRow, RunInfo, StoreError, TagRow};
 
 pub use memory::MemoryMap;
@@ -157,4 +157,8 @@ pub trait CodeMap: Send + Sync {
 
     /// The intent tags, by path and line.
     fn tags<'a>(&'a self, at: &'a At) -> Answer<'a, Vec<TagRow>>;
+
+    /// The verdicts of the project's own contracts (import-linter's,
+    /// tach's) when the run was made; `None` when it declares none.
+    fn contracts<'a>(&'a self, at: &'a At) -> Answer<'a, Option<ContractsReport>>;
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use bm25::{Embedder as Bm25, EmbedderBuilder, Language, Scorer};
 use pyatlas_embed::{Embedder, EmbeddingCache, TextHash};
-use pyatlas_graph::{Cycle, Hop, ImportGraph, Walk};
+use pyatlas_graph::{ContractsReport, Cycle, Hop, ImportGraph, Walk};
 use pyatlas_index::{Indexer, MemoryTarget, RunRows};
 use pyatlas_store::{
     ChunkRow, FileRow, FindingRow, HYBRID_POOL, RunDiff, RunId, RunInfo, SearchHit, SearchMode, TagRow, code_words,
@@ -385,6 +385,13 @@ impl CodeMap for MemoryMap {
             let mut findings = self.rows.findings.clone();
             answer::sort_findings(&mut findings);
             Ok(findings)
+        })
+    }
+
+    fn contracts<'a>(&'a self, at: &'a At) -> Answer<'a, Option<ContractsReport>> {
+        Box::pin(async move {
+            self.check(at)?;
+            Ok(self.rows.contracts.clone())
         })
     }
 

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use pyatlas_embed::{Embedder, HashEmbedder};
-use pyatlas_graph::{Cycle, Hop, ImportGraph, Walk};
+use pyatlas_graph::{ContractsReport, Cycle, Hop, ImportGraph, Walk};
 use pyatlas_store::{
     EdgeRow, FileEntry, FindingRow, RunDiff, RunId, RunInfo, RunStatus, SearchHit, SearchQuery, Store, TagRow,
 };
@@ -295,6 +295,13 @@ impl CodeMap for StoreMap {
             let mut findings = self.store.findings(run.id, None).await?;
             answer::sort_findings(&mut findings);
             Ok(findings)
+        })
+    }
+
+    fn contracts<'a>(&'a self, at: &'a At) -> Answer<'a, Option<ContractsReport>> {
+        Box::pin(async move {
+            let run = self.resolve(at).await?;
+            Ok(self.store.contracts(run.id).await?)
         })
     }
 

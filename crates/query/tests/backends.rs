@@ -95,6 +95,7 @@ async fn same_answers(memory: &MemoryMap, stored: &StoreMap) {
     assert_eq!(m.domains(&at).await.expect("an answer"), s.domains(&at).await.expect("an answer"), "domains");
     assert_eq!(m.findings(&at).await.expect("an answer"), s.findings(&at).await.expect("an answer"), "findings");
     assert_eq!(m.tags(&at).await.expect("an answer"), s.tags(&at).await.expect("an answer"), "tags");
+    assert_eq!(m.contracts(&at).await.expect("an answer"), s.contracts(&at).await.expect("an answer"), "contracts");
     // A run and itself: no change, on both.
     let (one, other) = (m.run(&at).await.expect("a run").id, s.run(&at).await.expect("a run").id);
     let (same, mut stored) = (m.diff(one, one).await.expect("a diff"), s.diff(other, other).await.expect("a diff"));
@@ -172,6 +173,14 @@ async fn both_backends_answer_alike_on_the_sample() {
     let (memory, stored) = both(&sample(), "sample").await;
     let rows = memory.rows();
     assert!(!rows.tags.is_empty() && !rows.edges.is_empty(), "the sample has tags and edges");
+    // Its `.importlinter` declares two contracts; lint-imports keeps the
+    // layers and breaks the forbidden one (its chain runs through storage).
+    let report = memory.contracts(&At::default()).await.expect("an answer").expect("the sample's contracts");
+    let verdicts: Vec<(&str, bool)> =
+        report.contracts.iter().map(|c| (c.id.as_deref().unwrap_or(""), c.kept)).collect();
+    assert_eq!(verdicts, [("layers", true), ("no-driver-in-api", false)]);
+    let chain = &report.contracts[1].violations[0].chains[0];
+    assert_eq!(chain.iter().map(|h| h.importer.as_str()).collect::<Vec<_>>(), ["shop.api", "shop.services.storage"]);
     same_answers(&memory, &stored).await;
     same_errors(&memory, &stored).await;
 }
@@ -179,5 +188,6 @@ async fn both_backends_answer_alike_on_the_sample() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn both_backends_answer_alike_on_the_standard_library() {
     let (memory, stored) = both(&stdlib("email"), "email").await;
+    assert_eq!(memory.contracts(&At::default()).await.expect("an answer"), None, "email declares no contracts");
     same_answers(&memory, &stored).await;
 }

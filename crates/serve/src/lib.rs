@@ -33,6 +33,7 @@
 //! | `/api/modules/{module}/graph?depth=&squash=` | a neighbourhood of the module graph |
 //! | `/api/chain?from=&to=` | a shortest import chain, or `null` |
 //! | `/api/cycles`, `/api/domains`, `/api/findings`, `/api/tags` | lists |
+//! | `/api/contracts` | the verdicts of the project's own contracts, or `null` |
 //!
 //! # Index jobs
 //! With [`ServeOptions::jobs`] (a [`Jobs`] on a store), `POST /api/jobs`

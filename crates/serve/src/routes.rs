@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use pyatlas_chunker::ChunkKind;
-use pyatlas_graph::{Cycle, Hop};
+use pyatlas_graph::{ContractsReport, Cycle, Hop};
 use pyatlas_query::{
     At, CodeMap, DomainSummary, FileEntry, FileView, MAX_OFFSET, ModuleGraph, Project, RunId, Search, SearchHit,
     SearchMode, Symbol, UnitContext, UnitRef,
@@ -48,6 +48,7 @@ use crate::{AppState, Problem, ServeOptions};
         domains,
         findings,
         tags,
+        contracts,
         job_routes::submit,
         job_routes::list,
         job_routes::show,
@@ -88,6 +89,7 @@ pub fn router(map: Arc<dyn CodeMap>, options: ServeOptions) -> Router {
         .route("/api/domains", get(domains))
         .route("/api/findings", get(findings))
         .route("/api/tags", get(tags))
+        .route("/api/contracts", get(contracts))
         .route("/api/jobs", get(job_routes::list).post(job_routes::submit))
         .route("/api/jobs/{id}", get(job_routes::show))
         .route("/api/jobs/{id}/cancel", post(job_routes::cancel))
@@ -596,4 +598,20 @@ async fn findings(State(state): State<AppState>, Params(at): Params<RunParams>) 
 )]
 async fn tags(State(state): State<AppState>, Params(at): Params<RunParams>) -> Answer {
     json(&state.map.tags(&at.at()).await?)
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/contracts",
+    params(RunParams),
+    responses(
+        (status = 200, description = "the verdicts of the project's own contracts (import-linter's, tach's), or null when it declares none", body = Option<ContractsReport>),
+        (status = 400, description = "a bad parameter", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 401, description = "no valid token (when the server has one)", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 404, description = "no such project, run or item", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 503, description = "the index is unavailable or busy", body = ProblemBody, content_type = "application/problem+json"),
+    )
+)]
+async fn contracts(State(state): State<AppState>, Params(at): Params<RunParams>) -> Answer {
+    json(&state.map.contracts(&at.at()).await?)
 }

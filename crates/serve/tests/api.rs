@@ -91,6 +91,7 @@ async fn every_route_answers_what_the_query_layer_answers() {
         ("/api/domains", value(&map.domains(&at).await.expect("domains"))),
         ("/api/findings", value(&map.findings(&at).await.expect("findings"))),
         ("/api/tags", value(&map.tags(&at).await.expect("tags"))),
+        ("/api/contracts", value(&map.contracts(&at).await.expect("contracts"))),
         ("/api/run", value(&map.run(&at).await.expect("run"))),
         (
             "/api/diff?from=1&to=1",
@@ -296,6 +297,10 @@ impl CodeMap for Slow {
     }
     fn tags<'a>(&'a self, at: &'a At) -> pyatlas_query::Answer<'a, Vec<pyatlas_store::TagRow>> {
         self.0.tags(at)
+    }
+
+    fn contracts<'a>(&'a self, at: &'a At) -> pyatlas_query::Answer<'a, Option<pyatlas_graph::ContractsReport>> {
+        self.0.contracts(at)
     }
 }
 

@@ -49,6 +49,7 @@ async fn two_servers_on_one_database_answer_alike() {
         "/api/chain?from=shop.api&to=shop.models",
         "/api/domains",
         "/api/tags",
+        "/api/contracts",
         "/api/files/no/such.py",
     ];
     for route in routes {

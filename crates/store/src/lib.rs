@@ -36,7 +36,7 @@
 //!
 //! [`EmbeddingCache`]: pyatlas_embed::EmbeddingCache
 //!
-//! # Schema (version 6)
+//! # Schema (version 7)
 //!
 //! In schema `pyatlas` (configurable); the `vector` extension in `public`.
 //!
@@ -63,7 +63,8 @@
 //! Version 3 adds code lexemes to chunk texts; version 4 the sources and
 //! the symbol table; version 5 each chunk's name lexemes and name keys
 //! (GIN-indexed, for exact-name look-up); version 6 index jobs and their
-//! events.
+//! events; version 7 `runs.contracts`, the verdicts of the project's own
+//! contracts (jsonb, NULL when it declares none).
 //!
 //! Chunk texts are content-addressed and shared by runs, so an unchanged
 //! chunk costs a location row per run, not a text. `embeddings.embedding` is

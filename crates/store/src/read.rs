@@ -67,6 +67,16 @@ impl Store {
         client.query(sql, params).await.map_err(StoreError::db(what.to_owned()))
     }
 
+    /// The verdicts of the project's own contracts in `run`; `None` when
+    /// it declares none.
+    pub async fn contracts(&self, run: RunId) -> Result<Option<pyatlas_graph::ContractsReport>, StoreError> {
+        let rows = self.read("reading contract verdicts", "SELECT contracts FROM runs WHERE id = $1", &[&run]).await?;
+        let Some(row) = rows.first() else { return Err(StoreError::NotFound { what: format!("run {run}") }) };
+        row.get::<_, Option<serde_json::Value>>(0)
+            .map(|v| serde_json::from_value(v).map_err(|e| corrupt(format!("run {run}'s contract verdicts: {e}"))))
+            .transpose()
+    }
+
     /// The files of `run`, by path.
     pub async fn files(&self, run: RunId) -> Result<Vec<FileEntry>, StoreError> {
         let sql = "SELECT path, module, lines, content_hash FROM files WHERE run_id = $1 ORDER BY path";

@@ -582,6 +582,19 @@ impl RunHandle {
         .await
     }
 
+    /// Records the verdicts of the project's own contracts (replacing any
+    /// recorded before).
+    pub async fn set_contracts(&self, report: &pyatlas_graph::ContractsReport) -> Result<(), StoreError> {
+        let report = serde_json::to_value(report)
+            .map_err(|e| StoreError::InvalidQuery { reason: format!("contract verdicts as JSON: {e}") })?;
+        let client = self.store.client().await?;
+        client
+            .execute("UPDATE runs SET contracts = $2 WHERE id = $1", &[&self.info.id, &report])
+            .await
+            .map_err(StoreError::db("storing contract verdicts"))?;
+        Ok(())
+    }
+
     /// Stores rows of text and integer columns for this run through
     /// [`Store::copy_merge`]: `columns` defines the staging table after its
     /// `run_id`, and `merge` moves `staging` into the real table. NUL bytes in

@@ -20,6 +20,7 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
     (4, "sources and units", include_str!("../migrations/0004_sources_and_units.sql")),
     (5, "name lexemes", include_str!("../migrations/0005_name_lexemes.sql")),
     (6, "jobs", include_str!("../migrations/0006_jobs.sql")),
+    (7, "contracts", include_str!("../migrations/0007_contracts.sql")),
 ];
 
 /// Advisory-lock key of migrations and index creation (any schema).

@@ -11,12 +11,14 @@ mod engine;
 mod expr;
 pub mod importlinter;
 mod ini;
+mod project;
 mod report;
 pub mod tach;
 
 use serde::{Deserialize, Serialize};
 
 pub use expr::{ExpressionError, ImportExpression, ModuleExpression};
+pub use project::{CheckedContracts, ProjectContracts, ProjectContractsError};
 pub use report::ContractsReport;
 
 use crate::query::Hop;
@@ -238,6 +240,7 @@ pub enum Alerting {
 }
 
 /// The type of a contract, as the JSON report names it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
@@ -316,6 +319,7 @@ pub(crate) fn in_package(module: &str, package: &str) -> bool {
 }
 
 /// One pair of modules that breaks a contract, with its chains of imports.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Violation {
@@ -332,6 +336,7 @@ pub struct Violation {
 }
 
 /// The result of checking one contract.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ContractReport {

@@ -11,6 +11,7 @@ use crate::imports::{ImportGraph, ModuleKind};
 use crate::query::Hop;
 
 /// Every contract's report, and the size of the graph they were checked on.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ContractsReport {
