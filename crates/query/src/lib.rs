@@ -12,6 +12,11 @@
 //!   PostgreSQL ([`pyatlas_store::Store`]); any run can be asked, the latest
 //!   complete one by default.
 //!
+//! Besides search, files, symbols, a unit in context, the module graph,
+//! domains, drift and contract verdicts, a map answers with a
+//! [`RepoMap`]: the units that matter most to a focus, as signatures and
+//! first docstring lines, within a token budget (after aider's repo map).
+//!
 //! ```no_run
 //! use pyatlas_query::{At, CodeMap, MemoryMap, Search};
 //!
@@ -39,6 +44,7 @@
 mod answer;
 mod memory;
 mod model;
+mod repo_map;
 mod store;
 
 use pyatlas_embed::BoxFuture;
@@ -51,6 +57,7 @@ pub use model::{
     UnitLink, UnitRef,
 };
 pub use pyatlas_store::{FileEntry, RunDiff, RunId, SearchHit, SearchMode};
+pub use repo_map::{DEFAULT_MAP_TOKENS, MAX_FOCUS, MAX_MAP_TOKENS, MapRequest, RepoMap};
 pub use store::StoreMap;
 
 /// Why a question has no answer.
@@ -161,4 +168,10 @@ pub trait CodeMap: Send + Sync {
     /// The verdicts of the project's own contracts (import-linter's,
     /// tach's) when the run was made; `None` when it declares none.
     fn contracts<'a>(&'a self, at: &'a At) -> Answer<'a, Option<ContractsReport>>;
+
+    /// A map of the codebase within a token budget, for an agent's
+    /// context: the units that matter most to the focus (PageRank over
+    /// calls, inheritance and imports), as signatures and first docstring
+    /// lines, grouped by file.
+    fn repo_map<'a>(&'a self, at: &'a At, request: &'a MapRequest) -> Answer<'a, RepoMap>;
 }

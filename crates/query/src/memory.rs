@@ -15,6 +15,7 @@ use pyatlas_store::{
 
 use crate::answer::{self, best_symbols};
 use crate::model::{At, DomainSummary, FileView, ModuleGraph, Project, Search, Symbol, UnitContext, UnitRef};
+use crate::repo_map::{self, MapRequest, RepoMap};
 use crate::{Answer, CodeMap, QueryError};
 
 /// The map of one folder, held in the process: what the pipeline writes,
@@ -385,6 +386,14 @@ impl CodeMap for MemoryMap {
             let mut findings = self.rows.findings.clone();
             answer::sort_findings(&mut findings);
             Ok(findings)
+        })
+    }
+
+    fn repo_map<'a>(&'a self, at: &'a At, request: &'a MapRequest) -> Answer<'a, RepoMap> {
+        Box::pin(async move {
+            self.check(at)?;
+            let files = self.rows.files.iter().map(|f| (f.path.as_str(), f.module.as_str()));
+            repo_map::draw(files, &self.rows.units, &self.rows.edges, request, repo_map::cl100k())
         })
     }
 

@@ -4,13 +4,14 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use pyatlas_embed::{Embedder, HashEmbedder};
-use pyatlas_graph::{ContractsReport, Cycle, Hop, ImportGraph, Walk};
+use pyatlas_graph::{ContractsReport, Cycle, EdgeKind, Hop, ImportGraph, Walk};
 use pyatlas_store::{
     EdgeRow, FileEntry, FindingRow, RunDiff, RunId, RunInfo, RunStatus, SearchHit, SearchQuery, Store, TagRow,
 };
 
 use crate::answer;
 use crate::model::{At, DomainSummary, FileView, ModuleGraph, Project, Search, Symbol, UnitContext, UnitRef};
+use crate::repo_map::{self, MapRequest, RepoMap};
 use crate::{Answer, CodeMap, QueryError};
 
 /// Import graphs of complete runs kept, at most (they never change).
@@ -295,6 +296,21 @@ impl CodeMap for StoreMap {
             let mut findings = self.store.findings(run.id, None).await?;
             answer::sort_findings(&mut findings);
             Ok(findings)
+        })
+    }
+
+    fn repo_map<'a>(&'a self, at: &'a At, request: &'a MapRequest) -> Answer<'a, RepoMap> {
+        Box::pin(async move {
+            repo_map::budget(request)?;
+            let run = self.resolve(at).await?;
+            let files = self.store.files(run.id).await?;
+            let units = self.store.units(run.id).await?;
+            let mut edges = Vec::new();
+            for kind in [EdgeKind::Import, EdgeKind::Call, EdgeKind::Inherits] {
+                edges.extend(self.store.edges(run.id, kind).await?);
+            }
+            let files = files.iter().map(|f| (f.path.as_str(), f.module.as_str()));
+            repo_map::draw(files, &units, &edges, request, repo_map::cl100k())
         })
     }
 

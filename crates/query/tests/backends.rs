@@ -6,8 +6,9 @@
 
 use std::path::{Path, PathBuf};
 
+use pyatlas_chunker::TokenCounter as _;
 use pyatlas_index::Indexer;
-use pyatlas_query::{At, CodeMap, MemoryMap, QueryError, Search, SearchMode, StoreMap, UnitRef};
+use pyatlas_query::{At, CodeMap, MapRequest, MemoryMap, QueryError, Search, SearchMode, StoreMap, UnitRef};
 use pyatlas_store::{Store, StoreConfig};
 
 async fn store(test: &str) -> Store {
@@ -96,6 +97,13 @@ async fn same_answers(memory: &MemoryMap, stored: &StoreMap) {
     assert_eq!(m.findings(&at).await.expect("an answer"), s.findings(&at).await.expect("an answer"), "findings");
     assert_eq!(m.tags(&at).await.expect("an answer"), s.tags(&at).await.expect("an answer"), "tags");
     assert_eq!(m.contracts(&at).await.expect("an answer"), s.contracts(&at).await.expect("an answer"), "contracts");
+    for budget in [200, 1_000, 4_000] {
+        let request = MapRequest::new(Some(budget), Vec::new());
+        let (map, stored) =
+            (m.repo_map(&at, &request).await.expect("a map"), s.repo_map(&at, &request).await.expect("a map"));
+        assert_eq!(map, stored, "the map within {budget} tokens");
+        assert!(map.tokens <= budget && map.shown <= map.units, "{map:?}");
+    }
     // A run and itself: no change, on both.
     let (one, other) = (m.run(&at).await.expect("a run").id, s.run(&at).await.expect("a run").id);
     let (same, mut stored) = (m.diff(one, one).await.expect("a diff"), s.diff(other, other).await.expect("a diff"));
@@ -183,6 +191,43 @@ async fn both_backends_answer_alike_on_the_sample() {
     assert_eq!(chain.iter().map(|h| h.importer.as_str()).collect::<Vec<_>>(), ["shop.api", "shop.services.storage"]);
     same_answers(&memory, &stored).await;
     same_errors(&memory, &stored).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_repo_map_fits_its_budget_and_follows_its_focus() {
+    let map = MemoryMap::index(stdlib("email")).await.expect("memory index");
+    let at = At::default();
+    let tokens = |text: &str| pyatlas_chunker::Tiktoken::cl100k_base().count(text);
+    let mut previous = 0;
+    for budget in [100, 500, 1_000, 2_000, 4_000] {
+        let drawn = map.repo_map(&at, &MapRequest::new(Some(budget), Vec::new())).await.expect("a map");
+        assert_eq!(drawn.tokens, tokens(&drawn.text));
+        assert!(drawn.tokens <= budget, "{} tokens for a budget of {budget}", drawn.tokens);
+        // A bigger budget shows more, and nearly fills it (one more unit would not fit).
+        assert!(drawn.shown > previous && drawn.shown < drawn.units, "{budget}: {} of {}", drawn.shown, drawn.units);
+        assert!(drawn.tokens * 10 >= budget * 8, "{budget}: only {} tokens", drawn.tokens);
+        previous = drawn.shown;
+    }
+    // Focused on the parser, the map leaves the parser's file out and shows
+    // what it uses: the feedparser it drives and the message it builds.
+    let focus = vec!["parser.py".to_owned()];
+    let focused = map.repo_map(&at, &MapRequest::new(Some(1_000), focus)).await.expect("a map");
+    assert!(!focused.text.contains("\nparser.py:") && !focused.text.starts_with("parser.py:"), "{}", focused.text);
+    assert!(focused.text.contains("feedparser.py:"), "{}", focused.text);
+    assert!(focused.text.contains("class FeedParser"), "{}", focused.text);
+    let plain = map.repo_map(&at, &MapRequest::new(Some(1_000), Vec::new())).await.expect("a map");
+    assert_ne!(focused.text, plain.text);
+    // A unit as the focus, by `module:qualname` and by dotted name alike.
+    let by_colon = MapRequest::new(Some(500), vec!["email.parser:Parser.parse".to_owned()]);
+    let by_dots = MapRequest::new(Some(500), vec!["email.parser.Parser.parse".to_owned()]);
+    assert_eq!(map.repo_map(&at, &by_colon).await.expect("a map"), map.repo_map(&at, &by_dots).await.expect("a map"));
+    // Bad budgets and unknown focus are errors, not maps.
+    for budget in [0, 20_001] {
+        let bad = map.repo_map(&at, &MapRequest::new(Some(budget), Vec::new())).await;
+        assert!(matches!(bad, Err(QueryError::BadRequest { .. })), "{budget}: {bad:?}");
+    }
+    let unknown = map.repo_map(&at, &MapRequest::new(None, vec!["no/such.py".to_owned()])).await;
+    assert!(matches!(unknown, Err(QueryError::NotFound { .. })), "{unknown:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -34,6 +34,7 @@
 //! | `/api/chain?from=&to=` | a shortest import chain, or `null` |
 //! | `/api/cycles`, `/api/domains`, `/api/findings`, `/api/tags` | lists |
 //! | `/api/contracts` | the verdicts of the project's own contracts, or `null` |
+//! | `/api/map?max_tokens=&focus=` | a repo map within the budget, about the focus (comma-separated paths, modules or units) |
 //!
 //! # Index jobs
 //! With [`ServeOptions::jobs`] (a [`Jobs`] on a store), `POST /api/jobs`

@@ -12,8 +12,8 @@ use axum::{Json, Router};
 use pyatlas_chunker::ChunkKind;
 use pyatlas_graph::{ContractsReport, Cycle, Hop};
 use pyatlas_query::{
-    At, CodeMap, DomainSummary, FileEntry, FileView, MAX_OFFSET, ModuleGraph, Project, RunId, Search, SearchHit,
-    SearchMode, Symbol, UnitContext, UnitRef,
+    At, CodeMap, DomainSummary, FileEntry, FileView, MAX_OFFSET, MapRequest, ModuleGraph, Project, RepoMap, RunId,
+    Search, SearchHit, SearchMode, Symbol, UnitContext, UnitRef,
 };
 use pyatlas_store::{FindingRow, JobInfo, JobState, RunDiff, RunInfo, TagRow};
 use serde::de::DeserializeOwned;
@@ -49,6 +49,7 @@ use crate::{AppState, Problem, ServeOptions};
         findings,
         tags,
         contracts,
+        repo_map,
         job_routes::submit,
         job_routes::list,
         job_routes::show,
@@ -90,6 +91,7 @@ pub fn router(map: Arc<dyn CodeMap>, options: ServeOptions) -> Router {
         .route("/api/findings", get(findings))
         .route("/api/tags", get(tags))
         .route("/api/contracts", get(contracts))
+        .route("/api/map", get(repo_map))
         .route("/api/jobs", get(job_routes::list).post(job_routes::submit))
         .route("/api/jobs/{id}", get(job_routes::show))
         .route("/api/jobs/{id}/cancel", post(job_routes::cancel))
@@ -614,4 +616,38 @@ async fn tags(State(state): State<AppState>, Params(at): Params<RunParams>) -> A
 )]
 async fn contracts(State(state): State<AppState>, Params(at): Params<RunParams>) -> Answer {
     json(&state.map.contracts(&at.at()).await?)
+}
+
+/// A repo map: `?max_tokens=&focus=`.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+struct MapParams {
+    /// The project (default: the only one).
+    project: Option<String>,
+    /// The run (default: the project's latest complete run).
+    run: Option<i64>,
+    /// The budget in tokens (cl100k; 1 to 20,000, default 4,000).
+    #[param(minimum = 1, maximum = 20000)]
+    max_tokens: Option<usize>,
+    /// Paths, modules or units to focus on, separated by commas (at most 100).
+    #[param(max_length = 10000, pattern = "^[^,]*(,[^,]*){0,99}$")]
+    focus: Option<String>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/map",
+    params(MapParams),
+    responses(
+        (status = 200, description = "a map of the codebase within the budget: the units that matter most to the focus, as signatures and first docstring lines by file", body = RepoMap),
+        (status = 400, description = "a bad parameter", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 401, description = "no valid token (when the server has one)", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 404, description = "no such project, run, or focus", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 503, description = "the index is unavailable or busy", body = ProblemBody, content_type = "application/problem+json"),
+    )
+)]
+async fn repo_map(State(state): State<AppState>, Params(p): Params<MapParams>) -> Answer {
+    let at = At { project: p.project, run: p.run.map(RunId::new) };
+    let focus = p.focus.iter().flat_map(|f| f.split(',')).filter(|f| !f.is_empty()).map(str::to_owned).collect();
+    json(&state.map.repo_map(&at, &MapRequest::new(p.max_tokens, focus)).await?)
 }

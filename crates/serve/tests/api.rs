@@ -92,6 +92,14 @@ async fn every_route_answers_what_the_query_layer_answers() {
         ("/api/findings", value(&map.findings(&at).await.expect("findings"))),
         ("/api/tags", value(&map.tags(&at).await.expect("tags"))),
         ("/api/contracts", value(&map.contracts(&at).await.expect("contracts"))),
+        (
+            "/api/map?max_tokens=300&focus=shop/api.py",
+            value(
+                &map.repo_map(&at, &pyatlas_query::MapRequest::new(Some(300), vec!["shop/api.py".to_owned()]))
+                    .await
+                    .expect("a map"),
+            ),
+        ),
         ("/api/run", value(&map.run(&at).await.expect("run"))),
         (
             "/api/diff?from=1&to=1",
@@ -301,6 +309,14 @@ impl CodeMap for Slow {
 
     fn contracts<'a>(&'a self, at: &'a At) -> pyatlas_query::Answer<'a, Option<pyatlas_graph::ContractsReport>> {
         self.0.contracts(at)
+    }
+
+    fn repo_map<'a>(
+        &'a self,
+        at: &'a At,
+        request: &'a pyatlas_query::MapRequest,
+    ) -> pyatlas_query::Answer<'a, pyatlas_query::RepoMap> {
+        self.0.repo_map(at, request)
     }
 }
 

@@ -77,6 +77,12 @@ impl Store {
             .transpose()
     }
 
+    /// Every unit of `run`, by path and line.
+    pub async fn units(&self, run: RunId) -> Result<Vec<UnitRow>, StoreError> {
+        let sql = format!("SELECT {UNIT_COLUMNS} FROM units WHERE run_id = $1 ORDER BY path, line, qualname");
+        self.read("listing units", &sql, &[&run]).await?.iter().map(unit_row).collect()
+    }
+
     /// The files of `run`, by path.
     pub async fn files(&self, run: RunId) -> Result<Vec<FileEntry>, StoreError> {
         let sql = "SELECT path, module, lines, content_hash FROM files WHERE run_id = $1 ORDER BY path";
