@@ -45,6 +45,8 @@ pub use pyatlas_graph as graph;
 pub use pyatlas_index as index;
 #[cfg(feature = "intent")]
 pub use pyatlas_intent_tags as intent;
+#[cfg(feature = "mcp")]
+pub use pyatlas_mcp as mcp;
 #[cfg(feature = "parser")]
 pub use pyatlas_parser as parser;
 #[cfg(feature = "query")]
