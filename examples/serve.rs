@@ -10,7 +10,8 @@
 //! database (`--database-url` or `DATABASE_URL`), the store is served, and
 //! `POST /api/jobs` indexes folders under each `--allow-root DIR` with the
 //! embedder the `index` example's flags choose; jobs left by a stopped
-//! server are taken up again. It binds to loopback unless given a token,
+//! server are taken up again. The MCP server (`pyatlas-mcp`) answers at
+//! `/mcp` over streamable HTTP. It binds to loopback unless given a token,
 //! prints the URL it listens on, and stops gracefully on SIGINT or SIGTERM
 //! (requests in flight finish, running jobs end resumable).
 //! Exit status: 0 after a clean stop, 2 for a bad argument or a failure.
@@ -30,6 +31,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::Parser;
+use pyatlas::mcp::PyatlasMcp;
 use pyatlas::query::{CodeMap, MemoryMap, StoreMap};
 use pyatlas::serve::{Jobs, ServeOptions, Token, check_bind, router, serve};
 use pyatlas::store::Store;
@@ -96,6 +98,8 @@ async fn run(args: Args) -> anyhow::Result<bool> {
         }
         (Some(_), Some(_)) => anyhow::bail!("give a ROOT (served from memory) or a database, not both"),
     };
+    // Agents ask the same map over MCP, at /mcp.
+    options.mcp = Some(PyatlasMcp::new(Arc::clone(&map)));
     let listener = tokio::net::TcpListener::bind(args.bind).await.with_context(|| format!("binding {}", args.bind))?;
     println!("listening on http://{}", listener.local_addr()?);
     let jobs = options.jobs.clone();

@@ -27,6 +27,7 @@
 //! removed, the map is built again before the answer.
 
 mod fresh;
+mod lenient;
 mod render;
 
 use std::path::PathBuf;
@@ -39,6 +40,8 @@ use rmcp::handler::server::tool::ToolCallContext;
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::{CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, ErrorCode};
 use rmcp::service::RequestContext;
+use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
+use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use rmcp::{ErrorData, RoleServer, ServerHandler, tool, tool_handler, tool_router};
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -111,6 +114,27 @@ impl PyatlasMcp {
         Ok(())
     }
 
+    /// The server over MCP's streamable HTTP transport, as a tower service
+    /// to mount (`pyatlas-serve` mounts it at `/mcp`, behind its token).
+    /// Stateless: each request is answered on its own, so any server on a
+    /// store answers it. `open`: reachable off loopback, where the bearer
+    /// token guards it and the `Host` header is not checked; otherwise
+    /// only loopback host names are accepted (against DNS rebinding).
+    pub fn streamable_http(
+        self,
+        stop: tokio_util::sync::CancellationToken,
+        open: bool,
+    ) -> StreamableHttpService<Self, LocalSessionManager> {
+        let mut config = StreamableHttpServerConfig::default()
+            .with_legacy_session_mode(false)
+            .with_json_response(true)
+            .with_cancellation_token(stop);
+        if open {
+            config = config.disable_allowed_hosts();
+        }
+        StreamableHttpService::new(move || Ok(self.clone()), Arc::new(LocalSessionManager::default()), config)
+    }
+
     async fn map(&self) -> Result<Arc<dyn CodeMap>, String> {
         match &self.source {
             Source::Fixed(map) => Ok(Arc::clone(map)),
@@ -123,6 +147,7 @@ impl PyatlasMcp {
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 pub struct Page {
     /// The most tokens the answer may take (default 4,000, at most 20,000).
+    #[serde(default, deserialize_with = "lenient::number")]
     pub max_tokens: Option<usize>,
     /// Where to continue an answer that was cut: the cursor it gave.
     pub cursor: Option<String>,
@@ -134,6 +159,7 @@ pub struct SearchArgs {
     /// What to look for: words, a phrase, or a name.
     pub query: String,
     /// How many hits (1 to 100, default 10).
+    #[serde(default, deserialize_with = "lenient::number")]
     pub k: Option<usize>,
     /// Only code whose path starts with this.
     pub path_prefix: Option<String>,
@@ -174,6 +200,7 @@ pub struct GraphArgs {
     /// The module (`package.module`).
     pub module: String,
     /// How many imports away (1 to 5, default 1).
+    #[serde(default, deserialize_with = "lenient::number")]
     pub depth: Option<usize>,
     /// The budget, and where to continue.
     #[serde(flatten)]
@@ -197,6 +224,7 @@ pub struct ChainArgs {
 pub struct MapArgs {
     /// Files, folders, modules or units (`module:qualname`) to focus on:
     /// the map shows what matters most to them, and leaves their files out.
+    #[serde(default, deserialize_with = "lenient::list")]
     pub focus: Option<Vec<String>>,
     /// The budget, and where to continue.
     #[serde(flatten)]
@@ -304,7 +332,8 @@ impl PyatlasMcp {
     async fn repo_map(&self, Parameters(args): Parameters<MapArgs>) -> Reply {
         let map = self.map().await?;
         let max_tokens = budget(&args.page)?;
-        let request = MapRequest::new(Some(max_tokens), args.focus.unwrap_or_default());
+        // Room for the closing line that counts what is shown.
+        let request = MapRequest::new(Some(max_tokens.saturating_sub(20).max(1)), args.focus.unwrap_or_default());
         let drawn = map.repo_map(&self.at, &request).await.map_err(text)?;
         Ok(format!("{}({} of {} definitions shown, {} tokens)\n", drawn.text, drawn.shown, drawn.units, drawn.tokens))
     }

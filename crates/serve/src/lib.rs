@@ -46,6 +46,11 @@
 //! `interrupted` with their runs resumable; [`Jobs::resume`] and
 //! [`Jobs::watch`] take them up again.
 //!
+//! # MCP
+//! With [`ServeOptions::mcp`], the MCP server of `pyatlas-mcp` answers at
+//! `/mcp` over streamable HTTP (stateless, JSON answers), behind the same
+//! token as every route.
+//!
 //! # Errors and limits
 //! Errors are RFC 9457 `application/problem+json`: 400 for a bad
 //! parameter, 401 without the token when one is set, 403 for a job root
@@ -112,11 +117,14 @@ pub struct ServeOptions {
     pub cors: Vec<axum::http::HeaderValue>,
     /// Index jobs (on a store); none: the job routes answer 404.
     pub jobs: Option<Jobs>,
+    /// The MCP server to mount at `/mcp` (streamable HTTP, behind the
+    /// token); none: `/mcp` answers 404.
+    pub mcp: Option<pyatlas_mcp::PyatlasMcp>,
 }
 
 impl Default for ServeOptions {
     fn default() -> Self {
-        Self { token: None, max_concurrent: 256, cors: Vec::new(), jobs: None }
+        Self { token: None, max_concurrent: 256, cors: Vec::new(), jobs: None, mcp: None }
     }
 }
 

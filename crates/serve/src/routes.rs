@@ -67,6 +67,10 @@ pub(crate) type Answer = Result<Response, Problem>;
 
 /// The API over `map`.
 pub fn router(map: Arc<dyn CodeMap>, options: ServeOptions) -> Router {
+    let mcp = options.mcp.map(|server| {
+        let stop = options.jobs.as_ref().map_or_else(Default::default, |jobs| jobs.stopping().child_token());
+        server.streamable_http(stop, options.token.is_some())
+    });
     let state = AppState {
         map,
         jobs: options.jobs,
@@ -96,7 +100,12 @@ pub fn router(map: Arc<dyn CodeMap>, options: ServeOptions) -> Router {
         .route("/api/jobs/{id}", get(job_routes::show))
         .route("/api/jobs/{id}/cancel", post(job_routes::cancel))
         .route("/api/jobs/{id}/events", get(job_routes::events))
-        .fallback(|| async { Problem::new(StatusCode::NOT_FOUND, "no such route") })
+        .fallback(|| async { Problem::new(StatusCode::NOT_FOUND, "no such route") });
+    let router = match mcp {
+        Some(service) => router.nest_service("/mcp", service),
+        None => router,
+    };
+    let router = router
         // The guard refuses a body over the limit by its length; the limit
         // also stops a body sent without one.
         .layer(middleware::from_fn_with_state(state.clone(), guard))
