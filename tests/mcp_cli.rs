@@ -110,10 +110,17 @@ fn inspector() -> Command {
 #[test]
 fn the_mcp_inspector_lists_the_tools_and_calls_each_one() {
     let server = common::example("mcp").get_program().to_owned();
-    let run = |args: &[&str]| -> Value {
+    let call = |args: &[&str]| -> (bool, Value) {
         let output = inspector().arg(&server).arg(sample()).args(args).output().expect("the inspector runs");
-        assert!(output.status.success(), "{args:?}: {}", String::from_utf8_lossy(&output.stderr));
-        serde_json::from_slice(&output.stdout).expect("JSON from the inspector")
+        let answer = serde_json::from_slice(&output.stdout).unwrap_or_else(|_| {
+            panic!("{args:?}: no JSON from the inspector: {}", String::from_utf8_lossy(&output.stderr))
+        });
+        (output.status.success(), answer)
+    };
+    let run = |args: &[&str]| -> Value {
+        let (ok, answer) = call(args);
+        assert!(ok, "{args:?}: {answer}");
+        answer
     };
     let listed = run(&["--method", "tools/list"]);
     let mut names: Vec<&str> =
@@ -149,6 +156,8 @@ fn the_mcp_inspector_lists_the_tools_and_calls_each_one() {
         assert_eq!(answer["isError"], false, "{tool}: {answer}");
         assert!(answer["content"][0]["text"].as_str().is_some_and(|t| !t.is_empty()), "{tool}: {answer}");
     }
-    let unknown = run(&["--method", "tools/call", "--tool-name", "find_symbol", "--tool-arg", "name=nothing_like_it"]);
-    assert_eq!(unknown["isError"], true, "{unknown}");
+    // A tool error: the inspector reports it as one (and exits with 1).
+    let (_, unknown) =
+        call(&["--method", "tools/call", "--tool-name", "find_symbol", "--tool-arg", "name=nothing_like_it"]);
+    assert!(unknown["isError"] == true || unknown["error"]["code"] == "tool_is_error", "{unknown}");
 }
