@@ -30,8 +30,12 @@ async fn start(map: Arc<dyn CodeMap>, options: ServeOptions) -> SocketAddr {
 /// Runs schemathesis against the API at `addr` in a blocking thread.
 async fn fuzz(addr: SocketAddr, what: &str) {
     let url = format!("http://{addr}/api/openapi.json");
+    // Its cache goes to a folder of its own, not into the crate.
+    let scratch = tempfile::tempdir().expect("a temporary folder");
+    let dir = scratch.path().to_owned();
     let output = tokio::task::spawn_blocking(move || {
         Command::new("schemathesis")
+            .current_dir(dir)
             .args(["run", &url, "--checks", "all", "--max-examples", "40", "--generation-deterministic"])
             .output()
     })
