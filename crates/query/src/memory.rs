@@ -392,8 +392,17 @@ impl CodeMap for MemoryMap {
     fn repo_map<'a>(&'a self, at: &'a At, request: &'a MapRequest) -> Answer<'a, RepoMap> {
         Box::pin(async move {
             self.check(at)?;
-            let files = self.rows.files.iter().map(|f| (f.path.as_str(), f.module.as_str()));
-            repo_map::draw(files, &self.rows.units, &self.rows.edges, request, repo_map::cl100k())
+            let files: Vec<(&str, &str)> =
+                self.rows.files.iter().map(|f| (f.path.as_str(), f.module.as_str())).collect();
+            let focus = repo_map::focus_files(&files, &request.focus);
+            let texts: Vec<&str> = self
+                .rows
+                .files
+                .iter()
+                .filter(|f| focus.contains(&f.path.as_str()))
+                .map(|f| f.source.as_str())
+                .collect();
+            repo_map::draw(&files, &self.rows.units, &self.rows.edges, request, &texts, repo_map::cl100k())
         })
     }
 

@@ -1,7 +1,7 @@
 //! A map of a codebase that fits a token budget, for a coding agent's
 //! context, after aider's repo map: units ranked by PageRank over the call
 //! graph, the class hierarchy and the import graph, personalised on a
-//! focus; rendered as their signatures and first docstring lines, grouped
+//! focus (its files, and the definitions they mention by name); rendered as their signatures and first docstring lines, grouped
 //! by file and elided with `⋮`; as many units as fit the budget, found by
 //! binary search.
 
@@ -35,7 +35,8 @@ pub struct MapRequest {
     pub max_tokens: Option<usize>,
     /// Paths (files or folders, relative to the root) and units
     /// (`module:qualname`, `module.qualname` or a qualname) the map is
-    /// about: the ranking is personalised on them, and the files named are
+    /// about: the ranking is personalised on them and on the top-level
+    /// definitions their files mention by name, and the files named are
     /// left out of the map (the agent has them already).
     pub focus: Vec<String>,
 }
@@ -83,16 +84,32 @@ pub(crate) fn cl100k() -> &'static pyatlas_chunker::Tiktoken {
     COUNTER.get_or_init(pyatlas_chunker::Tiktoken::cl100k_base)
 }
 
-/// Draws the map of a run from its files (path, module), units and edges.
-pub(crate) fn draw<'a>(
-    files: impl IntoIterator<Item = (&'a str, &'a str)>,
+/// The files (paths) a focus names: as a file, a folder or a module.
+pub(crate) fn focus_files<'a>(files: &[(&'a str, &'a str)], focus: &[String]) -> Vec<&'a str> {
+    files
+        .iter()
+        .filter(|(path, module)| {
+            focus.iter().any(|item| {
+                let folder = item.trim_end_matches('/');
+                item == module || *path == folder || path.strip_prefix(folder).is_some_and(|rest| rest.starts_with('/'))
+            })
+        })
+        .map(|(path, _)| *path)
+        .collect()
+}
+
+/// Draws the map of a run from its files (path, module), units and edges;
+/// `focus_text` is the source of the focus files ([`focus_files`]).
+pub(crate) fn draw(
+    files: &[(&str, &str)],
     units: &[UnitRow],
     edges: &[EdgeRow],
     request: &MapRequest,
+    focus_text: &[&str],
     counter: &dyn TokenCounter,
 ) -> Result<RepoMap, QueryError> {
     let max_tokens = budget(request)?;
-    let module_of: HashMap<&str, &str> = files.into_iter().collect();
+    let module_of: HashMap<&str, &str> = files.iter().copied().collect();
     let mut units: Vec<&UnitRow> = units.iter().filter(|u| module_of.contains_key(u.path.as_str())).collect();
     units.sort_by(|a, b| (&a.path, a.line, &a.qualname).cmp(&(&b.path, b.line, &b.qualname)));
 
@@ -156,6 +173,18 @@ pub(crate) fn draw<'a>(
         restart.extend(units.iter().enumerate().filter(|(_, u)| named(u)).map(|(i, _)| modules.len() + i));
         if restart.len() == before {
             return Err(QueryError::not_found(format!("focus {item:?}: no file, folder, module or unit of that name")));
+        }
+    }
+    // What the focus files mention by name, as aider's map follows a chat
+    // file's identifiers: top-level definitions elsewhere called so.
+    let mentioned: std::collections::HashSet<&str> = focus_text
+        .iter()
+        .flat_map(|text| text.split(|c: char| !(c.is_alphanumeric() || c == '_')))
+        .filter(|word| word.len() > 2 && !word.starts_with("__"))
+        .collect();
+    for (i, unit) in units.iter().enumerate() {
+        if !left_out[i] && !unit.qualname.contains('.') && mentioned.contains(unit.name.as_str()) {
+            restart.push(modules.len() + i);
         }
     }
     let rank = graph.page_rank(&restart);

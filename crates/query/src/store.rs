@@ -309,8 +309,14 @@ impl CodeMap for StoreMap {
             for kind in [EdgeKind::Import, EdgeKind::Call, EdgeKind::Inherits] {
                 edges.extend(self.store.edges(run.id, kind).await?);
             }
-            let files = files.iter().map(|f| (f.path.as_str(), f.module.as_str()));
-            repo_map::draw(files, &units, &edges, request, repo_map::cl100k())
+            let pairs: Vec<(&str, &str)> = files.iter().map(|f| (f.path.as_str(), f.module.as_str())).collect();
+            let focus = repo_map::focus_files(&pairs, &request.focus);
+            let mut texts = Vec::new();
+            for file in files.iter().filter(|f| focus.contains(&f.path.as_str())) {
+                texts.extend(self.store.source(&file.content_hash).await?);
+            }
+            let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+            repo_map::draw(&pairs, &units, &edges, request, &texts, repo_map::cl100k())
         })
     }
 

@@ -217,6 +217,10 @@ async fn a_repo_map_fits_its_budget_and_follows_its_focus() {
     assert!(focused.text.contains("class FeedParser"), "{}", focused.text);
     let plain = map.repo_map(&at, &MapRequest::new(Some(1_000), Vec::new())).await.expect("a map");
     assert_ne!(focused.text, plain.text);
+    // What the focus file mentions by name comes first: `BytesParser`
+    // mentions `FeedParser` and `BytesFeedParser`, which a small map shows.
+    let tight = map.repo_map(&at, &MapRequest::new(Some(300), vec!["parser.py".to_owned()])).await.expect("a map");
+    assert!(tight.text.contains("class FeedParser") && tight.text.contains("class BytesFeedParser"), "{}", tight.text);
     // A unit as the focus, by `module:qualname` and by dotted name alike.
     let by_colon = MapRequest::new(Some(500), vec!["email.parser:Parser.parse".to_owned()]);
     let by_dots = MapRequest::new(Some(500), vec!["email.parser.Parser.parse".to_owned()]);
