@@ -402,7 +402,14 @@ impl CodeMap for MemoryMap {
                 .filter(|f| focus.contains(&f.path.as_str()))
                 .map(|f| f.source.as_str())
                 .collect();
-            repo_map::draw(&files, &self.rows.units, &self.rows.edges, request, &texts, repo_map::cl100k())
+            repo_map::draw(
+                &files,
+                &self.rows.units,
+                &self.rows.edges,
+                request,
+                &texts,
+                &pyatlas_chunker::Tiktoken::cl100k_base(),
+            )
         })
     }
 

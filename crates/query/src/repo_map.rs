@@ -78,12 +78,6 @@ pub(crate) fn budget(request: &MapRequest) -> Result<usize, QueryError> {
     Ok(max_tokens)
 }
 
-/// The chunker's tokenizer, built once.
-pub(crate) fn cl100k() -> &'static pyatlas_chunker::Tiktoken {
-    static COUNTER: std::sync::OnceLock<pyatlas_chunker::Tiktoken> = std::sync::OnceLock::new();
-    COUNTER.get_or_init(pyatlas_chunker::Tiktoken::cl100k_base)
-}
-
 /// The files (paths) a focus names: as a file, a folder or a module.
 pub(crate) fn focus_files<'a>(files: &[(&'a str, &'a str)], focus: &[String]) -> Vec<&'a str> {
     files

@@ -316,7 +316,7 @@ impl CodeMap for StoreMap {
                 texts.extend(self.store.source(&file.content_hash).await?);
             }
             let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
-            repo_map::draw(&pairs, &units, &edges, request, &texts, repo_map::cl100k())
+            repo_map::draw(&pairs, &units, &edges, request, &texts, &pyatlas_chunker::Tiktoken::cl100k_base())
         })
     }
 

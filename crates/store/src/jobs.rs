@@ -8,54 +8,14 @@ use std::time::Duration;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio_postgres::Row;
-use tokio_postgres::types::Type;
 
 use crate::{RunId, Store, StoreError};
 
-/// A job's id.
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
-#[serde(transparent)]
-pub struct JobId(i64);
-
-impl JobId {
-    /// Wraps an id (as `jobs.id` holds it).
-    pub fn new(id: i64) -> Self {
-        Self(id)
-    }
-
-    /// The number.
-    pub fn get(self) -> i64 {
-        self.0
-    }
-}
-
-impl std::fmt::Display for JobId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.fmt(f)
-    }
-}
-
-impl std::str::FromStr for JobId {
-    type Err = std::num::ParseIntError;
-
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        text.parse().map(Self)
-    }
-}
-
-impl tokio_postgres::types::ToSql for JobId {
-    fn to_sql(
-        &self,
-        ty: &Type,
-        out: &mut tokio_postgres::types::private::BytesMut,
-    ) -> Result<tokio_postgres::types::IsNull, Box<dyn std::error::Error + Sync + Send>> {
-        self.0.to_sql(ty, out)
-    }
-
-    tokio_postgres::types::accepts!(INT8);
-    tokio_postgres::types::to_sql_checked!();
-}
+crate::id::row_id!(
+    /// A job's id.
+    JobId,
+    "jobs.id"
+);
 
 /// Where a job is.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

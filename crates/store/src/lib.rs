@@ -92,6 +92,7 @@ mod cache;
 mod config;
 mod error;
 mod history;
+mod id;
 mod jobs;
 mod read;
 mod run;

@@ -49,50 +49,11 @@ impl std::fmt::Debug for Store {
     }
 }
 
-/// A run's id.
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
-#[serde(transparent)]
-pub struct RunId(i64);
-
-impl RunId {
-    /// Wraps an id (as `runs.id` holds it).
-    pub fn new(id: i64) -> Self {
-        Self(id)
-    }
-
-    /// The number.
-    pub fn get(self) -> i64 {
-        self.0
-    }
-}
-
-impl std::fmt::Display for RunId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.fmt(f)
-    }
-}
-
-impl std::str::FromStr for RunId {
-    type Err = std::num::ParseIntError;
-
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        text.parse().map(Self)
-    }
-}
-
-impl tokio_postgres::types::ToSql for RunId {
-    fn to_sql(
-        &self,
-        ty: &Type,
-        out: &mut tokio_postgres::types::private::BytesMut,
-    ) -> Result<tokio_postgres::types::IsNull, Box<dyn std::error::Error + Sync + Send>> {
-        self.0.to_sql(ty, out)
-    }
-
-    tokio_postgres::types::accepts!(INT8);
-    tokio_postgres::types::to_sql_checked!();
-}
+crate::id::row_id!(
+    /// A run's id.
+    RunId,
+    "runs.id"
+);
 
 /// Whether a run can be searched.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
