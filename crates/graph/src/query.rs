@@ -299,7 +299,7 @@ impl ImportGraph {
     /// PageRank of every node (damping 0.85): how central a module is to
     /// what the codebase imports. Sorted highest first.
     pub fn page_rank(&self) -> Vec<(&str, f64)> {
-        let ranks = petgraph::algo::page_rank(&self.graph, 0.85_f64, 50);
+        let ranks = page_rank(&self.graph, 0.85, 50);
         let mut ranked: Vec<_> =
             self.graph.node_indices().map(|i| (self.graph[i].name.as_str(), ranks[i.index()])).collect();
         ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(b.0)));
@@ -363,5 +363,67 @@ impl ImportGraph {
             }
         }
         graph
+    }
+}
+
+/// The PageRank of `petgraph::algo::page_rank` (the same walk: a module
+/// without imports spreads its rank over every module, the others follow an
+/// import or jump), in O(nodes + edges) per iteration rather than O(nodes²):
+/// a graph of Django's thousand modules is ranked in a millisecond, not a second.
+fn page_rank<N, E>(graph: &petgraph::graph::DiGraph<N, E>, damping: f64, iterations: usize) -> Vec<f64> {
+    let n = graph.node_count();
+    if n == 0 {
+        return Vec::new();
+    }
+    let share = 1.0 / n as f64;
+    // Distinct targets per node: petgraph counts a target once however many
+    // edges lead to it, but divides by every edge.
+    let targets: Vec<Vec<usize>> = graph
+        .node_indices()
+        .map(|w| {
+            let mut t: Vec<usize> = graph.edges(w).map(|e| e.target().index()).collect();
+            t.sort_unstable();
+            t.dedup();
+            t
+        })
+        .collect();
+    let out: Vec<f64> = graph.node_indices().map(|w| graph.edges(w).count() as f64).collect();
+    let mut ranks = vec![share; n];
+    for _ in 0..iterations {
+        let (mut dangling, mut linked) = (0.0, 0.0);
+        for (w, r) in ranks.iter().enumerate() {
+            if out[w] == 0.0 { dangling += r } else { linked += r }
+        }
+        let mut next = vec![(damping * dangling + (1.0 - damping) * linked) * share; n];
+        for (w, r) in ranks.iter().enumerate() {
+            for &v in &targets[w] {
+                next[v] += damping * r / out[w] - (1.0 - damping) * r * share;
+            }
+        }
+        let sum: f64 = next.iter().sum();
+        ranks = next.into_iter().map(|r| r / sum).collect();
+    }
+    ranks
+}
+
+#[cfg(test)]
+mod page_rank_tests {
+    use petgraph::graph::DiGraph;
+
+    #[test]
+    fn page_rank_is_petgraphs() {
+        // A small graph with a cycle, a node without imports, a self-import
+        // and a repeated edge.
+        let mut graph = DiGraph::<(), ()>::new();
+        let n: Vec<_> = (0..6).map(|_| graph.add_node(())).collect();
+        for (a, b) in [(0, 1), (1, 2), (2, 0), (3, 1), (3, 2), (4, 4), (4, 0), (0, 1), (5, 3)] {
+            graph.add_edge(n[a], n[b], ());
+        }
+        let ours = super::page_rank(&graph, 0.85, 50);
+        let theirs = petgraph::algo::page_rank(&graph, 0.85_f64, 50);
+        assert_eq!(ours.len(), theirs.len());
+        for (a, b) in ours.iter().zip(&theirs) {
+            assert!((a - b).abs() < 1e-12, "{ours:?} vs {theirs:?}");
+        }
     }
 }

@@ -8,7 +8,9 @@ use pyatlas_store::{EdgeRow, FileRow, FindingRow, TagRow, UnitRow};
 use pyatlas_store::FileEntry;
 
 use crate::QueryError;
-use crate::model::{DomainSummary, FileView, ModuleGraph, Symbol, UnitContext, UnitLink, UnitRef};
+use crate::model::{
+    DomainSummary, FileView, GraphModule, ModuleGraph, ProjectGraph, Symbol, UnitContext, UnitLink, UnitRef,
+};
 
 /// Deepest neighbourhood a module graph question may ask.
 pub(crate) const MAX_DEPTH: usize = 5;
@@ -226,6 +228,38 @@ pub(crate) fn module_graph(
     let (modules, imports) =
         graph.neighbourhood(&module, depth).ok_or_else(|| QueryError::not_found(format!("module {module}")))?;
     Ok(ModuleGraph { module, depth, squash, modules, imports })
+}
+
+/// The internal modules of `graph` (squashed to `squash`), ranked, and the
+/// imports among them.
+pub(crate) fn project_graph(graph: &ImportGraph, squash: Option<usize>) -> Result<ProjectGraph, QueryError> {
+    if squash.is_some_and(|s| !(1..=MAX_SQUASH).contains(&s)) {
+        return Err(QueryError::bad(format!("squash must be 1 to {MAX_SQUASH}")));
+    }
+    let squashed;
+    let graph = match squash {
+        Some(level) => {
+            squashed = graph.squash(level);
+            &squashed
+        }
+        None => graph,
+    };
+    let internal = |name: &str| graph.module(name).is_some_and(|m| m.kind == pyatlas_graph::ModuleKind::Internal);
+    let modules = graph
+        .page_rank()
+        .into_iter()
+        .filter_map(|(name, rank)| {
+            let module = graph.module(name).filter(|m| m.kind == pyatlas_graph::ModuleKind::Internal)?;
+            Some(GraphModule { name: name.to_owned(), path: module.path.clone(), is_package: module.is_package, rank })
+        })
+        .collect();
+    let mut imports: Vec<Hop> = graph
+        .edges()
+        .filter(|(a, b, _)| a != b && internal(a) && internal(b))
+        .map(|(a, b, edge)| Hop::new(a.to_owned(), b.to_owned(), edge.lines.clone()))
+        .collect();
+    imports.sort_by(|x, y| (&x.importer, &x.imported).cmp(&(&y.importer, &y.imported)));
+    Ok(ProjectGraph { squash, modules, imports })
 }
 
 /// A shortest chain of imports from module `from` to module `to`.

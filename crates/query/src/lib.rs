@@ -53,8 +53,8 @@ use pyatlas_store::{FindingRow, RunInfo, StoreError, TagRow};
 
 pub use memory::MemoryMap;
 pub use model::{
-    At, DomainSummary, FileView, MAX_K, MAX_OFFSET, MAX_QUERY, ModuleGraph, Project, Search, Symbol, UnitContext,
-    UnitLink, UnitRef,
+    At, DomainSummary, FileView, GraphModule, MAX_K, MAX_OFFSET, MAX_QUERY, ModuleGraph, Project, ProjectGraph, Search,
+    Symbol, UnitContext, UnitLink, UnitRef,
 };
 pub use pyatlas_store::{FileEntry, RunDiff, RunId, SearchHit, SearchMode};
 pub use repo_map::{DEFAULT_MAP_TOKENS, MAX_FOCUS, MAX_MAP_TOKENS, MapRequest, RepoMap};
@@ -148,6 +148,10 @@ pub trait CodeMap: Send + Sync {
         depth: usize,
         squash: Option<usize>,
     ) -> Answer<'a, ModuleGraph>;
+
+    /// The project's own modules, most central first, and the imports
+    /// among them; `squash` first merges modules to that package depth.
+    fn project_graph<'a>(&'a self, at: &'a At, squash: Option<usize>) -> Answer<'a, ProjectGraph>;
 
     /// A shortest chain of imports from `from` to `to`, with lines (`None`
     /// when there is none).

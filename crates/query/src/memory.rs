@@ -14,7 +14,9 @@ use pyatlas_store::{
 };
 
 use crate::answer::{self, best_symbols};
-use crate::model::{At, DomainSummary, FileView, ModuleGraph, Project, Search, Symbol, UnitContext, UnitRef};
+use crate::model::{
+    At, DomainSummary, FileView, ModuleGraph, Project, ProjectGraph, Search, Symbol, UnitContext, UnitRef,
+};
 use crate::repo_map::{self, MapRequest, RepoMap};
 use crate::{Answer, CodeMap, QueryError};
 
@@ -356,6 +358,13 @@ impl CodeMap for MemoryMap {
         Box::pin(async move {
             self.check(at)?;
             answer::module_graph(&self.graph, module, depth, squash)
+        })
+    }
+
+    fn project_graph<'a>(&'a self, at: &'a At, squash: Option<usize>) -> Answer<'a, ProjectGraph> {
+        Box::pin(async move {
+            self.check(at)?;
+            answer::project_graph(&self.graph, squash)
         })
     }
 

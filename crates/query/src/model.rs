@@ -271,6 +271,35 @@ pub struct ModuleGraph {
     pub imports: Vec<Hop>,
 }
 
+/// The project's own modules and every import among them: the whole
+/// graph, to draw, with how central each module is.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ProjectGraph {
+    /// The package depth modules were squashed to.
+    pub squash: Option<usize>,
+    /// The modules, most central first.
+    pub modules: Vec<GraphModule>,
+    /// The imports among them, by importer and imported.
+    pub imports: Vec<Hop>,
+}
+
+/// A module of a [`ProjectGraph`].
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct GraphModule {
+    /// Its dotted name.
+    pub name: String,
+    /// Its file, relative to the root (none for a namespace package or a
+    /// squashed package).
+    pub path: Option<String>,
+    /// Whether it is a package (or stands for one, squashed).
+    pub is_package: bool,
+    /// Its PageRank over the imports of the whole graph (the external
+    /// modules included), damping 0.85: the ranks of all modules sum to 1.
+    pub rank: f64,
+}
+
 /// A domain's share of a run.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

@@ -10,7 +10,9 @@ use pyatlas_store::{
 };
 
 use crate::answer;
-use crate::model::{At, DomainSummary, FileView, ModuleGraph, Project, Search, Symbol, UnitContext, UnitRef};
+use crate::model::{
+    At, DomainSummary, FileView, ModuleGraph, Project, ProjectGraph, Search, Symbol, UnitContext, UnitRef,
+};
 use crate::repo_map::{self, MapRequest, RepoMap};
 use crate::{Answer, CodeMap, QueryError};
 
@@ -265,6 +267,13 @@ impl CodeMap for StoreMap {
         Box::pin(async move {
             let run = self.resolve(at).await?;
             answer::module_graph(&*self.graph(&run).await?, module, depth, squash)
+        })
+    }
+
+    fn project_graph<'a>(&'a self, at: &'a At, squash: Option<usize>) -> Answer<'a, ProjectGraph> {
+        Box::pin(async move {
+            let run = self.resolve(at).await?;
+            answer::project_graph(&*self.graph(&run).await?, squash)
         })
     }
 

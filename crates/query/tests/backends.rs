@@ -92,6 +92,23 @@ async fn same_answers(memory: &MemoryMap, stored: &StoreMap) {
             );
         }
     }
+    for squash in [None, Some(1), Some(2)] {
+        let whole = m.project_graph(&at, squash).await.expect("an answer");
+        assert_eq!(whole, s.project_graph(&at, squash).await.expect("an answer"), "the whole graph at {squash:?}");
+        assert!(whole.modules.windows(2).all(|w| w[0].rank >= w[1].rank), "most central first");
+        let names: std::collections::BTreeSet<&str> = whole.modules.iter().map(|m| m.name.as_str()).collect();
+        assert!(
+            whole.imports.iter().all(|h| names.contains(h.importer.as_str()) && names.contains(h.imported.as_str()))
+        );
+        if squash.is_none() {
+            // Every module of the project is drawn, and every import among them.
+            assert!(modules.iter().all(|m| names.contains(m)), "{names:?}");
+            for hop in &whole.imports {
+                let graph = m.module_graph(&at, &hop.importer, 1, None).await.expect("an answer");
+                assert!(graph.imports.contains(hop), "{hop:?} is in the neighbourhood of its importer");
+            }
+        }
+    }
     assert_eq!(m.cycles(&at).await.expect("an answer"), s.cycles(&at).await.expect("an answer"), "cycles");
     assert_eq!(m.domains(&at).await.expect("an answer"), s.domains(&at).await.expect("an answer"), "domains");
     assert_eq!(m.findings(&at).await.expect("an answer"), s.findings(&at).await.expect("an answer"), "findings");
@@ -161,6 +178,7 @@ async fn same_errors(memory: &MemoryMap, stored: &StoreMap) {
         assert!(missing(map.unit(&at, &unit).await.map(drop)));
         assert!(missing(map.module_graph(&at, "no.such", 1, None).await.map(drop)));
         assert!(bad(map.module_graph(&at, "no.such", 9, None).await.map(drop)), "depth > 5");
+        assert!(bad(map.project_graph(&at, Some(0)).await.map(drop)), "squash 0");
         assert!(missing(map.chain(&at, "no.such", "other").await.map(drop)));
         assert!(missing(map.run(&At::project("no-such-project")).await.map(drop)));
         assert!(missing(map.runs("no-such-project").await.map(drop)));

@@ -21,6 +21,7 @@
 //!
 //! | route | answer |
 //! |---|---|
+//! | `/api/server` | what the server offers: its version, whether it runs index jobs |
 //! | `/api/projects` | projects |
 //! | `/api/projects/{project}/runs` | its runs, newest first |
 //! | `/api/run` | the run asked |
@@ -31,6 +32,7 @@
 //! | `/api/symbols?q=&limit=` | symbols, best first |
 //! | `/api/units/{module:qualname}` | a unit in context |
 //! | `/api/modules/{module}/graph?depth=&squash=` | a neighbourhood of the module graph |
+//! | `/api/graph?squash=` | the project's modules, most central (PageRank) first, and the imports among them |
 //! | `/api/chain?from=&to=` | a shortest import chain, or `null` |
 //! | `/api/cycles`, `/api/domains`, `/api/findings`, `/api/tags` | lists |
 //! | `/api/contracts` | the verdicts of the project's own contracts, or `null` |
@@ -68,6 +70,7 @@ mod job_routes;
 mod jobs;
 mod problem;
 mod routes;
+mod ui;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -12,8 +12,8 @@ use axum::{Json, Router};
 use pyatlas_chunker::ChunkKind;
 use pyatlas_graph::{ContractsReport, Cycle, Hop};
 use pyatlas_query::{
-    At, CodeMap, DomainSummary, FileEntry, FileView, MAX_OFFSET, MapRequest, ModuleGraph, Project, RepoMap, RunId,
-    Search, SearchHit, SearchMode, Symbol, UnitContext, UnitRef,
+    At, CodeMap, DomainSummary, FileEntry, FileView, MAX_OFFSET, MapRequest, ModuleGraph, Project, ProjectGraph,
+    RepoMap, RunId, Search, SearchHit, SearchMode, Symbol, UnitContext, UnitRef,
 };
 use pyatlas_store::{FindingRow, JobInfo, JobState, RunDiff, RunInfo, TagRow};
 use serde::de::DeserializeOwned;
@@ -33,6 +33,7 @@ use crate::{AppState, Problem, ServeOptions};
         description = "A Python codebase's map: search, files, symbols, units in context, the module graph, domains and drift."
     ),
     paths(
+        server,
         projects,
         runs,
         run,
@@ -43,6 +44,7 @@ use crate::{AppState, Problem, ServeOptions};
         symbols,
         unit,
         module_graph,
+        project_graph,
         chain,
         cycles,
         domains,
@@ -79,6 +81,7 @@ pub fn router(map: Arc<dyn CodeMap>, options: ServeOptions) -> Router {
     };
     let router = Router::new()
         .route("/api/openapi.json", get(openapi))
+        .route("/api/server", get(server))
         .route("/api/projects", get(projects))
         .route("/api/projects/{project}/runs", get(runs))
         .route("/api/run", get(run))
@@ -89,6 +92,7 @@ pub fn router(map: Arc<dyn CodeMap>, options: ServeOptions) -> Router {
         .route("/api/symbols", get(symbols))
         .route("/api/units/{unit}", get(unit))
         .route("/api/modules/{module}/graph", get(module_graph))
+        .route("/api/graph", get(project_graph))
         .route("/api/chain", get(chain))
         .route("/api/cycles", get(cycles))
         .route("/api/domains", get(domains))
@@ -109,7 +113,9 @@ pub fn router(map: Arc<dyn CodeMap>, options: ServeOptions) -> Router {
         // The guard refuses a body over the limit by its length; the limit
         // also stops a body sent without one.
         .layer(middleware::from_fn_with_state(state.clone(), guard))
-        .layer(DefaultBodyLimit::max(BODY_LIMIT));
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        // The page, outside the token: it carries no data, and asks for the token.
+        .merge(crate::ui::routes());
     // Outermost, so that a browser's preflight is answered before the token is asked.
     let router = if options.cors.is_empty() {
         router
@@ -233,6 +239,27 @@ async fn openapi() -> Answer {
 
 pub(crate) fn json<T: serde::Serialize>(value: &T) -> Answer {
     Ok(Json(value).into_response())
+}
+
+/// What this server offers, beyond the map.
+#[derive(Serialize, ToSchema)]
+struct ServerInfo {
+    /// The version of pyatlas-serve.
+    version: &'static str,
+    /// Whether `POST /api/jobs` indexes folders (a store with allowed roots).
+    jobs: bool,
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/server",
+    responses(
+        (status = 200, description = "what this server offers", body = ServerInfo),
+        (status = 401, description = "no valid token (when the server has one)", body = ProblemBody, content_type = "application/problem+json"),
+    )
+)]
+async fn server(State(state): State<AppState>) -> Answer {
+    json(&ServerInfo { version: env!("CARGO_PKG_VERSION"), jobs: state.jobs.is_some() })
 }
 
 #[utoipa::path(
@@ -520,6 +547,34 @@ async fn module_graph(
     Params(p): Params<GraphParams>,
 ) -> Answer {
     json(&state.map.module_graph(&at.at(), &module, p.depth.unwrap_or(1), p.squash).await?)
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+struct SquashParams {
+    /// The package depth to squash modules to (1 to 32; default: none).
+    #[param(minimum = 1, maximum = 32)]
+    squash: Option<usize>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/graph",
+    params(RunParams, SquashParams),
+    responses(
+        (status = 200, description = "the project's modules, most central first, and the imports among them", body = ProjectGraph),
+        (status = 400, description = "a bad parameter", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 401, description = "no valid token (when the server has one)", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 404, description = "no such project, run or item", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 503, description = "the index is unavailable or busy", body = ProblemBody, content_type = "application/problem+json"),
+    )
+)]
+async fn project_graph(
+    State(state): State<AppState>,
+    Params(at): Params<RunParams>,
+    Params(p): Params<SquashParams>,
+) -> Answer {
+    json(&state.map.project_graph(&at.at(), p.squash).await?)
 }
 
 #[derive(Deserialize, IntoParams)]

@@ -87,6 +87,9 @@ async fn every_route_answers_what_the_query_layer_answers() {
     let chain = ok(get(addr, "/api/chain?from=shop.api&to=shop.models", None).await);
     assert_eq!(chain, value(&map.chain(&at, "shop.api", "shop.models").await.expect("chain")));
     for (route, answer) in [
+        ("/api/graph", value(&map.project_graph(&at, None).await.expect("graph"))),
+        ("/api/graph?squash=1", value(&map.project_graph(&at, Some(1)).await.expect("graph"))),
+        ("/api/server", serde_json::json!({"version": env!("CARGO_PKG_VERSION"), "jobs": false})),
         ("/api/cycles", value(&map.cycles(&at).await.expect("cycles"))),
         ("/api/domains", value(&map.domains(&at).await.expect("domains"))),
         ("/api/findings", value(&map.findings(&at).await.expect("findings"))),
@@ -145,8 +148,12 @@ async fn bad_requests_get_problems_never_a_server_error() {
         ("/api/projects/nope/runs", 404),
         ("/api/diff?from=1&to=2", 404),
         ("/api/diff?from=1", 400),
+        ("/api/graph?squash=0", 400),
+        ("/api/graph?squash=x", 400),
         ("/api/nothing", 404),
-        ("/", 404),
+        ("/nothing-here", 404),
+        ("/assets/nothing.js", 404),
+        ("/assets/../index.html", 404),
     ];
     for &(path, expected) in cases {
         let (status, kind, body) = get(addr, path, None).await;
@@ -190,6 +197,11 @@ async fn a_token_guards_every_route_and_never_shows() {
     }
     assert_eq!(get(addr, "/api/projects", Some("s3cret-token")).await.0, 200);
     assert_eq!(get(addr, "/api/nothing", Some("s3cret-token")).await.0, 404);
+    // The page carries no data: it loads without the token, and asks for it.
+    for page in ["/", "/search", "/code/shop/api.py", "/graph", "/assets/app.js"] {
+        let response = reqwest::get(format!("http://{addr}{page}")).await.expect("a response");
+        assert_eq!(response.status(), 200, "{page}");
+    }
 
     let open: SocketAddr = "0.0.0.0:7878".parse().expect("address");
     let loopback: SocketAddr = "127.0.0.1:7878".parse().expect("address");
@@ -286,6 +298,13 @@ impl CodeMap for Slow {
     ) -> pyatlas_query::Answer<'a, pyatlas_query::ModuleGraph> {
         self.0.module_graph(at, m, d, s)
     }
+    fn project_graph<'a>(
+        &'a self,
+        at: &'a At,
+        s: Option<usize>,
+    ) -> pyatlas_query::Answer<'a, pyatlas_query::ProjectGraph> {
+        self.0.project_graph(at, s)
+    }
     fn chain<'a>(
         &'a self,
         at: &'a At,
@@ -337,4 +356,33 @@ async fn shutdown_lets_a_request_in_flight_finish_and_takes_no_more() {
     assert!(body.as_array().is_some_and(|p| p.len() == 1));
     server.await.expect("the server task").expect("a clean stop");
     assert!(tokio::net::TcpStream::connect(addr).await.is_err(), "no more connections once stopped");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_page_is_served_from_the_binary_at_every_view() {
+    let addr = start(sample().await, ServeOptions::default()).await;
+    let client = reqwest::Client::new();
+    let index = client.get(format!("http://{addr}/")).send().await.expect("the page");
+    assert_eq!(index.status(), 200);
+    let policy = index.headers()["content-security-policy"].to_str().expect("text").to_owned();
+    assert!(policy.contains("default-src 'self'") && policy.contains("connect-src 'self'"), "{policy}");
+    assert_eq!(index.headers()["x-content-type-options"], "nosniff");
+    assert!(index.headers()["content-type"].to_str().expect("text").starts_with("text/html"));
+    let page = index.text().await.expect("html");
+    assert!(page.contains("/assets/app.js") && page.contains("/assets/app.css"));
+    // Nothing loaded from elsewhere.
+    assert!(!page.contains("http://") && !page.contains("https://"), "{page}");
+    for view in ["/search?q=x", "/code", "/code/shop/api.py", "/graph?depth=1", "/architecture", "/history", "/jobs"] {
+        let body = client.get(format!("http://{addr}{view}")).send().await.expect("a view").text().await.expect("html");
+        assert_eq!(body, page, "{view} answers the page");
+    }
+    for (asset, kind) in [("/assets/app.js", "text/javascript"), ("/assets/app.css", "text/css")] {
+        let response = client.get(format!("http://{addr}{asset}")).send().await.expect("an asset");
+        assert_eq!(response.status(), 200);
+        assert!(response.headers()["content-type"].to_str().expect("text").starts_with(kind));
+        let etag = response.headers()["etag"].clone();
+        let again =
+            client.get(format!("http://{addr}{asset}")).header("If-None-Match", etag).send().await.expect("again");
+        assert_eq!(again.status(), 304, "{asset} is cached by its ETag");
+    }
 }
