@@ -10,7 +10,8 @@
 //! database (`--database-url` or `DATABASE_URL`), the store is served, and
 //! `POST /api/jobs` indexes folders under each `--allow-root DIR` with the
 //! embedder the `index` example's flags choose; jobs left by a stopped
-//! server are taken up again. The MCP server (`pyatlas-mcp`) answers at
+//! server are taken up again. The web UI answers at `/`, the JSON API
+//! under `/api/`, and the MCP server (`pyatlas-mcp`) answers at
 //! `/mcp` over streamable HTTP. It binds to loopback unless given a token,
 //! prints the URL it listens on, and stops gracefully on SIGINT or SIGTERM
 //! (requests in flight finish, running jobs end resumable).
@@ -102,6 +103,7 @@ async fn run(args: Args) -> anyhow::Result<bool> {
     options.mcp = Some(PyatlasMcp::new(Arc::clone(&map)));
     let listener = tokio::net::TcpListener::bind(args.bind).await.with_context(|| format!("binding {}", args.bind))?;
     println!("listening on http://{}", listener.local_addr()?);
+    eprintln!("open that URL in a browser for the web UI; the JSON API is under /api/");
     let jobs = options.jobs.clone();
     let stop = jobs.clone();
     serve(listener, router(map, options), async move {

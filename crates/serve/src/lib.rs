@@ -1,4 +1,4 @@
-//! The HTTP API of pyatlas: the questions of [`pyatlas_query::CodeMap`] as
+//! The HTTP API and web UI of pyatlas: the questions of [`pyatlas_query::CodeMap`] as
 //! JSON over axum, on any backend (the in-memory map of a folder, or a
 //! store in PostgreSQL). The API answers only what the query layer
 //! answers; it has no analysis of its own.
@@ -52,6 +52,14 @@
 //! With [`ServeOptions::mcp`], the MCP server of `pyatlas-mcp` answers at
 //! `/mcp` over streamable HTTP (stateless, JSON answers), behind the same
 //! token as every route.
+//!
+//! # Web UI
+//! [`router`] also answers a web page at `/` and at each view's path
+//! (`/search`, `/code/{path}`, `/graph`, `/architecture`, `/history`,
+//! `/jobs`), with its assets under `/assets/`: TypeScript built into
+//! `ui/dist/` and embedded in this crate. The page asks the API for
+//! everything; it is served without the token (it carries no data) and
+//! asks the user for the token when the API answers 401.
 //!
 //! # Errors and limits
 //! Errors are RFC 9457 `application/problem+json`: 400 for a bad

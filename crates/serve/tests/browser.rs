@@ -6,17 +6,19 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use fantoccini::wd::{Capabilities, WebDriverCompatibleCommand};
-use fantoccini::{Client, ClientBuilder, Locator};
+#[path = "support/browser.rs"]
+mod support;
+
+use fantoccini::Locator;
 use pyatlas_embed::HashEmbedder;
-use pyatlas_query::{CodeMap, MemoryMap, StoreMap};
-use pyatlas_serve::{Jobs, ServeOptions, router, serve};
+use pyatlas_query::{MemoryMap, StoreMap};
+use pyatlas_serve::Jobs;
 use pyatlas_store::{Store, StoreConfig};
 use serde_json::{Value, json};
+use support::{Browser, start};
 
 /// The planted function, and the line it is defined at.
 const PLANTED: &str = "reconcile_ledger_balances";
@@ -53,8 +55,6 @@ def audit_all(paths):
     return [audit_total(p) for p in paths]
 "#;
 
-const WAIT: Duration = Duration::from_secs(30);
-
 /// The sample project with the planted ledger, in a scratch folder.
 fn fixture(into: &Path) -> PathBuf {
     let root = into.join("shopfront");
@@ -81,157 +81,6 @@ fn copy_tree(from: &Path, to: &Path) {
     }
 }
 
-async fn start(map: Arc<dyn CodeMap>, jobs: Option<Jobs>) -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
-    let addr = listener.local_addr().expect("address");
-    let options = ServeOptions { jobs, ..ServeOptions::default() };
-    tokio::spawn(serve(listener, router(map, options), std::future::pending()));
-    addr
-}
-
-/// A headless Chromium, driven by its own chromedriver.
-struct Browser {
-    client: Client,
-    driver: Child,
-    base: String,
-    shots: PathBuf,
-    _profile: tempfile::TempDir,
-}
-
-impl Drop for Browser {
-    fn drop(&mut self) {
-        let _ = self.driver.kill();
-        let _ = self.driver.wait();
-    }
-}
-
-/// The browser's console since the last call (chromedriver's log endpoint).
-#[derive(Debug)]
-struct ConsoleLog;
-
-impl WebDriverCompatibleCommand for ConsoleLog {
-    fn endpoint(&self, base_url: &url::Url, session_id: Option<&str>) -> Result<url::Url, url::ParseError> {
-        base_url.join(&format!("session/{}/se/log", session_id.unwrap_or_default()))
-    }
-
-    fn method_and_body(&self, _: &url::Url) -> (axum::http::Method, Option<String>) {
-        (axum::http::Method::POST, Some(r#"{"type":"browser"}"#.to_owned()))
-    }
-}
-
-impl Browser {
-    async fn open(addr: SocketAddr, label: &str) -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port").local_addr().expect("port").port();
-        let driver = Command::new(which("chromedriver"))
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("chromedriver runs (scripts/test installs chromium-driver)");
-        let profile = tempfile::tempdir().expect("a profile folder");
-        let mut caps = Capabilities::new();
-        let mut chrome = json!({
-            "args": [
-                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--disable-quic", "--no-first-run", "--window-size=1280,800",
-                format!("--user-data-dir={}", profile.path().display()),
-            ],
-        });
-        if Path::new("/usr/bin/chromium").exists() {
-            chrome["binary"] = json!("/usr/bin/chromium");
-        }
-        caps.insert("goog:chromeOptions".to_owned(), chrome);
-        caps.insert("goog:loggingPrefs".to_owned(), json!({"browser": "ALL"}));
-        let deadline = Instant::now() + WAIT;
-        let client = loop {
-            let connector = hyper_util::client::legacy::connect::HttpConnector::new();
-            match ClientBuilder::new(connector)
-                .capabilities(caps.clone())
-                .connect(&format!("http://127.0.0.1:{port}"))
-                .await
-            {
-                Ok(client) => break client,
-                Err(e) if Instant::now() > deadline => panic!("no WebDriver session: {e}"),
-                Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
-            }
-        };
-        let shots = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/ui-screenshots").join(label);
-        std::fs::create_dir_all(&shots).expect("the screenshots folder");
-        Self { client, driver, base: format!("http://{addr}"), shots, _profile: profile }
-    }
-
-    /// Goes to `path` and waits for its view to be shown.
-    async fn visit(&self, path: &str) {
-        self.client.goto(&format!("{}{path}", self.base)).await.expect("goto");
-        self.rendered().await;
-    }
-
-    /// Waits until the view has been shown (or has shown its error).
-    async fn rendered(&self) {
-        self.until("document.body.dataset.ready !== undefined && !document.querySelector('main .loading')").await;
-    }
-
-    /// Waits until `script` (an expression) is truthy; returns its value.
-    async fn until(&self, script: &str) -> Value {
-        let deadline = Instant::now() + WAIT;
-        loop {
-            let value = self.client.execute(&format!("return ({script});"), vec![]).await.expect("a script runs");
-            if !(value.is_null() || value == json!(false) || value == json!(0) || value == json!("")) {
-                return value;
-            }
-            assert!(Instant::now() < deadline, "waited {WAIT:?} for {script}");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-
-    async fn js(&self, script: &str) -> Value {
-        self.client.execute(script, vec![]).await.expect("a script runs")
-    }
-
-    async fn path_and_query(&self) -> String {
-        let url = self.client.current_url().await.expect("a URL");
-        format!("{}?{}", url.path(), url.query().unwrap_or_default())
-    }
-
-    /// Errors the page wrote to the console since the last call.
-    async fn console_errors(&self) -> Vec<String> {
-        let log = self.client.issue_cmd(ConsoleLog).await.expect("the console log");
-        log.as_array()
-            .into_iter()
-            .flatten()
-            .filter(|entry| entry["level"] == "SEVERE")
-            .map(|entry| entry["message"].as_str().unwrap_or_default().to_owned())
-            .collect()
-    }
-
-    /// Screenshots of the view at 1280×800 and at 390 pixels wide, and a
-    /// check that the page neither errs nor overflows at either width.
-    async fn shoot(&self, view: &str) {
-        for (width, height) in [(1280, 800), (390, 844)] {
-            self.client.set_window_size(width, height).await.expect("resize");
-            tokio::time::sleep(Duration::from_millis(150)).await;
-            let png = self.client.screenshot().await.expect("a screenshot");
-            std::fs::write(self.shots.join(format!("{view}-{width}.png")), png).expect("save the screenshot");
-            let overflow = self.js("return document.documentElement.scrollWidth - window.innerWidth;").await;
-            assert!(overflow.as_i64().unwrap_or(0) <= 1, "{view} overflows {width} px by {overflow} px");
-        }
-        self.client.set_window_size(1280, 800).await.expect("resize");
-        let errors = self.console_errors().await;
-        assert!(errors.is_empty(), "{view} wrote errors to the console: {errors:#?}");
-    }
-}
-
-fn which(program: &str) -> PathBuf {
-    std::env::var_os("PATH")
-        .into_iter()
-        .flat_map(|paths| std::env::split_paths(&paths).collect::<Vec<_>>())
-        .chain([PathBuf::from("/usr/bin"), PathBuf::from("/usr/lib/chromium")])
-        .map(|dir| dir.join(program))
-        .find(|path| path.is_file())
-        .unwrap_or_else(|| panic!("{program} is not installed (scripts/test installs chromium and chromium-driver)"))
-}
-
 async fn api(addr: SocketAddr, route: &str) -> Value {
     let response = reqwest::get(format!("http://{addr}{route}")).await.expect("a response");
     assert!(response.status().is_success(), "{route}: {}", response.status());
@@ -256,6 +105,14 @@ async fn views(browser: &Browser, addr: SocketAddr, query: &str) {
     let url = browser.path_and_query().await;
     assert!(url.contains("q=reconcile+ledger+balances") || url.contains("q=reconcile%20ledger%20balances"), "{url}");
     browser.shoot("search").await;
+
+    // A hit's code is numbered as in its file.
+    let numbered = browser
+        .js(&format!(
+            "const row = [...document.querySelectorAll('.hit tr')].find(r => r.textContent.includes('def {PLANTED}')); return row && row.querySelector('.ln').textContent;"
+        ))
+        .await;
+    assert_eq!(numbered, json!(PLANTED_LINE.to_string()), "the hit's lines are the file's");
 
     // The planted function is found; its result opens the code view at its line.
     let hits = browser.client.find_all(Locator::Css(".hit .hit-head a")).await.expect("hits");
@@ -371,6 +228,7 @@ async fn graph(browser: &Browser, addr: SocketAddr, query: &str) {
     }
     let marked = browser.js("return window.pyatlasGraph.edges('.chain').length;").await;
     assert_eq!(marked, json!(hops.len()), "the chain is drawn");
+    browser.shoot("graph-chain").await;
     // A node opens its module.
     let first = &hops[0]["importer"];
     let opened = browser
@@ -380,7 +238,6 @@ async fn graph(browser: &Browser, addr: SocketAddr, query: &str) {
     browser.client.find(Locator::Css(".graph-side a")).await.expect("link").click().await.expect("click");
     browser.until("location.pathname.startsWith('/code/') && document.querySelector('table.code')").await;
     assert!(browser.path_and_query().await.starts_with(href.split('?').next().expect("a path")));
-    browser.shoot("graph-chain").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

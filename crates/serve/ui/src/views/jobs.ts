@@ -49,7 +49,7 @@ export async function jobs(main: HTMLElement, url: URL): Promise<void> {
             'table',
             null,
             h('thead', null, h('tr', null, ['Job', 'Project', 'Folder', 'State', 'Run', 'Created'].map((t) => h('th', { scope: 'col' }, t)))),
-            h('tbody', null, page.jobs.map((j) => h('tr', null, h('td', null, link(`/jobs?job=${j.id}`, `job ${j.id}`)), h('td', null, j.project), h('td', null, j.root), h('td', null, badge(j.state)), h('td', null, j.run ?? ''), h('td', null, j.created_at)))),
+            h('tbody', null, page.jobs.map((j) => h('tr', { 'data-job': j.id }, h('td', null, link(`/jobs?job=${j.id}`, `job ${j.id}`)), h('td', null, j.project), h('td', null, j.root), h('td', null, badge(j.state)), h('td', null, j.run ?? ''), h('td', null, j.created_at)))),
           ),
     ),
   );
@@ -79,6 +79,7 @@ async function watch(id: number): Promise<HTMLElement> {
   );
   const finish = (ended: JobInfo) => {
     state.replaceChildren(badge(ended.state));
+    document.querySelector(`tr[data-job="${id}"] .badge`)?.replaceWith(badge(ended.state));
     cancel.remove();
     status.textContent = ended.error ? `${ended.state}: ${ended.error}` : ended.state;
     if (ended.run) status.append(' · ', link(`/?project=${encodeURIComponent(ended.project)}`, `run ${ended.run}`));

@@ -86,6 +86,19 @@ function hit(found: SearchHit): HTMLElement {
       ' ',
       h('span', { class: 'score muted' }, found.score.toFixed(3)),
     ),
-    codeBlock(found.text, { first: found.start_line }),
+    hitCode(found),
+  );
+}
+
+/// The hit's code at its lines; the chunk's context header (its path, the
+/// enclosing class) comes first, apart and unnumbered.
+function hitCode(found: SearchHit): HTMLElement {
+  const lines = found.text.replace(/\n$/, '').split('\n');
+  const header = Math.max(0, lines.length - (found.end_line - found.start_line + 1));
+  return h(
+    'div',
+    null,
+    header ? h('pre', { class: 'chunk-header' }, lines.slice(0, header).join('\n')) : null,
+    codeBlock(lines.slice(header).join('\n'), { first: found.start_line }),
   );
 }
