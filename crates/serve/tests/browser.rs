@@ -171,6 +171,16 @@ async fn views(browser: &Browser, addr: SocketAddr, query: &str) {
     let id = browser.js("return document.querySelector('tr.target').id;").await;
     assert_eq!(id, json!(format!("L{}", first["line"])));
 
+    // An error from the API is shown, not swallowed.
+    browser.visit(&format!("/code/no/such.py{query}")).await;
+    let shown = browser
+        .until("document.querySelector('#errors .error') && document.querySelector('#errors .error').textContent")
+        .await;
+    assert!(shown.as_str().is_some_and(|t| t.contains("404")), "{shown}");
+    // The browser logs the 404 itself: that one is expected.
+    let logged = browser.console_errors().await;
+    assert!(logged.iter().all(|e| e.contains("404")), "{logged:#?}");
+
     // History and indexing answer on every backend.
     browser.visit(&format!("/history{query}")).await;
     browser.shoot("history").await;
@@ -190,6 +200,21 @@ async fn graph(browser: &Browser, addr: SocketAddr, query: &str) {
     let ms = browser.js("return Number(document.querySelector('#graph').dataset.interactiveMs);").await;
     eprintln!("the graph of {} modules was interactive after {ms} ms", modules.len());
     browser.shoot("graph").await;
+    // Packages collapse to a depth.
+    let squashed = api(
+        addr,
+        &format!("/api/graph{}", if query.is_empty() { "?squash=1".to_owned() } else { format!("{query}&squash=1") }),
+    )
+    .await;
+    browser
+        .visit(&format!("/graph{}", if query.is_empty() { "?depth=1".to_owned() } else { format!("{query}&depth=1") }))
+        .await;
+    browser.until("document.querySelector('#graph[data-ready]')").await;
+    let drawn = browser.js("return window.pyatlasGraph.nodes().length;").await;
+    assert_eq!(drawn, json!(squashed["modules"].as_array().expect("modules").len()), "packages to depth 1");
+    assert!(drawn.as_u64() < Some(modules.len() as u64), "collapsing draws fewer nodes");
+    browser.visit(&format!("/graph{query}")).await;
+    browser.until("document.querySelector('#graph[data-ready]')").await;
 
     // The longest chain among a few modules.
     let mut best: Option<(String, String, Vec<Value>)> = None;
@@ -333,4 +358,32 @@ async fn the_ui_on_the_store_indexes_and_diffs_runs() {
     let changed = changed.as_str().expect("text");
     assert!(changed.contains("shop/ledger.py") && changed.contains(PLANTED), "{changed}");
     browser.shoot("history-diff").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_ui_asks_for_the_token_and_sends_it() {
+    let dir = tempfile::tempdir().expect("a scratch folder");
+    let root = fixture(dir.path());
+    let map = Arc::new(MemoryMap::index(&root).await.expect("index the fixture"));
+    let token = pyatlas_serve::Token::new("ui-s3cret").expect("a token");
+    let addr = support::start_with(map, pyatlas_serve::ServeOptions { token: Some(token), ..Default::default() }).await;
+    let browser = Browser::open(addr, "token").await;
+    browser.visit("/architecture").await;
+    let shown = browser
+        .until("document.querySelector('#errors .error') && document.querySelector('#errors .error').textContent")
+        .await;
+    assert!(shown.as_str().is_some_and(|t| t.contains("401") && !t.contains("s3cret")), "{shown}");
+    browser
+        .client
+        .find(Locator::Css("#token"))
+        .await
+        .expect("the token field")
+        .send_keys("ui-s3cret\u{E007}")
+        .await
+        .expect("keys");
+    browser.until("document.querySelector('table.findings')").await;
+    assert_eq!(browser.js("return document.querySelectorAll('#errors .error').length;").await, json!(0));
+    // The token stays in the tab for the next view.
+    browser.client.find(Locator::Css("nav a[href='/graph']")).await.expect("a link").click().await.expect("click");
+    browser.until("document.querySelector('#graph[data-ready]')").await;
 }

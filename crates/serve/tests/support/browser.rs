@@ -17,9 +17,13 @@ use serde_json::{Value, json};
 pub(crate) const WAIT: Duration = Duration::from_secs(30);
 
 pub(crate) async fn start(map: Arc<dyn CodeMap>, jobs: Option<Jobs>) -> SocketAddr {
+    start_with(map, ServeOptions { jobs, ..ServeOptions::default() }).await
+}
+
+/// A server for `map` on loopback, with `options`.
+pub(crate) async fn start_with(map: Arc<dyn CodeMap>, options: ServeOptions) -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
     let addr = listener.local_addr().expect("address");
-    let options = ServeOptions { jobs, ..ServeOptions::default() };
     tokio::spawn(serve(listener, router(map, options), std::future::pending()));
     addr
 }

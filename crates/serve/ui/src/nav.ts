@@ -21,7 +21,7 @@ export function showError(error: unknown): void {
   const close = h('button', { type: 'button', 'aria-label': 'Dismiss', onclick: () => item.remove() }, '×');
   const item = h('div', { class: 'error' }, h('span', null, message), close);
   box.appendChild(item);
-  if (error instanceof ApiError && error.status === 401) box.appendChild(tokenForm());
+  if (error instanceof ApiError && error.status === 401 && !document.getElementById('token')) box.appendChild(tokenForm());
 }
 
 function tokenForm(): HTMLElement {
