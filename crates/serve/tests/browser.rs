@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+#[path = "support/stdlib.rs"]
+mod stdlib;
 #[path = "support/browser.rs"]
 mod support;
 
@@ -18,6 +20,7 @@ use pyatlas_query::{MemoryMap, StoreMap};
 use pyatlas_serve::Jobs;
 use pyatlas_store::{Store, StoreConfig};
 use serde_json::{Value, json};
+use stdlib::stdlib;
 use support::{Browser, start};
 
 /// The planted function, and the line it is defined at.
@@ -140,6 +143,18 @@ async fn views(browser: &Browser, addr: SocketAddr, query: &str) {
     browser.until("location.pathname === '/search' && document.querySelector('.hit')").await;
     browser.client.forward().await.expect("forward");
     browser.until("location.pathname.startsWith('/code/') && document.querySelector('tr.target')").await;
+
+    // A resolved call leads to its definition; its callers are listed there.
+    browser.visit(&format!("/code/shop/audit.py?name=audit_all{}", query.replace('?', "&"))).await;
+    let call = browser.client.find(Locator::Css("a.call")).await.expect("the call to audit_total, at its line");
+    assert!(call.text().await.expect("text").contains("shop.audit:audit_total"));
+    call.click().await.expect("click");
+    browser.until("document.querySelector('tr.target') && document.querySelector('tr.target').textContent.includes('def audit_total')").await;
+    browser.rendered().await;
+    let callers = browser.js("return document.querySelector('.callers').textContent;").await;
+    assert!(callers.as_str().is_some_and(|c| c.contains("shop.audit:audit_all")), "called by: {callers}");
+    browser.client.back().await.expect("back");
+    browser.until("location.search.includes('name=audit_all')").await;
 
     // Architecture: every drift finding, each linking to its line.
     let findings = api(addr, &format!("/api/findings{query}")).await;
@@ -281,6 +296,18 @@ async fn the_ui_on_the_in_memory_backend() {
     graph(&browser, big, "").await;
 }
 
+/// Submits a job over the API.
+async fn submit(addr: SocketAddr, root: &Path, project: &str) -> Value {
+    let response = reqwest::Client::new()
+        .post(format!("http://{addr}/api/jobs"))
+        .json(&json!({"root": root, "project": project}))
+        .send()
+        .await
+        .expect("submit");
+    assert_eq!(response.status(), 202);
+    response.json().await.expect("a job")
+}
+
 fn config() -> StoreConfig {
     let url = std::env::var("DATABASE_URL")
         .unwrap_or_else(|_| panic!("this test needs a PostgreSQL with pgvector: set DATABASE_URL or run scripts/test"));
@@ -294,7 +321,8 @@ async fn the_ui_on_the_store_indexes_and_diffs_runs() {
     let root = std::fs::canonicalize(fixture(dir.path())).expect("the fixture");
     let config = config();
     let store = Store::connect(config.clone()).await.expect("connect");
-    let jobs = Jobs::new(store.clone(), vec![dir.path().to_owned()], Arc::new(HashEmbedder::default()))
+    let stdlib = stdlib();
+    let jobs = Jobs::new(store.clone(), vec![dir.path().to_owned(), stdlib.clone()], Arc::new(HashEmbedder::default()))
         .expect("allowed folders")
         .heartbeat(Duration::from_millis(100));
     let addr = start(Arc::new(StoreMap::new(store)), Some(jobs)).await;
@@ -327,18 +355,20 @@ async fn the_ui_on_the_store_indexes_and_diffs_runs() {
     views(&browser, addr, "?project=shopfront").await;
     graph(&browser, addr, "?project=shopfront").await;
 
+    // A long job (the standard library), cancelled from the page.
+    let job = submit(addr, &stdlib, "stdlib").await;
+    browser.visit(&format!("/jobs?job={}", job["id"])).await;
+    browser.until("document.querySelector('#progress') && document.querySelector('#progress').value > 0").await;
+    browser.client.find(Locator::Css("button.cancel")).await.expect("Cancel").click().await.expect("click");
+    browser.until("document.querySelector('#job-state .badge').textContent === 'cancelled'").await;
+    let bar = browser.js("const p = document.querySelector('#progress'); return p.value < p.max;").await;
+    assert_eq!(bar, json!(true), "cancelled before the end");
+    assert!(browser.console_errors().await.is_empty());
+
     // A second run, with the planted function changed: the diff shows it.
     let changed = LEDGER.replace("    return unmatched\n", "    unmatched.sort()\n    return unmatched\n");
     std::fs::write(root.join("shop/ledger.py"), changed).expect("edit");
-    let job: Value = reqwest::Client::new()
-        .post(format!("http://{addr}/api/jobs"))
-        .json(&json!({"root": root, "project": "shopfront"}))
-        .send()
-        .await
-        .expect("submit")
-        .json()
-        .await
-        .expect("a job");
+    let job = submit(addr, &root, "shopfront").await;
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
         let now = api(addr, &format!("/api/jobs/{}", job["id"])).await;

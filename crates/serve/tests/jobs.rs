@@ -14,19 +14,15 @@ use pyatlas_serve::{Jobs, ServeOptions, router, serve};
 use pyatlas_store::{Store, StoreConfig};
 use serde_json::{Value, json};
 
+#[path = "support/stdlib.rs"]
+mod stdlib;
+use stdlib::stdlib;
+
 fn config(test: &str) -> StoreConfig {
     let url = std::env::var("DATABASE_URL")
         .unwrap_or_else(|_| panic!("this test needs a PostgreSQL with pgvector: set DATABASE_URL or run scripts/test"));
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
     StoreConfig::new(&url).expect("DATABASE_URL").schema(format!("s_jobs_{test}_{}_{nanos}", std::process::id()))
-}
-
-fn stdlib() -> PathBuf {
-    let out = std::process::Command::new("python3")
-        .args(["-c", "import sysconfig; print(sysconfig.get_paths()['stdlib'])"])
-        .output()
-        .expect("python3 runs");
-    std::fs::canonicalize(String::from_utf8_lossy(&out.stdout).trim()).expect("the standard library")
 }
 
 fn examples() -> PathBuf {

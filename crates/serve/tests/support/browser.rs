@@ -3,6 +3,7 @@
 //! tests and the graph benchmark.
 
 use std::net::SocketAddr;
+use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -38,7 +39,12 @@ pub(crate) struct Browser {
 }
 
 impl Drop for Browser {
+    /// Chromium outlives a killed chromedriver: the driver runs in its own
+    /// process group, and the whole group goes (the browser with it), even
+    /// when a test panics before it could end the session.
     fn drop(&mut self) {
+        let group = format!("-{}", self.driver.id());
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
         let _ = self.driver.kill();
         let _ = self.driver.wait();
     }
@@ -65,6 +71,7 @@ impl Browser {
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
+            .process_group(0)
             .spawn()
             .expect("chromedriver runs (scripts/test installs chromium-driver)");
         let profile = tempfile::tempdir().expect("a profile folder");

@@ -91,21 +91,44 @@ export async function architecture(main: HTMLElement): Promise<void> {
             ),
           ],
     ),
-    section('Intent tags', tagDocs(tags)),
+    section('Intent tags', tagDocs(tags, findings)),
   );
 }
 
-/// The tags the code declares, by key: each value, where, and of what.
-function tagDocs(tags: TagRow[]): HTMLElement {
+/// The documentation of the declared intent: every tag, where it is, on
+/// what, and whether the code matches it (no finding at its line).
+function tagDocs(tags: TagRow[], findings: FindingRow[]): HTMLElement {
   if (tags.length === 0) return muted('The code declares no intent tags.');
-  const byKey = new Map<string, TagRow[]>();
-  for (const tag of tags) byKey.set(tag.key, [...(byKey.get(tag.key) ?? []), tag]);
+  const byTag = new Map<string, TagRow[]>();
+  for (const tag of tags) {
+    const name = tag.value ? `@${tag.key}:${tag.value}` : `@${tag.key}`;
+    byTag.set(name, [...(byTag.get(name) ?? []), tag]);
+  }
   return h(
-    'dl',
-    { class: 'tags' },
-    [...byKey].sort(([a], [b]) => a.localeCompare(b)).map(([key, rows]) => [
-      h('dt', null, badge(`@${key}`, 'tag')),
-      h('dd', null, h('ul', null, rows.map((t) => h('li', null, h('code', null, t.value), ' on ', t.scope, ' at ', link(codeUrl(t.path, t.line), `${t.path}:${t.line}`))))),
+    'div',
+    { class: 'tag-docs' },
+    h('p', { class: 'muted' }, `${tags.length} ${tags.length === 1 ? 'tag' : 'tags'}.`),
+    [...byTag].sort(([a], [b]) => a.localeCompare(b)).map(([name, rows]) => [
+      h('h3', null, badge(name, 'tag')),
+      h(
+        'table',
+        null,
+        h('thead', null, h('tr', null, ['Where', 'On', 'Matches the code'].map((t) => h('th', { scope: 'col' }, t)))),
+        h(
+          'tbody',
+          null,
+          rows.map((t) => {
+            const against = findings.filter((f) => f.path === t.path && f.line === t.line);
+            return h(
+              'tr',
+              null,
+              h('td', null, link(codeUrl(t.path, t.line), `${t.path}:${t.line}`)),
+              h('td', null, t.scope),
+              h('td', null, against.length === 0 ? 'yes' : [h('strong', null, 'no'), ': ', against.map((f) => `${f.rule} ${f.message}`).join('; ')]),
+            );
+          }),
+        ),
+      ),
     ]),
   );
 }

@@ -66,6 +66,7 @@ async function watch(id: number): Promise<HTMLElement> {
     'button',
     {
       type: 'button',
+      class: 'cancel',
       onclick: async () => {
         try {
           await api<JobInfo>(`jobs/${id}/cancel`, { project: undefined }, { method: 'POST' });
