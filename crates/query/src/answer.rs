@@ -209,22 +209,13 @@ pub(crate) fn module_graph(
     if depth > MAX_DEPTH {
         return Err(QueryError::bad(format!("depth must be at most {MAX_DEPTH}")));
     }
-    if squash.is_some_and(|s| !(1..=MAX_SQUASH).contains(&s)) {
-        return Err(QueryError::bad(format!("squash must be 1 to {MAX_SQUASH}")));
-    }
-    let squashed;
-    let (graph, module) = match squash {
-        Some(level) => {
-            squashed = graph.squash(level);
-            let name = if graph.module(module).is_some_and(|m| m.kind == pyatlas_graph::ModuleKind::Internal) {
-                module.split('.').take(level).collect::<Vec<_>>().join(".")
-            } else {
-                module.to_owned()
-            };
-            (&squashed, name)
-        }
-        None => (graph, module.to_owned()),
+    let squashed = squashed(graph, squash)?;
+    // An internal module stands for its package, squashed.
+    let module = match squash {
+        Some(level) if is_internal(graph, module) => module.split('.').take(level).collect::<Vec<_>>().join("."),
+        _ => module.to_owned(),
     };
+    let graph = squashed.as_ref().unwrap_or(graph);
     let (modules, imports) =
         graph.neighbourhood(&module, depth).ok_or_else(|| QueryError::not_found(format!("module {module}")))?;
     Ok(ModuleGraph { module, depth, squash, modules, imports })
@@ -233,18 +224,8 @@ pub(crate) fn module_graph(
 /// The internal modules of `graph` (squashed to `squash`), ranked, and the
 /// imports among them.
 pub(crate) fn project_graph(graph: &ImportGraph, squash: Option<usize>) -> Result<ProjectGraph, QueryError> {
-    if squash.is_some_and(|s| !(1..=MAX_SQUASH).contains(&s)) {
-        return Err(QueryError::bad(format!("squash must be 1 to {MAX_SQUASH}")));
-    }
-    let squashed;
-    let graph = match squash {
-        Some(level) => {
-            squashed = graph.squash(level);
-            &squashed
-        }
-        None => graph,
-    };
-    let internal = |name: &str| graph.module(name).is_some_and(|m| m.kind == pyatlas_graph::ModuleKind::Internal);
+    let squashed = squashed(graph, squash)?;
+    let graph = squashed.as_ref().unwrap_or(graph);
     let modules = graph
         .page_rank()
         .into_iter()
@@ -255,11 +236,24 @@ pub(crate) fn project_graph(graph: &ImportGraph, squash: Option<usize>) -> Resul
         .collect();
     let mut imports: Vec<Hop> = graph
         .edges()
-        .filter(|(a, b, _)| a != b && internal(a) && internal(b))
+        .filter(|(a, b, _)| a != b && is_internal(graph, a) && is_internal(graph, b))
         .map(|(a, b, edge)| Hop::new(a.to_owned(), b.to_owned(), edge.lines.clone()))
         .collect();
     imports.sort_by(|x, y| (&x.importer, &x.imported).cmp(&(&y.importer, &y.imported)));
     Ok(ProjectGraph { squash, modules, imports })
+}
+
+/// `graph` squashed to the package depth `squash` (checked), or `None` to
+/// ask the graph as it is.
+fn squashed(graph: &ImportGraph, squash: Option<usize>) -> Result<Option<ImportGraph>, QueryError> {
+    if squash.is_some_and(|s| !(1..=MAX_SQUASH).contains(&s)) {
+        return Err(QueryError::bad(format!("squash must be 1 to {MAX_SQUASH}")));
+    }
+    Ok(squash.map(|level| graph.squash(level)))
+}
+
+fn is_internal(graph: &ImportGraph, module: &str) -> bool {
+    graph.module(module).is_some_and(|m| m.kind == pyatlas_graph::ModuleKind::Internal)
 }
 
 /// A shortest chain of imports from module `from` to module `to`.

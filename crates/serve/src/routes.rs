@@ -115,7 +115,8 @@ pub fn router(map: Arc<dyn CodeMap>, options: ServeOptions) -> Router {
         .layer(middleware::from_fn_with_state(state.clone(), guard))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         // The page, outside the token: it carries no data, and asks for the token.
-        .merge(crate::ui::routes());
+        .merge(crate::ui::routes())
+        .layer(middleware::from_fn(etags));
     // Outermost, so that a browser's preflight is answered before the token is asked.
     let router = if options.cors.is_empty() {
         router
@@ -156,6 +157,11 @@ async fn guard(State(state): State<AppState>, request: Request, next: Next) -> R
     let Ok(_permit) = state.permits.try_acquire() else {
         return Problem::new(StatusCode::SERVICE_UNAVAILABLE, "too many requests in flight; try again").into_response();
     };
+    next.run(request).await
+}
+
+/// Every answer, the API's and the page's, gets its `ETag` here.
+async fn etags(request: Request, next: Next) -> Response {
     let offered = request.headers().get(header::IF_NONE_MATCH).cloned();
     with_etag(next.run(request).await, offered).await
 }

@@ -10,7 +10,7 @@
 
 use axum::Router;
 use axum::extract::Path;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
@@ -32,34 +32,23 @@ pub(crate) fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
     router.route("/assets/{*file}", get(asset))
 }
 
-async fn page(headers: HeaderMap) -> Response {
-    answer("index.html", &headers)
+async fn page() -> Response {
+    answer("index.html")
 }
 
-async fn asset(Path(file): Path<String>, headers: HeaderMap) -> Response {
-    answer(&format!("assets/{file}"), &headers)
+async fn asset(Path(file): Path<String>) -> Response {
+    answer(&format!("assets/{file}"))
 }
 
-fn answer(name: &str, headers: &HeaderMap) -> Response {
+/// The asset, with its type and security headers; its `ETag` is given by
+/// the router's layer, as every answer's.
+fn answer(name: &str) -> Response {
     let Some(file) = Assets::get(name) else {
         return Problem::new(StatusCode::NOT_FOUND, "no such asset").into_response();
     };
-    let hash: String = file.metadata.sha256_hash()[..16].iter().map(|b| format!("{b:02x}")).collect();
-    let tag = format!("\"{hash}\"");
-    let fresh = headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == tag));
-    let mut response =
-        if fresh { StatusCode::NOT_MODIFIED.into_response() } else { file.data.into_owned().into_response() };
+    let mut response = file.data.into_owned().into_response();
     let h = response.headers_mut();
-    if !fresh {
-        h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type(name)));
-    }
-    if let Ok(tag) = HeaderValue::from_str(&tag) {
-        h.insert(header::ETAG, tag);
-    }
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type(name)));
     h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(POLICY));
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));

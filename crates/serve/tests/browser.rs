@@ -97,8 +97,7 @@ async fn views(browser: &Browser, addr: SocketAddr, query: &str) {
     // Keyboard: `/` focuses the search box, Enter runs the search.
     browser.visit(&format!("/{query}")).await;
     browser.shoot("overview").await;
-    let main = browser.client.find(Locator::Css("main")).await.expect("main");
-    main.send_keys("/").await.expect("keys");
+    browser.fill("main", "/").await;
     let focused = browser.js("return document.activeElement && document.activeElement.id;").await;
     assert_eq!(focused, json!("quick-q"), "`/` focuses the search box");
     let active = browser.client.active_element().await.expect("the focused element");
@@ -174,14 +173,7 @@ async fn views(browser: &Browser, addr: SocketAddr, query: &str) {
     assert_eq!(contracts.len(), 2, "the sample's two contracts");
     browser.shoot("architecture").await;
     let first = &findings[0];
-    browser
-        .client
-        .find(Locator::Css("table.findings tbody a"))
-        .await
-        .expect("a finding's link")
-        .click()
-        .await
-        .expect("click");
+    browser.click("table.findings tbody a").await;
     browser.until("document.querySelector('tr.target')").await;
     let id = browser.js("return document.querySelector('tr.target').id;").await;
     assert_eq!(id, json!(format!("L{}", first["line"])));
@@ -245,9 +237,9 @@ async fn graph(browser: &Browser, addr: SocketAddr, query: &str) {
         }
     }
     let (from, to, hops) = best.expect("some chain");
-    browser.client.find(Locator::Css("#from")).await.expect("from").send_keys(&from).await.expect("keys");
-    browser.client.find(Locator::Css("#to")).await.expect("to").send_keys(&to).await.expect("keys");
-    browser.client.find(Locator::Css(".chain-form button")).await.expect("button").click().await.expect("click");
+    browser.fill("#from", &from).await;
+    browser.fill("#to", &to).await;
+    browser.click(".chain-form button").await;
     browser.until("document.querySelector('ol.chain') && document.querySelector('#graph[data-ready]')").await;
     let items = browser.js("return [...document.querySelectorAll('ol.chain li')].map(li => li.textContent);").await;
     let items = items.as_array().expect("items");
@@ -275,7 +267,7 @@ async fn graph(browser: &Browser, addr: SocketAddr, query: &str) {
         .js(&format!("const n = window.pyatlasGraph.getElementById({first}); n.emit('tap'); return document.querySelector('.graph-side a') && document.querySelector('.graph-side a').getAttribute('href');"))
         .await;
     let href = opened.as_str().expect("an Open module link").to_owned();
-    browser.client.find(Locator::Css(".graph-side a")).await.expect("link").click().await.expect("click");
+    browser.click(".graph-side a").await;
     browser.until("location.pathname.startsWith('/code/') && document.querySelector('table.code')").await;
     assert!(browser.path_and_query().await.starts_with(href.split('?').next().expect("a path")));
 }
@@ -330,17 +322,9 @@ async fn the_ui_on_the_store_indexes_and_diffs_runs() {
 
     // Indexing: a job started from the page; its bar reaches 100%.
     browser.visit("/jobs").await;
-    let folder = browser.client.find(Locator::Css("#root")).await.expect("the folder field");
-    folder.send_keys(&root.display().to_string()).await.expect("keys");
-    browser
-        .client
-        .find(Locator::Css("#job-project"))
-        .await
-        .expect("project")
-        .send_keys("shopfront")
-        .await
-        .expect("keys");
-    browser.client.find(Locator::Css("form.row button")).await.expect("Index").click().await.expect("click");
+    browser.fill("#root", &root.display().to_string()).await;
+    browser.fill("#job-project", "shopfront").await;
+    browser.click("form.row button").await;
     browser.until("document.querySelector('#progress')").await;
     browser.until("document.querySelector('#job-state .badge') && document.querySelector('#job-state .badge').textContent !== 'queued' && document.querySelector('#job-state .badge').textContent !== 'running'").await;
     let state = browser.js("return document.querySelector('#job-state .badge').textContent;").await;
@@ -359,7 +343,7 @@ async fn the_ui_on_the_store_indexes_and_diffs_runs() {
     let job = submit(addr, &stdlib, "stdlib").await;
     browser.visit(&format!("/jobs?job={}", job["id"])).await;
     browser.until("document.querySelector('#progress') && document.querySelector('#progress').value > 0").await;
-    browser.client.find(Locator::Css("button.cancel")).await.expect("Cancel").click().await.expect("click");
+    browser.click("button.cancel").await;
     browser.until("document.querySelector('#job-state .badge').textContent === 'cancelled'").await;
     let bar = browser.js("const p = document.querySelector('#progress'); return p.value < p.max;").await;
     assert_eq!(bar, json!(true), "cancelled before the end");
@@ -380,7 +364,7 @@ async fn the_ui_on_the_store_indexes_and_diffs_runs() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     browser.visit("/history?project=shopfront").await;
-    browser.client.find(Locator::Css("form.row button")).await.expect("Compare").click().await.expect("click");
+    browser.click("form.row button").await;
     browser.until("document.querySelector('.diff')").await;
     let changed = browser
         .js("return [...document.querySelectorAll('.diff section')].find(s => s.querySelector('h2').textContent.startsWith('Chunks changed')).textContent;")
@@ -403,17 +387,10 @@ async fn the_ui_asks_for_the_token_and_sends_it() {
         .until("document.querySelector('#errors .error') && document.querySelector('#errors .error').textContent")
         .await;
     assert!(shown.as_str().is_some_and(|t| t.contains("401") && !t.contains("s3cret")), "{shown}");
-    browser
-        .client
-        .find(Locator::Css("#token"))
-        .await
-        .expect("the token field")
-        .send_keys("ui-s3cret\u{E007}")
-        .await
-        .expect("keys");
+    browser.fill("#token", "ui-s3cret\u{E007}").await;
     browser.until("document.querySelector('table.findings')").await;
     assert_eq!(browser.js("return document.querySelectorAll('#errors .error').length;").await, json!(0));
     // The token stays in the tab for the next view.
-    browser.client.find(Locator::Css("nav a[href='/graph']")).await.expect("a link").click().await.expect("click");
+    browser.click("nav a[href='/graph']").await;
     browser.until("document.querySelector('#graph[data-ready]')").await;
 }

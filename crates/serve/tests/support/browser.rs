@@ -131,6 +131,18 @@ impl Browser {
         }
     }
 
+    /// Types `text` into the element `css` names.
+    pub(crate) async fn fill(&self, css: &str, text: &str) {
+        let field = self.client.find(fantoccini::Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}"));
+        field.send_keys(text).await.unwrap_or_else(|e| panic!("typing into {css}: {e}"));
+    }
+
+    /// Clicks the element `css` names.
+    pub(crate) async fn click(&self, css: &str) {
+        let element = self.client.find(fantoccini::Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}"));
+        element.click().await.unwrap_or_else(|e| panic!("clicking {css}: {e}"));
+    }
+
     pub(crate) async fn js(&self, script: &str) -> Value {
         self.client.execute(script, vec![]).await.expect("a script runs")
     }
