@@ -95,28 +95,106 @@ pub(crate) fn symbol_rank(query: &str, name: &str, qualname: &str) -> Option<u8>
     }
 }
 
-/// The `limit` best symbols of `candidates` (units with their module and
-/// their lower-cased name and qualname) for `query`: by rank, then shorter
-/// names, then place.
+/// The characters of `text` as a set: a bit for each of `a` to `z`, `0` to
+/// `9` and `_`, and one for every other character. A lower-cased name
+/// can match a query by [`symbol_rank`] other than through its qualname
+/// (ranks 0, 2, 4 and 5) only if its set holds the query's.
+pub(crate) fn letters(text: &str) -> u64 {
+    text.chars().fold(0, |set, c| {
+        let bit = match c {
+            'a'..='z' => u32::from(c) - u32::from('a'),
+            '0'..='9' => 26 + u32::from(c) - u32::from('0'),
+            '_' => 36,
+            _ => 37,
+        };
+        set | 1 << bit
+    })
+}
+
+/// Whether [`symbol_rank`] may match (`false` only where it does not):
+/// the query's letters are all in the name, or the qualname starts with
+/// the query. `query` and `qualname` come lower-cased, with the letters of
+/// the query and of the name.
+pub(crate) fn may_match(query: &str, query_letters: u64, name_letters: u64, qualname: &str) -> bool {
+    query_letters & !name_letters == 0 || qualname.starts_with(query)
+}
+
+/// A unit that a symbol query may match: the unit and its module, its
+/// name and qualname lower-cased, and its place among the units in the
+/// order of their path, line and qualname ([`places`]).
+pub(crate) struct SymbolCandidate<'a> {
+    pub(crate) unit: &'a UnitRow,
+    pub(crate) module: &'a str,
+    pub(crate) name: &'a str,
+    pub(crate) qualname: &'a str,
+    pub(crate) place: u32,
+}
+
+/// Each unit's place in the order of path, line and qualname (units that
+/// tie keep their order): the last key of [`best_symbols`]' order, as one
+/// number to compare.
+pub(crate) fn places<'a>(units: impl ExactSizeIterator<Item = &'a UnitRow>) -> Vec<u32> {
+    let units: Vec<&UnitRow> = units.collect();
+    let mut order: Vec<u32> = (0..u32::try_from(units.len()).unwrap_or(u32::MAX)).collect();
+    order.sort_by(|&a, &b| {
+        let (a, b) = (units[a as usize], units[b as usize]);
+        (&a.path, a.line, &a.qualname).cmp(&(&b.path, b.line, &b.qualname))
+    });
+    let mut places = vec![0; units.len()];
+    for (place, i) in (0..).zip(order) {
+        places[i as usize] = place;
+    }
+    places
+}
+
+/// The `limit` best symbols of `candidates` for `query`: by rank, then
+/// shorter names, then place.
 pub(crate) fn best_symbols<'a>(
     query: &str,
-    candidates: impl Iterator<Item = (&'a UnitRow, &'a str, &'a str, &'a str)>,
+    candidates: impl Iterator<Item = SymbolCandidate<'a>>,
     limit: usize,
 ) -> Vec<Symbol> {
     let query = query.to_lowercase();
-    let mut ranked: Vec<(u8, &UnitRow, &str)> = candidates
-        .filter_map(|(unit, module, name, qualname)| Some((symbol_rank(&query, name, qualname)?, unit, module)))
-        .collect();
-    ranked.sort_by(|a, b| {
-        (a.0, a.1.name.len(), &a.1.path, a.1.line, &a.1.qualname).cmp(&(
-            b.0,
-            b.1.name.len(),
-            &b.1.path,
-            b.1.line,
-            &b.1.qualname,
-        ))
+    let ranked = candidates.filter_map(|c| {
+        let rank = symbol_rank(&query, c.name, c.qualname)?;
+        Some(((rank, c.unit.name.len(), c.place), c.unit, c.module))
     });
-    ranked.into_iter().take(limit.min(MAX_SYMBOLS)).map(|(_, unit, module)| symbol(unit, module)).collect()
+    let order = |a: &((u8, usize, u32), &UnitRow, &str), b: &((u8, usize, u32), &UnitRow, &str)| a.0.cmp(&b.0);
+    best(ranked, limit.min(MAX_SYMBOLS), order).into_iter().map(|(_, unit, module)| symbol(unit, module)).collect()
+}
+
+/// The first `k` of `items` in the total order `order`, in that order: what
+/// sorting them all and taking `k` gives, in linear time for a small `k`
+/// (the items are kept in batches of `2k`, cut back to the best `k` when
+/// full, and an item worse than the `k`-th of the last cut is dropped).
+pub(crate) fn best<T>(
+    items: impl IntoIterator<Item = T>,
+    k: usize,
+    mut order: impl FnMut(&T, &T) -> std::cmp::Ordering,
+) -> Vec<T> {
+    if k == 0 {
+        return Vec::new();
+    }
+    let batch = k.saturating_mul(2).max(64);
+    let mut kept: Vec<T> = Vec::new();
+    let mut cut = false;
+    for item in items {
+        if cut && order(&item, &kept[k - 1]).is_ge() {
+            continue;
+        }
+        kept.push(item);
+        if kept.len() >= batch {
+            kept.select_nth_unstable_by(k - 1, &mut order);
+            kept.truncate(k);
+            cut = true;
+        }
+    }
+    if kept.len() > k {
+        kept.select_nth_unstable_by(k - 1, &mut order);
+        kept.truncate(k);
+    }
+    kept.sort_by(order);
+    kept
 }
 
 /// A `LIKE` pattern for [`symbol_rank`]'s weakest match (the query's
@@ -301,6 +379,19 @@ mod tests {
     }
 
     #[test]
+    fn best_is_the_first_k_of_a_sort() {
+        // Pairs with many ties in the first field, ordered by both.
+        let items: Vec<(u32, u32)> = (0..1_000u32).map(|i| ((i * 7_919) % 37, (i * 104_729) % 1_009)).collect();
+        let order = |a: &(u32, u32), b: &(u32, u32)| b.0.cmp(&a.0).then(a.1.cmp(&b.1));
+        let mut sorted = items.clone();
+        sorted.sort_by(order);
+        for k in [0, 1, 5, 31, 32, 33, 64, 100, 999, 1_000, 5_000] {
+            let first: Vec<_> = sorted.iter().copied().take(k).collect();
+            assert_eq!(best(items.iter().copied(), k, order), first, "k = {k}");
+        }
+    }
+
+    #[test]
     fn symbols_rank_exact_then_prefix_then_part_then_letters() {
         let units = [
             unit("load_config", "load_config"),
@@ -311,11 +402,24 @@ mod tests {
         ];
         let lowered: Vec<(String, String)> =
             units.iter().map(|u| (u.name.to_lowercase(), u.qualname.to_lowercase())).collect();
-        let found =
-            best_symbols("load", units.iter().zip(&lowered).map(|(u, (n, q))| (u, "m", n.as_str(), q.as_str())), 10);
+        let places = places(units.iter());
+        let candidates = units.iter().zip(&lowered).zip(&places).map(|((unit, (name, qualname)), &place)| {
+            SymbolCandidate { unit, module: "m", name, qualname, place }
+        });
+        let found = best_symbols("load", candidates, 10);
         let names: Vec<&str> = found.iter().map(|s| s.name.as_str()).collect();
         assert_eq!(names, ["load", "load_config", "reload", "lxoxaxd"]);
         assert_eq!(found[0].id.to_string(), "m:Loader.load");
+        // The letters filter lets every match through.
+        for query in ["load", "lod", "l_c", "loader.l", "ld", "x", "lxoxaxd", "é", "ol"] {
+            for (n, q) in &lowered {
+                if symbol_rank(query, n, q).is_some() {
+                    assert!(may_match(query, letters(query), letters(n), q), "{query:?} matches {q:?}");
+                }
+            }
+        }
+        assert!(!may_match("lod", letters("lod"), letters("other"), "other"));
+        assert_eq!(letters("a_z9é"), 1 | 1 << 25 | 1 << 35 | 1 << 36 | 1 << 37);
         let pattern = subsequence_pattern("a_b%");
         assert_eq!(pattern, "%a%\\_%b%\\%%");
     }

@@ -4,7 +4,6 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
-use bm25::{Embedder as Bm25, EmbedderBuilder, Language, Scorer};
 use pyatlas_embed::{Embedder, EmbeddingCache, TextHash};
 use pyatlas_graph::{ContractsReport, Cycle, Hop, ImportGraph, Walk};
 use pyatlas_index::{Indexer, MemoryTarget, RunRows};
@@ -13,12 +12,15 @@ use pyatlas_store::{
     fuse, is_name, merge_parts,
 };
 
-use crate::answer::{self, best_symbols};
+use self::search::{Columns, Lexical, Names, Symbols};
+use crate::answer::{self, SymbolCandidate, best, best_symbols};
 use crate::model::{
     At, DomainSummary, FileView, ModuleGraph, Project, ProjectGraph, Search, Symbol, UnitContext, UnitRef,
 };
 use crate::repo_map::{self, MapRequest, RepoMap};
 use crate::{Answer, CodeMap, QueryError};
+
+mod search;
 
 /// The map of one folder, held in the process: what the pipeline writes,
 /// written into memory instead of a store, with its vectors, a BM25 index
@@ -26,22 +28,55 @@ use crate::{Answer, CodeMap, QueryError};
 pub struct MemoryMap {
     rows: RunRows,
     embedder: Arc<dyn Embedder>,
-    /// The chunks' unit vectors, one row of `dimensions` per chunk (same
-    /// order as `rows.chunks`), in one block; zeros for a chunk never
-    /// embedded, which `embedded` marks.
-    vectors: Vec<f32>,
+    /// The chunks' unit vectors (rows in the order of `rows.chunks`); zeros
+    /// for a chunk never embedded, which `embedded` marks.
+    vectors: Columns,
     embedded: Vec<bool>,
-    dimensions: usize,
-    /// Each unit's name and qualname, lower-cased (same order as `rows.units`).
-    lowered: Vec<(String, String)>,
-    /// BM25 of the chunks' code words: the tokenizer fit to them, and the
-    /// scorer of their sparse vectors (ids are indexes in `rows.chunks`).
-    lexical: (Bm25, Scorer<u32>),
+    /// The units as symbol queries see them.
+    symbols: Symbols,
+    /// BM25 of the chunks' code words (documents are indexes in `rows.chunks`).
+    lexical: Lexical,
+    /// The chunks by the names they hold.
+    names: Names,
     /// Path -> index in `rows.files`.
     by_path: HashMap<String, usize>,
+    /// What each file holds (same order as `rows.files`).
+    contents: Vec<Contents>,
     /// Module -> index in `rows.files`.
     by_module: HashMap<String, usize>,
     graph: ImportGraph,
+}
+
+/// The rows of one file: indexes in `rows.units`, `rows.chunks`,
+/// `rows.tags` and `rows.findings`, in their order there.
+#[derive(Default)]
+struct Contents {
+    units: Vec<u32>,
+    chunks: Vec<u32>,
+    tags: Vec<u32>,
+    findings: Vec<u32>,
+}
+
+impl Contents {
+    /// Each file's contents, by the files' paths in `by_path`.
+    fn of(rows: &RunRows, by_path: &HashMap<String, usize>) -> Vec<Self> {
+        let mut contents: Vec<Self> = rows.files.iter().map(|_| Self::default()).collect();
+        let mut add = |path: &str, pick: fn(&mut Self) -> &mut Vec<u32>, i: usize| {
+            if let (Some(&file), Ok(i)) = (by_path.get(path), u32::try_from(i)) {
+                pick(&mut contents[file]).push(i);
+            }
+        };
+        rows.units.iter().enumerate().for_each(|(i, u)| add(&u.path, |c| &mut c.units, i));
+        rows.chunks.iter().enumerate().for_each(|(i, c)| add(&c.path, |c| &mut c.chunks, i));
+        rows.tags.iter().enumerate().for_each(|(i, t)| add(&t.path, |c| &mut c.tags, i));
+        rows.findings.iter().enumerate().for_each(|(i, f)| add(&f.path, |c| &mut c.findings, i));
+        contents
+    }
+}
+
+/// The rows of `all` at `indexes`.
+fn picked<'a, T>(all: &'a [T], indexes: &'a [u32]) -> impl Iterator<Item = &'a T> + 'a {
+    indexes.iter().filter_map(|&i| all.get(i as usize))
 }
 
 impl std::fmt::Debug for MemoryMap {
@@ -76,37 +111,28 @@ impl MemoryMap {
         let hashes: Vec<TextHash> = rows.chunks.iter().map(|c| TextHash::of(&c.text)).collect();
         let spec = embedder.spec();
         let cached = target.cache().get_many(embedder.model_id(), spec.dimensions, &hashes).await.unwrap_or_default();
-        let dimensions = spec.dimensions;
-        let mut vectors = vec![0.0; rows.chunks.len() * dimensions];
+        let mut vectors = Columns::zeros(rows.chunks.len(), spec.dimensions);
         let mut embedded = vec![false; rows.chunks.len()];
-        for ((vector, row), mark) in cached.into_iter().zip(vectors.chunks_exact_mut(dimensions)).zip(&mut embedded) {
-            if let Some(vector) = vector.filter(|v| v.len() == dimensions) {
-                row.copy_from_slice(&unit_vector(vector));
+        for ((vector, row), mark) in cached.into_iter().zip(0..).zip(&mut embedded) {
+            if let Some(vector) = vector.filter(|v| v.len() == spec.dimensions) {
+                vectors.set(row, &unit_vector(vector));
                 *mark = true;
             }
         }
-        let lowered = rows.units.iter().map(|u| (u.name.to_lowercase(), u.qualname.to_lowercase())).collect();
-        Ok(Self::assemble(rows, embedder, (vectors, embedded, dimensions), lowered))
+        Ok(Self::assemble(rows, embedder, vectors, embedded))
     }
 
-    fn assemble(
-        rows: RunRows,
-        embedder: Arc<dyn Embedder>,
-        (vectors, embedded, dimensions): (Vec<f32>, Vec<bool>, usize),
-        lowered: Vec<(String, String)>,
-    ) -> Self {
+    fn assemble(rows: RunRows, embedder: Arc<dyn Embedder>, vectors: Columns, embedded: Vec<bool>) -> Self {
+        let by_path: HashMap<String, usize> = rows.files.iter().enumerate().map(|(i, f)| (f.path.clone(), i)).collect();
+        let symbols = Symbols::new(&rows.units, |path| by_path.get(path).copied());
         let texts: Vec<String> = rows.chunks.iter().map(|chunk| lexical_text(&chunk.text)).collect();
-        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-        let bm25: Bm25 = EmbedderBuilder::with_fit_to_corpus(Language::English, &refs).build();
-        let mut scorer = Scorer::new();
-        for (text, i) in texts.iter().zip(0u32..) {
-            scorer.upsert(&i, bm25.embed(text));
-        }
-        let lexical = (bm25, scorer);
-        let by_path = rows.files.iter().enumerate().map(|(i, f)| (f.path.clone(), i)).collect();
+        let lexical = Lexical::new(&texts);
+        drop(texts);
+        let names = Names::new(&rows.chunks);
+        let contents = Contents::of(&rows, &by_path);
         let by_module = rows.files.iter().enumerate().map(|(i, f)| (f.module.clone(), i)).collect();
         let graph = answer::import_graph(rows.files.iter().map(|f| (f.module.as_str(), f.path.as_str())), &rows.edges);
-        Self { rows, embedder, vectors, embedded, dimensions, lowered, lexical, by_path, by_module, graph }
+        Self { rows, embedder, vectors, embedded, symbols, lexical, names, by_path, contents, by_module, graph }
     }
 
     /// The run's rows.
@@ -125,10 +151,11 @@ impl MemoryMap {
         Ok(())
     }
 
-    fn file_row(&self, path: &str) -> Result<&FileRow, QueryError> {
+    /// The file at `path` and what it holds.
+    fn file_row(&self, path: &str) -> Result<(&FileRow, &Contents), QueryError> {
         self.by_path
             .get(path)
-            .map(|&i| &self.rows.files[i])
+            .map(|&i| (&self.rows.files[i], &self.contents[i]))
             .ok_or_else(|| QueryError::not_found(format!("file {path}")))
     }
 
@@ -165,65 +192,43 @@ impl MemoryMap {
         let vectors =
             self.embedder.embed(&[text]).await.map_err(|e| QueryError::bad(format!("embedding the query: {e}")))?;
         let Some(probe) = vectors.into_iter().next().map(unit_vector) else { return Ok(Vec::new()) };
-        if probe.len() != self.dimensions || self.dimensions == 0 {
+        if probe.len() != self.vectors.dimensions() || probe.is_empty() {
             return Err(QueryError::bad("the query's vector does not have the run's dimensions"));
         }
-        let mut scored: Vec<(f64, usize)> = self
-            .vectors
-            .chunks_exact(self.dimensions)
-            .enumerate()
-            .filter(|&(i, _)| self.embedded[i] && Self::passes(search, &self.rows.chunks[i]))
-            .map(|(i, vector)| (f64::from(dot(vector, &probe)), i))
-            .collect();
-        let order = |a: &(f64, usize), b: &(f64, usize)| {
-            b.0.total_cmp(&a.0).then_with(|| self.rows.chunks[a.1].id.cmp(&self.rows.chunks[b.1].id))
-        };
-        // The best `limit` first (a total order: the same as sorting all).
-        if scored.len() > limit {
-            scored.select_nth_unstable_by(limit, order);
-            scored.truncate(limit);
-        }
-        scored.sort_by(order);
-        Ok(scored.into_iter().map(|(score, i)| SearchHit::of(&self.rows.chunks[i], score)).collect())
+        let scored = self.vectors.scores(&probe).into_iter().zip(&self.rows.chunks).zip(&self.embedded);
+        let passing = scored.filter(|&((_, chunk), &embedded)| embedded && Self::passes(search, chunk));
+        Ok(self.ranked(passing.map(|((score, chunk), _)| (score, chunk)), limit))
+    }
+
+    /// The best `limit` of `scored`, by score (then by chunk id: a total
+    /// order, so that ties do not depend on the index's layout).
+    fn ranked<'a>(&self, scored: impl Iterator<Item = (f32, &'a ChunkRow)>, limit: usize) -> Vec<SearchHit> {
+        let order = |a: &(f32, &ChunkRow), b: &(f32, &ChunkRow)| b.0.total_cmp(&a.0).then_with(|| a.1.id.cmp(&b.1.id));
+        best(scored, limit, order).into_iter().map(|(score, chunk)| SearchHit::of(chunk, f64::from(score))).collect()
     }
 
     fn by_text(&self, search: &Search, text: &str, limit: usize) -> Vec<SearchHit> {
-        let (bm25, scorer) = &self.lexical;
-        let hits = scorer
-            .matches(&bm25.embed(&lexical_text(text)))
-            .into_iter()
-            .filter_map(|r| self.rows.chunks.get(r.id as usize).map(|c| (c, r.score)))
-            .filter(|(chunk, _)| Self::passes(search, chunk))
-            .take(limit)
-            .map(|(chunk, score)| SearchHit::of(chunk, f64::from(score)))
-            .collect();
-        merge_parts(hits)
+        let scored = self.lexical.scores(&lexical_text(text)).into_iter();
+        let chunks = scored.filter_map(|(i, score)| Some((score, self.rows.chunks.get(i as usize)?)));
+        merge_parts(self.ranked(chunks.filter(|(_, chunk)| Self::passes(search, chunk)), limit))
     }
 
     /// The chunks holding a unit named `name`, units first, then by place.
     fn exact_names(&self, search: &Search, name: &str, limit: usize) -> Vec<SearchHit> {
-        let suffix = format!(".{name}");
-        let mut found: Vec<&ChunkRow> = self
-            .rows
-            .chunks
-            .iter()
-            .filter(|c| Self::passes(search, c) && c.qualnames.iter().any(|q| q == name || q.ends_with(&suffix)))
-            .collect();
+        let mut found: Vec<&ChunkRow> =
+            picked(&self.rows.chunks, self.names.holding(name)).filter(|c| Self::passes(search, c)).collect();
         found.sort_by_key(|c| (!c.kind.holds_unit(), c.path.as_str(), c.start_line));
         found.into_iter().take(limit).map(|c| SearchHit::of(c, 1.0)).collect()
     }
 
     fn unit_now(&self, unit: &UnitRef) -> Result<UnitContext, QueryError> {
-        let file = self
+        let (file, contents) = self
             .by_module
             .get(&unit.module)
-            .map(|&i| &self.rows.files[i])
+            .map(|&i| (&self.rows.files[i], &self.contents[i]))
             .ok_or_else(|| QueryError::not_found(format!("module {}", unit.module)))?;
-        let row = self
-            .rows
-            .units
-            .iter()
-            .filter(|u| u.path == file.path && u.qualname == unit.qualname)
+        let row = picked(&self.rows.units, &contents.units)
+            .filter(|u| u.qualname == unit.qualname)
             .min_by_key(|u| u.line)
             .ok_or_else(|| QueryError::not_found(format!("unit {unit}")))?;
         let id = unit.to_string();
@@ -236,21 +241,6 @@ impl MemoryMap {
             .collect();
         Ok(answer::unit_context(answer::symbol(row, &file.module), &file.source, &edges))
     }
-}
-
-/// The dot product, in eight lanes (so that it vectorises).
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let mut lanes = [0.0f32; 8];
-    let (a8, b8) = (a.chunks_exact(8), b.chunks_exact(8));
-    let tail: f32 = a8.remainder().iter().zip(b8.remainder()).map(|(x, y)| x * y).sum();
-    for (x, y) in a8.zip(b8) {
-        if let (Ok(x), Ok(y)) = (<&[f32; 8]>::try_from(x), <&[f32; 8]>::try_from(y)) {
-            for lane in 0..8 {
-                lanes[lane] += x[lane] * y[lane];
-            }
-        }
-    }
-    lanes.iter().sum::<f32>() + tail
 }
 
 /// `vector` scaled to length 1 (cosine becomes a dot product).
@@ -319,11 +309,12 @@ impl CodeMap for MemoryMap {
     fn file<'a>(&'a self, at: &'a At, path: &'a str) -> Answer<'a, FileView> {
         Box::pin(async move {
             self.check(at)?;
-            let file = self.file_row(path)?;
-            let units: Vec<_> = self.rows.units.iter().filter(|u| u.path == path).cloned().collect();
-            let domains = self.rows.chunks.iter().filter(|c| c.path == path).flat_map(|c| c.domains.iter().cloned());
-            let tags: Vec<TagRow> = self.rows.tags.iter().filter(|t| t.path == path).cloned().collect();
-            let findings: Vec<FindingRow> = self.rows.findings.iter().filter(|f| f.path == path).cloned().collect();
+            let (file, contents) = self.file_row(path)?;
+            let rows = &self.rows;
+            let units: Vec<_> = picked(&rows.units, &contents.units).cloned().collect();
+            let domains = picked(&rows.chunks, &contents.chunks).flat_map(|c| c.domains.iter().cloned());
+            let tags: Vec<TagRow> = picked(&rows.tags, &contents.tags).cloned().collect();
+            let findings: Vec<FindingRow> = picked(&rows.findings, &contents.findings).cloned().collect();
             Ok(answer::file_view(answer::entry(file), file.source.clone(), &units, domains, tags, findings))
         })
     }
@@ -331,13 +322,12 @@ impl CodeMap for MemoryMap {
     fn symbols<'a>(&'a self, at: &'a At, query: &'a str, limit: usize) -> Answer<'a, Vec<Symbol>> {
         Box::pin(async move {
             self.check(at)?;
-            let module = |path: &str| self.by_path.get(path).map_or("", |&i| self.rows.files[i].module.as_str());
-            let candidates = self.rows.units.iter().zip(&self.lowered);
-            Ok(best_symbols(
-                query,
-                candidates.map(|(u, (name, qualname))| (u, module(&u.path), name.as_str(), qualname.as_str())),
-                limit,
-            ))
+            let candidates = self.symbols.candidates(&query.to_lowercase(), limit).into_iter().filter_map(|i| {
+                let (unit, key) = (self.rows.units.get(i as usize)?, self.symbols.key(i)?);
+                let module = key.file.and_then(|i| self.rows.files.get(i)).map_or("", |f| f.module.as_str());
+                Some(SymbolCandidate { unit, module, name: &key.name, qualname: &key.qualname, place: key.place })
+            });
+            Ok(best_symbols(query, candidates, limit))
         })
     }
 

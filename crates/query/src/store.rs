@@ -241,12 +241,11 @@ impl CodeMap for StoreMap {
             let candidates = self.store.units_like(run.id, &answer::subsequence_pattern(query)).await?;
             let lowered: Vec<(String, String)> =
                 candidates.iter().map(|(u, _)| (u.name.to_lowercase(), u.qualname.to_lowercase())).collect();
-            let candidates = candidates.iter().zip(&lowered);
-            Ok(answer::best_symbols(
-                query,
-                candidates.map(|((u, m), (name, qualname))| (u, m.as_str(), name.as_str(), qualname.as_str())),
-                limit,
-            ))
+            let places = answer::places(candidates.iter().map(|(u, _)| u));
+            let candidates = candidates.iter().zip(&lowered).zip(places).map(|(((unit, module), (name, qualname)), place)| {
+                answer::SymbolCandidate { unit, module, name, qualname, place }
+            });
+            Ok(answer::best_symbols(query, candidates, limit))
         })
     }
 

@@ -1,0 +1,348 @@
+//! The in-memory backend's search indexes. Each gives exactly the answer of
+//! a scan over every chunk (the tests below hold them to it), at the cost of
+//! what a query touches rather than of the whole corpus:
+//! - [`Columns`]: the chunks' unit vectors stored by dimension, so that a
+//!   query reads only the dimensions it uses;
+//! - [`Lexical`]: BM25 (the `bm25` crate's tokenizer and term weights)
+//!   scored from postings lists;
+//! - [`Names`]: the chunks by every dotted tail of their qualnames;
+//! - [`Symbols`]: the units by name and qualname, for symbol queries.
+
+use std::collections::HashMap;
+
+use bm25::{Embedder as Bm25, EmbedderBuilder, Language};
+use pyatlas_store::{ChunkRow, UnitRow};
+
+use crate::answer::{letters, may_match, places};
+
+/// The chunks' unit vectors, one column per dimension (column `d` holds
+/// dimension `d` of every chunk, in chunk order).
+///
+/// A query's scores are, for every chunk, the sum over the query's
+/// non-zero dimensions of `query[d] * column[d]`: the dot product in the
+/// order of the dimensions, less its terms that are zero, which leave a
+/// sum unchanged. A sparse query (the hash embedder's: a few words touch a
+/// few dimensions) reads only its columns; a dense one reads every column,
+/// as a scan of rows would.
+pub(super) struct Columns {
+    values: Vec<f32>,
+    rows: usize,
+    dimensions: usize,
+}
+
+impl Columns {
+    /// `rows` zero vectors of `dimensions` values.
+    pub(super) fn zeros(rows: usize, dimensions: usize) -> Self {
+        Self { values: vec![0.0; rows * dimensions], rows, dimensions }
+    }
+
+    /// Sets row `row` to `vector` (which has the columns' dimensions).
+    pub(super) fn set(&mut self, row: usize, vector: &[f32]) {
+        for (column, &value) in self.values.chunks_exact_mut(self.rows.max(1)).zip(vector) {
+            if let Some(cell) = column.get_mut(row) {
+                *cell = value;
+            }
+        }
+    }
+
+    pub(super) fn dimensions(&self) -> usize {
+        self.dimensions
+    }
+
+    /// The dot product of `probe` with every row, in row order.
+    pub(super) fn scores(&self, probe: &[f32]) -> Vec<f32> {
+        let mut scores = vec![0.0f32; self.rows];
+        if self.rows == 0 {
+            return scores;
+        }
+        for (column, &q) in self.values.chunks_exact(self.rows).zip(probe) {
+            if q != 0.0 {
+                for (score, &value) in scores.iter_mut().zip(column) {
+                    *score += q * value;
+                }
+            }
+        }
+        scores
+    }
+}
+
+/// BM25 over a fixed set of documents: the `bm25` crate's tokenizer and
+/// term weights (`Embedder`), scored as its `Scorer` scores them, from
+/// postings lists rather than from every matching document's terms.
+pub(super) struct Lexical {
+    embedder: Bm25,
+    /// Token -> the documents holding it, ascending, with its weight there.
+    postings: HashMap<u32, Vec<(u32, f32)>>,
+    documents: usize,
+}
+
+impl Lexical {
+    /// The index of `texts` (document `i` is `texts[i]`), fit to them.
+    pub(super) fn new(texts: &[String]) -> Self {
+        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+        let embedder: Bm25 = EmbedderBuilder::with_fit_to_corpus(Language::English, &refs).build();
+        let mut postings: HashMap<u32, Vec<(u32, f32)>> = HashMap::new();
+        for (text, document) in texts.iter().zip(0u32..) {
+            for token in embedder.embed(text).iter() {
+                let list = postings.entry(token.index).or_default();
+                // A repeated token carries the same weight each time: keep one.
+                if list.last().is_none_or(|&(last, _)| last != document) {
+                    list.push((document, token.value));
+                }
+            }
+        }
+        postings.values_mut().for_each(|list| list.shrink_to_fit());
+        Self { embedder, postings, documents: texts.len() }
+    }
+
+    /// Every document that shares a token with `query`, with its score,
+    /// in document order: for each of the query's tokens (a repeated one
+    /// counts again), its inverse document frequency times its weight in
+    /// the document.
+    pub(super) fn scores(&self, query: &str) -> Vec<(u32, f32)> {
+        let mut totals = vec![0.0f32; self.documents];
+        let mut seen = vec![false; self.documents];
+        let mut matched = Vec::new();
+        for token in self.embedder.embed(query).iter() {
+            let Some(list) = self.postings.get(&token.index) else { continue };
+            let idf = self.idf(list.len());
+            for &(document, weight) in list {
+                let i = document as usize;
+                if !seen[i] {
+                    seen[i] = true;
+                    matched.push(document);
+                }
+                totals[i] += idf * weight;
+            }
+        }
+        matched.sort_unstable();
+        matched.into_iter().map(|d| (d, totals[d as usize])).collect()
+    }
+
+    /// The `bm25` crate's inverse document frequency.
+    fn idf(&self, frequency: usize) -> f32 {
+        let frequency = frequency as f32;
+        let numerator = self.documents as f32 - frequency + 0.5;
+        (1.0 + numerator / (frequency + 0.5)).ln()
+    }
+}
+
+/// The chunks by name: every dotted tail of every qualname a chunk holds
+/// (`a.B.c` gives `a.B.c`, `B.c` and `c`), so that the chunks holding a
+/// unit named `B.c` are those whose qualname is `B.c` or ends in `.B.c`.
+pub(super) struct Names(HashMap<Box<str>, Vec<u32>>);
+
+impl Names {
+    pub(super) fn new(chunks: &[ChunkRow]) -> Self {
+        let mut names: HashMap<Box<str>, Vec<u32>> = HashMap::new();
+        for (chunk, i) in chunks.iter().zip(0u32..) {
+            for qualname in &chunk.qualnames {
+                let tails = std::iter::once(qualname.as_str())
+                    .chain(qualname.match_indices('.').map(|(dot, _)| &qualname[dot + 1..]));
+                for tail in tails {
+                    let list = names.entry(tail.into()).or_default();
+                    if list.last() != Some(&i) {
+                        list.push(i);
+                    }
+                }
+            }
+        }
+        Self(names)
+    }
+
+    /// The chunks holding a unit named `name` (a name or a dotted tail of
+    /// a qualname), in chunk order.
+    pub(super) fn holding(&self, name: &str) -> &[u32] {
+        self.0.get(name).map_or(&[], Vec::as_slice)
+    }
+}
+
+/// A unit as symbol queries see it: its name and qualname lower-cased, the
+/// letters of its name ([`letters`]), its file (an index in the run's
+/// files) and its place ([`places`]).
+pub(super) struct UnitKey {
+    pub(super) name: String,
+    pub(super) qualname: String,
+    letters: u64,
+    pub(super) file: Option<usize>,
+    pub(super) place: u32,
+}
+
+/// The units as symbol queries see them, and sorted by lower-cased name
+/// and by lower-cased qualname, so that the units a query prefixes are a
+/// range of each.
+pub(super) struct Symbols {
+    keys: Vec<UnitKey>,
+    by_name: Vec<u32>,
+    by_qualname: Vec<u32>,
+}
+
+impl Symbols {
+    /// The keys of `units`, whose files `file_of` finds by path.
+    pub(super) fn new(units: &[UnitRow], file_of: impl Fn(&str) -> Option<usize>) -> Self {
+        let keys: Vec<UnitKey> = units
+            .iter()
+            .zip(places(units.iter()))
+            .map(|(unit, place)| {
+                let name = unit.name.to_lowercase();
+                let qualname = unit.qualname.to_lowercase();
+                UnitKey { letters: letters(&name), name, qualname, file: file_of(&unit.path), place }
+            })
+            .collect();
+        let sorted = |key: fn(&UnitKey) -> &str| {
+            let mut order: Vec<u32> = (0..u32::try_from(keys.len()).unwrap_or(u32::MAX)).collect();
+            order.sort_by(|&a, &b| key(&keys[a as usize]).cmp(key(&keys[b as usize])));
+            order
+        };
+        let (by_name, by_qualname) = (sorted(|k| &k.name), sorted(|k| &k.qualname));
+        Self { keys, by_name, by_qualname }
+    }
+
+    pub(super) fn key(&self, unit: u32) -> Option<&UnitKey> {
+        self.keys.get(unit as usize)
+    }
+
+    /// The range of `order` (units sorted by `key`) that `query` prefixes.
+    fn prefixed<'a>(&self, order: &'a [u32], key: fn(&UnitKey) -> &str, query: &str) -> &'a [u32] {
+        let at = |i: &u32| self.keys.get(*i as usize).map_or("", key);
+        let start = order.partition_point(|i| at(i) < query);
+        let rest = order.get(start..).unwrap_or_default();
+        rest.get(..rest.partition_point(|i| at(i).starts_with(query))).unwrap_or_default()
+    }
+
+    /// The units among which the best `limit` for `query` (lower-cased)
+    /// are, by [`symbol_rank`](crate::answer::symbol_rank): those whose
+    /// name or qualname it prefixes (ranks 0 to 3) when there are `limit`
+    /// of them, else every unit [`may_match`] lets through.
+    pub(super) fn candidates(&self, query: &str, limit: usize) -> Vec<u32> {
+        let mut found: Vec<u32> = self.prefixed(&self.by_name, |k| &k.name, query).to_vec();
+        found.extend_from_slice(self.prefixed(&self.by_qualname, |k| &k.qualname, query));
+        found.sort_unstable();
+        found.dedup();
+        if found.len() >= limit {
+            return found;
+        }
+        let query_letters = letters(query);
+        (0u32..)
+            .zip(&self.keys)
+            .filter(|(_, key)| may_match(query, query_letters, key.letters, &key.qualname))
+            .map(|(i, _)| i)
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use bm25::Scorer;
+
+    use super::*;
+
+    /// Texts nobody here wrote: the modules of the standard library's
+    /// `json` and `email` packages, a line each and whole.
+    fn corpus() -> Vec<String> {
+        let out = std::process::Command::new("python3")
+            .args(["-c", "import sysconfig; print(sysconfig.get_paths()['stdlib'])"])
+            .output()
+            .expect("python3");
+        let stdlib = std::path::PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+        let mut texts = Vec::new();
+        for package in ["json", "email"] {
+            let mut paths: Vec<_> = std::fs::read_dir(stdlib.join(package))
+                .expect("a package of the standard library")
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "py"))
+                .collect();
+            paths.sort();
+            for path in paths {
+                let source = std::fs::read_to_string(&path).expect("a module");
+                texts.extend(source.lines().filter(|l| !l.trim().is_empty()).map(str::to_owned));
+                texts.push(source);
+            }
+        }
+        texts.push(String::new());
+        texts
+    }
+
+    #[test]
+    fn postings_score_as_the_bm25_crates_scorer() {
+        let texts = corpus();
+        let lexical = Lexical::new(&texts);
+        let mut scorer = Scorer::<u32>::new();
+        for (text, i) in texts.iter().zip(0u32..) {
+            scorer.upsert(&i, lexical.embedder.embed(text));
+        }
+        let queries =
+            ["encode json", "parse a header", "decoder decoder", "self", "return None", "no such words", "", "_"];
+        let mut compared = 0;
+        for query in queries {
+            let mut expected: Vec<(u32, f32)> =
+                scorer.matches(&lexical.embedder.embed(query)).into_iter().map(|d| (d.id, d.score)).collect();
+            expected.sort_by_key(|&(id, _)| id);
+            let got = lexical.scores(query);
+            assert_eq!(got.len(), expected.len(), "{query:?}");
+            for (a, b) in got.iter().zip(&expected) {
+                assert_eq!(a.0, b.0, "{query:?}");
+                assert_eq!(a.1.to_bits(), b.1.to_bits(), "{query:?}: document {} scores the same", a.0);
+            }
+            compared += got.len();
+        }
+        assert!(compared > 1_000, "common words matched many documents: {compared}");
+    }
+
+    #[test]
+    fn columns_score_as_a_dot_product_over_rows() {
+        // A fixed pseudo-random sequence in [-0.5, 0.5) (xorshift).
+        let mut state = 0x2545_f491_u32;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            state as f32 / u32::MAX as f32 - 0.5
+        };
+        let (rows, dimensions) = (300, 48);
+        let vectors: Vec<Vec<f32>> = (0..rows)
+            .map(|r| (0..dimensions).map(|_| if r % 7 == 0 { 0.0 } else { next() }).collect())
+            .collect();
+        let mut columns = Columns::zeros(rows, dimensions);
+        for (row, vector) in vectors.iter().enumerate() {
+            columns.set(row, vector);
+        }
+        let sparse: Vec<f32> = (0..dimensions).map(|d| if d % 5 == 1 { next() } else { 0.0 }).collect();
+        let dense: Vec<f32> = (0..dimensions).map(|_| next()).collect();
+        for probe in [sparse, dense, vec![0.0; dimensions]] {
+            let scores = columns.scores(&probe);
+            assert_eq!(scores.len(), rows);
+            for (vector, score) in vectors.iter().zip(scores) {
+                let dot = vector.iter().zip(&probe).fold(0.0f32, |sum, (v, q)| sum + v * q);
+                assert_eq!(score.to_bits(), dot.to_bits());
+            }
+        }
+        assert!(Columns::zeros(0, 4).scores(&[1.0; 4]).is_empty());
+    }
+
+    #[test]
+    fn names_find_every_dotted_tail() {
+        let chunk = |qualnames: &[&str]| ChunkRow {
+            id: pyatlas_chunker::ChunkId::of("x"),
+            path: "p.py".into(),
+            qualnames: qualnames.iter().map(|&q| q.to_owned()).collect(),
+            kind: pyatlas_chunker::ChunkKind::Method,
+            start_line: 1,
+            end_line: 1,
+            token_count: 1,
+            text: String::new(),
+            domains: Vec::new(),
+            metadata: serde_json::Value::Null,
+        };
+        let chunks = [chunk(&["A.run", "B.run"]), chunk(&["run"]), chunk(&["A.B.run_all"]), chunk(&[])];
+        let names = Names::new(&chunks);
+        for name in ["run", "A.run", "B.run", "A.B.run_all", "B.run_all", "run_all", "B", "un", "A.B", ""] {
+            let scan: Vec<u32> = (0u32..)
+                .zip(&chunks)
+                .filter(|(_, c)| c.qualnames.iter().any(|q| q == name || q.ends_with(&format!(".{name}"))))
+                .map(|(i, _)| i)
+                .collect();
+            assert_eq!(names.holding(name), scan.as_slice(), "{name:?}");
+        }
+    }
+}
