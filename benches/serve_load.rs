@@ -8,6 +8,7 @@
 //! cargo bench --bench serve_load -- memory
 //! DATABASE_URL=postgres://... cargo bench --bench serve_load -- store
 //! cargo bench --bench serve_load -- memory --seconds 10 --clients 8 --root path/to/code
+//! cargo bench --bench serve_load -- memory --clients 1 --direct   # each question's own cost
 //! ```
 //! The server and the clients share the process (and the machine's cores):
 //! the figures are the server's under that load, not its best. The store
@@ -19,7 +20,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use pyatlas::index::Indexer;
-use pyatlas::query::{At, CodeMap, MemoryMap, StoreMap};
+use pyatlas::query::{At, CodeMap, MemoryMap, Search, StoreMap};
 use pyatlas::serve::{ServeOptions, router, serve};
 use pyatlas::store::{Store, StoreConfig};
 
@@ -33,18 +34,21 @@ struct Options {
     root: PathBuf,
     seconds: u64,
     clients: usize,
+    /// Ask the map directly instead of through HTTP: the questions' own cost.
+    direct: bool,
 }
 
 fn options() -> Options {
     let mut args = std::env::args().skip(1).filter(|a| a != "--bench");
-    let mut options = Options { backend: "memory".into(), root: stdlib(), seconds: 30, clients: 32 };
+    let mut options = Options { backend: "memory".into(), root: stdlib(), seconds: 30, clients: 32, direct: false };
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--root" => options.root = args.next().map(PathBuf::from).expect("--root PATH"),
             "--seconds" => options.seconds = args.next().and_then(|s| s.parse().ok()).expect("--seconds N"),
             "--clients" => options.clients = args.next().and_then(|s| s.parse().ok()).expect("--clients N"),
+            "--direct" => options.direct = true,
             "memory" | "store" => options.backend = arg,
-            other => panic!("unknown argument {other:?} (memory|store, --root, --seconds, --clients)"),
+            other => panic!("unknown argument {other:?} (memory|store, --root, --seconds, --clients, --direct)"),
         }
     }
     options
@@ -95,8 +99,37 @@ async fn map(options: &Options) -> Arc<dyn CodeMap> {
     map
 }
 
+/// One request of the mix: its kind (an index in `KINDS`) and its words.
+#[derive(Clone)]
+struct Request {
+    kind: usize,
+    text: String,
+}
+
+impl Request {
+    fn path(&self) -> String {
+        match self.kind {
+            0 => format!("/api/search?q={}&k=10", self.text.replace(' ', "%20")),
+            1 => format!("/api/symbols?q={}&limit=10", self.text),
+            2 => format!("/api/files/{}", self.text),
+            _ => format!("/api/modules/{}/graph?depth=1", self.text),
+        }
+    }
+
+    /// The same question asked of the map directly, without HTTP.
+    async fn ask(&self, map: &dyn CodeMap) -> bool {
+        let at = At::latest();
+        match self.kind {
+            0 => map.search(&at, &Search::new(&self.text).k(10)).await.is_ok(),
+            1 => map.symbols(&at, &self.text, 10).await.is_ok(),
+            2 => map.file(&at, &self.text).await.is_ok(),
+            _ => map.module_graph(&at, &self.text, 1, None).await.is_ok(),
+        }
+    }
+}
+
 /// The requests of each kind, built from the index itself.
-async fn requests(map: &dyn CodeMap) -> [Vec<String>; 4] {
+async fn requests(map: &dyn CodeMap) -> [Vec<Request>; 4] {
     let at = At::latest();
     let files = map.files(&at).await.expect("files");
     let symbols = map.symbols(&at, "e", 200).await.expect("symbols");
@@ -110,19 +143,11 @@ async fn requests(map: &dyn CodeMap) -> [Vec<String>; 4] {
         "format a date",
         "compress data",
     ];
-    let search = symbols
-        .iter()
-        .map(|s| format!("/api/search?q={}&k=10", s.name))
-        .chain(words.iter().map(|w| format!("/api/search?q={}&k=10", w.replace(' ', "%20"))))
-        .collect();
-    let symbol =
-        symbols.iter().map(|s| format!("/api/symbols?q={}&limit=10", &s.name[..s.name.len().min(5)])).collect();
-    let file = files.iter().step_by((files.len() / 200).max(1)).map(|f| format!("/api/files/{}", f.path)).collect();
-    let graph = files
-        .iter()
-        .step_by((files.len() / 100).max(1))
-        .map(|f| format!("/api/modules/{}/graph?depth=1", f.module))
-        .collect();
+    let request = |kind: usize| move |text: &str| Request { kind, text: text.to_owned() };
+    let search = symbols.iter().map(|s| s.name.as_str()).chain(words).map(request(0)).collect();
+    let symbol = symbols.iter().map(|s| &s.name[..s.name.len().min(5)]).map(request(1)).collect();
+    let file = files.iter().step_by((files.len() / 200).max(1)).map(|f| f.path.as_str()).map(request(2)).collect();
+    let graph = files.iter().step_by((files.len() / 100).max(1)).map(|f| f.module.as_str()).map(request(3)).collect();
     [search, symbol, file, graph]
 }
 
@@ -138,16 +163,17 @@ fn main() {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
     runtime.block_on(async {
         let map = map(&options).await;
-        let paths = Arc::new(requests(map.as_ref()).await);
+        let requests = Arc::new(requests(map.as_ref()).await);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
         let addr: SocketAddr = listener.local_addr().expect("address");
-        tokio::spawn(serve(listener, router(map, ServeOptions::default()), std::future::pending()));
+        tokio::spawn(serve(listener, router(map.clone(), ServeOptions::default()), std::future::pending()));
         let client = reqwest::Client::builder().pool_max_idle_per_host(options.clients).build().expect("client");
         let deadline = Instant::now() + Duration::from_secs(options.seconds);
         let started = Instant::now();
         let tasks: Vec<_> = (0..options.clients)
             .map(|i| {
-                let (client, paths) = (client.clone(), paths.clone());
+                let (client, requests, map) = (client.clone(), requests.clone(), map.clone());
+                let direct = options.direct;
                 tokio::spawn(async move {
                     let mut rng = fastrand::Rng::with_seed(i as u64);
                     let mut latencies: [Vec<f64>; 4] = Default::default();
@@ -160,12 +186,16 @@ fn main() {
                             7 | 8 => 2,
                             _ => 3,
                         };
-                        let list = &paths[kind];
-                        let path = &list[rng.usize(0..list.len())];
+                        let list = &requests[kind];
+                        let request = &list[rng.usize(0..list.len())];
                         let clock = Instant::now();
-                        let ok = match client.get(format!("http://{addr}{path}")).send().await {
-                            Ok(response) => response.status().is_success() && response.bytes().await.is_ok(),
-                            Err(_) => false,
+                        let ok = if direct {
+                            request.ask(map.as_ref()).await
+                        } else {
+                            match client.get(format!("http://{addr}{}", request.path())).send().await {
+                                Ok(response) => response.status().is_success() && response.bytes().await.is_ok(),
+                                Err(_) => false,
+                            }
                         };
                         latencies[kind].push(clock.elapsed().as_secs_f64() * 1000.0);
                         errors += u64::from(!ok);
@@ -187,8 +217,9 @@ fn main() {
         let mut overall: Vec<f64> = all.iter().flatten().copied().collect();
         overall.sort_by(f64::total_cmp);
         println!(
-            "{} backend, {} clients, {:.0} s: {} requests, {:.0} req/s, {errors} errors; peak RSS {:.0} MiB",
+            "{} backend{}, {} clients, {:.0} s: {} requests, {:.0} req/s, {errors} errors; peak RSS {:.0} MiB",
             options.backend,
+            if options.direct { " (asked directly, no HTTP)" } else { "" },
             options.clients,
             seconds,
             overall.len(),

@@ -133,15 +133,18 @@ pub(crate) struct SymbolCandidate<'a> {
 /// Each unit's place in the order of path, line and qualname (units that
 /// tie keep their order): the last key of [`best_symbols`]' order, as one
 /// number to compare.
-pub(crate) fn places<'a>(units: impl ExactSizeIterator<Item = &'a UnitRow>) -> Vec<u32> {
+pub(crate) fn places<'a>(units: impl Iterator<Item = &'a UnitRow>) -> Vec<u32> {
     let units: Vec<&UnitRow> = units.collect();
-    let mut order: Vec<u32> = (0..u32::try_from(units.len()).unwrap_or(u32::MAX)).collect();
-    order.sort_by(|&a, &b| {
-        let (a, b) = (units[a as usize], units[b as usize]);
-        (&a.path, a.line, &a.qualname).cmp(&(&b.path, b.line, &b.qualname))
-    });
-    let mut places = vec![0; units.len()];
-    for (place, i) in (0..).zip(order) {
+    places_by(&units, |a, b| (&a.path, a.line, &a.qualname).cmp(&(&b.path, b.line, &b.qualname)))
+}
+
+/// Each item's place when `items` are sorted by `order` (items that tie
+/// keep their order): a key that orders them as `order` does, as a number.
+pub(crate) fn places_by<T>(items: &[T], mut order: impl FnMut(&T, &T) -> std::cmp::Ordering) -> Vec<u32> {
+    let mut sorted: Vec<u32> = (0..u32::try_from(items.len()).unwrap_or(u32::MAX)).collect();
+    sorted.sort_by(|&a, &b| order(&items[a as usize], &items[b as usize]));
+    let mut places = vec![0; sorted.len()];
+    for (place, i) in (0..).zip(sorted) {
         places[i as usize] = place;
     }
     places
@@ -403,9 +406,11 @@ mod tests {
         let lowered: Vec<(String, String)> =
             units.iter().map(|u| (u.name.to_lowercase(), u.qualname.to_lowercase())).collect();
         let places = places(units.iter());
-        let candidates = units.iter().zip(&lowered).zip(&places).map(|((unit, (name, qualname)), &place)| {
-            SymbolCandidate { unit, module: "m", name, qualname, place }
-        });
+        let candidates = units
+            .iter()
+            .zip(&lowered)
+            .zip(&places)
+            .map(|((unit, (name, qualname)), &place)| SymbolCandidate { unit, module: "m", name, qualname, place });
         let found = best_symbols("load", candidates, 10);
         let names: Vec<&str> = found.iter().map(|s| s.name.as_str()).collect();
         assert_eq!(names, ["load", "load_config", "reload", "lxoxaxd"]);

@@ -12,7 +12,7 @@ use pyatlas_store::{
     fuse, is_name, merge_parts,
 };
 
-use self::search::{Columns, Lexical, Names, Symbols};
+use self::search::{Columns, Lexical, Names, Symbols, descending};
 use crate::answer::{self, SymbolCandidate, best, best_symbols};
 use crate::model::{
     At, DomainSummary, FileView, ModuleGraph, Project, ProjectGraph, Search, Symbol, UnitContext, UnitRef,
@@ -38,6 +38,9 @@ pub struct MemoryMap {
     lexical: Lexical,
     /// The chunks by the names they hold.
     names: Names,
+    /// Each chunk's place in the order of chunk ids (then of rows): the
+    /// tie-break of rankings.
+    id_order: Vec<u32>,
     /// Path -> index in `rows.files`.
     by_path: HashMap<String, usize>,
     /// What each file holds (same order as `rows.files`).
@@ -129,10 +132,24 @@ impl MemoryMap {
         let lexical = Lexical::new(&texts);
         drop(texts);
         let names = Names::new(&rows.chunks);
+        let id_order = answer::places_by(&rows.chunks, |a, b| a.id.cmp(&b.id));
         let contents = Contents::of(&rows, &by_path);
         let by_module = rows.files.iter().enumerate().map(|(i, f)| (f.module.clone(), i)).collect();
         let graph = answer::import_graph(rows.files.iter().map(|f| (f.module.as_str(), f.path.as_str())), &rows.edges);
-        Self { rows, embedder, vectors, embedded, symbols, lexical, names, by_path, contents, by_module, graph }
+        Self {
+            rows,
+            embedder,
+            vectors,
+            embedded,
+            symbols,
+            lexical,
+            names,
+            id_order,
+            by_path,
+            contents,
+            by_module,
+            graph,
+        }
     }
 
     /// The run's rows.
@@ -195,22 +212,29 @@ impl MemoryMap {
         if probe.len() != self.vectors.dimensions() || probe.is_empty() {
             return Err(QueryError::bad("the query's vector does not have the run's dimensions"));
         }
-        let scored = self.vectors.scores(&probe).into_iter().zip(&self.rows.chunks).zip(&self.embedded);
-        let passing = scored.filter(|&((_, chunk), &embedded)| embedded && Self::passes(search, chunk));
-        Ok(self.ranked(passing.map(|((score, chunk), _)| (score, chunk)), limit))
+        let scored = (0u32..).zip(self.vectors.scores(&probe)).zip(&self.embedded);
+        Ok(self.ranked(search, scored.filter(|(_, embedded)| **embedded).map(|(scored, _)| scored), limit))
     }
 
-    /// The best `limit` of `scored`, by score (then by chunk id: a total
-    /// order, so that ties do not depend on the index's layout).
-    fn ranked<'a>(&self, scored: impl Iterator<Item = (f32, &'a ChunkRow)>, limit: usize) -> Vec<SearchHit> {
-        let order = |a: &(f32, &ChunkRow), b: &(f32, &ChunkRow)| b.0.total_cmp(&a.0).then_with(|| a.1.id.cmp(&b.1.id));
-        best(scored, limit, order).into_iter().map(|(score, chunk)| SearchHit::of(chunk, f64::from(score))).collect()
+    /// The best `limit` of `scored` (chunks by index, with their scores)
+    /// that pass the search's filters: by score, then by chunk id (a total
+    /// order, so that ties do not depend on the index's layout), compared
+    /// as one number per chunk.
+    fn ranked(&self, search: &Search, scored: impl Iterator<Item = (u32, f32)>, limit: usize) -> Vec<SearchHit> {
+        let filtered = search.path_prefix.is_some() || search.domain.is_some() || search.kind.is_some();
+        let passing =
+            scored.filter(|&(i, _)| !filtered || self.rows.chunks.get(i as usize).is_some_and(|c| Self::passes(search, c)));
+        let keyed = passing.map(|(i, score)| {
+            let tie = self.id_order.get(i as usize).copied().unwrap_or(u32::MAX);
+            (u64::from(descending(score)) << 32 | u64::from(tie), i, score)
+        });
+        let best = best(keyed, limit, |a, b| a.0.cmp(&b.0));
+        let chunks = best.into_iter().filter_map(|(_, i, score)| Some((self.rows.chunks.get(i as usize)?, score)));
+        chunks.map(|(chunk, score)| SearchHit::of(chunk, f64::from(score))).collect()
     }
 
     fn by_text(&self, search: &Search, text: &str, limit: usize) -> Vec<SearchHit> {
-        let scored = self.lexical.scores(&lexical_text(text)).into_iter();
-        let chunks = scored.filter_map(|(i, score)| Some((score, self.rows.chunks.get(i as usize)?)));
-        merge_parts(self.ranked(chunks.filter(|(_, chunk)| Self::passes(search, chunk)), limit))
+        merge_parts(self.ranked(search, self.lexical.scores(&lexical_text(text)).into_iter(), limit))
     }
 
     /// The chunks holding a unit named `name`, units first, then by place.

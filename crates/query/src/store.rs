@@ -242,9 +242,10 @@ impl CodeMap for StoreMap {
             let lowered: Vec<(String, String)> =
                 candidates.iter().map(|(u, _)| (u.name.to_lowercase(), u.qualname.to_lowercase())).collect();
             let places = answer::places(candidates.iter().map(|(u, _)| u));
-            let candidates = candidates.iter().zip(&lowered).zip(places).map(|(((unit, module), (name, qualname)), place)| {
-                answer::SymbolCandidate { unit, module, name, qualname, place }
-            });
+            let candidates =
+                candidates.iter().zip(&lowered).zip(places).map(|(((unit, module), (name, qualname)), place)| {
+                    answer::SymbolCandidate { unit, module, name, qualname, place }
+                });
             Ok(answer::best_symbols(query, candidates, limit))
         })
     }

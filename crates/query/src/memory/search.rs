@@ -66,6 +66,15 @@ impl Columns {
     }
 }
 
+/// A number that orders scores from the highest: `f32::total_cmp`
+/// reversed, as unsigned numbers.
+pub(super) fn descending(score: f32) -> u32 {
+    let bits = score.to_bits();
+    // Ascending: negatives flipped whole, the sign bit set on the rest.
+    let ascending = if bits >> 31 == 1 { !bits } else { bits | 1 << 31 };
+    !ascending
+}
+
 /// BM25 over a fixed set of documents: the `bm25` crate's tokenizer and
 /// term weights (`Embedder`), scored as its `Scorer` scores them, from
 /// postings lists rather than from every matching document's terms.
@@ -300,9 +309,8 @@ mod tests {
             state as f32 / u32::MAX as f32 - 0.5
         };
         let (rows, dimensions) = (300, 48);
-        let vectors: Vec<Vec<f32>> = (0..rows)
-            .map(|r| (0..dimensions).map(|_| if r % 7 == 0 { 0.0 } else { next() }).collect())
-            .collect();
+        let vectors: Vec<Vec<f32>> =
+            (0..rows).map(|r| (0..dimensions).map(|_| if r % 7 == 0 { 0.0 } else { next() }).collect()).collect();
         let mut columns = Columns::zeros(rows, dimensions);
         for (row, vector) in vectors.iter().enumerate() {
             columns.set(row, vector);
@@ -318,6 +326,16 @@ mod tests {
             }
         }
         assert!(Columns::zeros(0, 4).scores(&[1.0; 4]).is_empty());
+    }
+
+    #[test]
+    fn descending_orders_as_total_cmp_reversed() {
+        let scores = [1.0, -1.0, 0.0, -0.0, 0.5, f32::MIN_POSITIVE, -f32::MIN_POSITIVE, f32::MAX, f32::MIN, 1e-30];
+        for a in scores {
+            for b in scores {
+                assert_eq!(descending(a).cmp(&descending(b)), b.total_cmp(&a), "{a} {b}");
+            }
+        }
     }
 
     #[test]
