@@ -206,13 +206,27 @@ pub(crate) fn best<T>(
 pub(crate) fn subsequence_pattern(query: &str) -> String {
     let mut pattern = String::from("%");
     for c in query.to_lowercase().chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            pattern.push('\\');
-        }
-        pattern.push(c);
+        push_literal(&mut pattern, c);
         pattern.push('%');
     }
     pattern
+}
+
+/// A `LIKE` pattern for the lower-cased texts that start with `query`
+/// (ranks 0 to 3 of [`symbol_rank`]).
+pub(crate) fn prefix_pattern(query: &str) -> String {
+    let mut pattern = String::new();
+    query.to_lowercase().chars().for_each(|c| push_literal(&mut pattern, c));
+    pattern.push('%');
+    pattern
+}
+
+/// Pushes `c` onto a `LIKE` pattern as itself (escaped with `\`).
+fn push_literal(pattern: &mut String, c: char) {
+    if matches!(c, '%' | '_' | '\\') {
+        pattern.push('\\');
+    }
+    pattern.push(c);
 }
 
 /// The lines `start..=end` (1-based) of `source`.
@@ -427,6 +441,7 @@ mod tests {
         assert_eq!(letters("a_z9é"), 1 | 1 << 25 | 1 << 35 | 1 << 36 | 1 << 37);
         let pattern = subsequence_pattern("a_b%");
         assert_eq!(pattern, "%a%\\_%b%\\%%");
+        assert_eq!(prefix_pattern("Get_A%"), "get\\_a\\%%");
     }
 
     #[test]

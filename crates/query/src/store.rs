@@ -238,7 +238,15 @@ impl CodeMap for StoreMap {
             if holds_nul(query) {
                 return Ok(Vec::new());
             }
-            let candidates = self.store.units_like(run.id, &answer::subsequence_pattern(query)).await?;
+            // The units a query prefixes come first in its ranking: when
+            // they fill the limit, the database sorts and cuts them; else
+            // every unit it may match is ranked here.
+            let (lowered, limit) = (query.to_lowercase(), limit.min(answer::MAX_SYMBOLS));
+            let mut candidates =
+                self.store.units_prefixed(run.id, &lowered, &answer::prefix_pattern(query), limit).await?;
+            if candidates.len() < limit {
+                candidates = self.store.units_like(run.id, &answer::subsequence_pattern(query)).await?;
+            }
             let lowered: Vec<(String, String)> =
                 candidates.iter().map(|(u, _)| (u.name.to_lowercase(), u.qualname.to_lowercase())).collect();
             let places = answer::places(candidates.iter().map(|(u, _)| u));

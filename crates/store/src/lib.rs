@@ -36,7 +36,7 @@
 //!
 //! [`EmbeddingCache`]: pyatlas_embed::EmbeddingCache
 //!
-//! # Schema (version 7)
+//! # Schema (version 8)
 //!
 //! In schema `pyatlas` (configurable); the `vector` extension in `public`.
 //!
@@ -64,7 +64,9 @@
 //! the symbol table; version 5 each chunk's name lexemes and name keys
 //! (GIN-indexed, for exact-name look-up); version 6 index jobs and their
 //! events; version 7 `runs.contracts`, the verdicts of the project's own
-//! contracts (jsonb, NULL when it declares none).
+//! contracts (jsonb, NULL when it declares none); version 8 indexes units
+//! by the prefixes of their lower-cased names and qualnames (symbol
+//! look-up).
 //!
 //! Chunk texts are content-addressed and shared by runs, so an unchanged
 //! chunk costs a location row per run, not a text. `embeddings.embedding` is

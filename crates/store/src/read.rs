@@ -114,6 +114,37 @@ impl Store {
         self.read("listing units", &sql, &[&run, &path]).await?.iter().map(unit_row).collect()
     }
 
+    /// The first `limit` units of `run` whose lower-cased name or qualname
+    /// starts with `query` (lower-cased; `prefix` is it as a `LIKE`
+    /// pattern, escaped with `\`), with their modules: those whose name is
+    /// the query, then whose qualname is, then whose name starts with it,
+    /// then the rest; then by the name's length in bytes, path, line and
+    /// qualname (bytewise). This is the order of `pyatlas-query`'s symbol
+    /// ranking for the units it matches by prefix, so that the database
+    /// sorts and cuts them where they are (by the indexes of migration 8).
+    pub async fn units_prefixed(
+        &self,
+        run: RunId,
+        query: &str,
+        prefix: &str,
+        limit: usize,
+    ) -> Result<Vec<(UnitRow, String)>, StoreError> {
+        let sql = format!(
+            "SELECT {UNIT_COLUMNS}, f.module FROM units u JOIN files f USING (run_id, path)
+             WHERE u.run_id = $1 AND (lower(u.name) LIKE $3 OR lower(u.qualname) LIKE $3)
+             ORDER BY CASE WHEN lower(u.name) = $2 THEN 0 WHEN lower(u.qualname) = $2 THEN 1
+                           WHEN lower(u.name) LIKE $3 THEN 2 ELSE 3 END,
+                      octet_length(u.name), u.path COLLATE \"C\", u.line, u.qualname COLLATE \"C\"
+             LIMIT $4"
+        );
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.read("looking up symbols", &sql, &[&run, &query, &prefix, &limit])
+            .await?
+            .iter()
+            .map(|r| Ok((unit_row(r)?, r.get(9))))
+            .collect()
+    }
+
     /// The units of `run` whose lower-cased name or qualname is `LIKE`
     /// `pattern` (escaped with `\`), with their modules.
     pub async fn units_like(&self, run: RunId, pattern: &str) -> Result<Vec<(UnitRow, String)>, StoreError> {

@@ -21,6 +21,7 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
     (5, "name lexemes", include_str!("../migrations/0005_name_lexemes.sql")),
     (6, "jobs", include_str!("../migrations/0006_jobs.sql")),
     (7, "contracts", include_str!("../migrations/0007_contracts.sql")),
+    (8, "symbol prefixes", include_str!("../migrations/0008_symbol_prefixes.sql")),
 ];
 
 /// Advisory-lock key of migrations and index creation (any schema).

@@ -83,7 +83,7 @@ async fn migrations_are_idempotent_and_safe_in_parallel() {
     let config = config("migrations");
     let (a, b) = tokio::join!(Store::connect(config.clone()), Store::connect(config.clone()));
     let (a, b) = (a.expect("first"), b.expect("second"));
-    assert_eq!(a.schema_version().await.expect("version"), 7);
+    assert_eq!(a.schema_version().await.expect("version"), 8);
     assert_eq!(b.migrate().await.expect("again"), Vec::<i32>::new());
     assert!(!format!("{config:?}").contains("password="), "{config:?}");
 }
@@ -116,7 +116,7 @@ async fn a_version_1_database_is_migrated_with_its_runs_and_edges() {
         .await
         .expect("a version 1 schema");
     let store = Store::connect(config).await.expect("migrate");
-    assert_eq!(store.schema_version().await.expect("version"), 7);
+    assert_eq!(store.schema_version().await.expect("version"), 8);
     // Version 3 gives the chunks of older runs their code lexemes too.
     let found: bool = client
         .query_one(&format!("SELECT lexemes @@ to_tsquery('simple', 'fromenvvar') FROM {schema}.chunk_texts"), &[])
