@@ -7,7 +7,9 @@
 //!   (parse, domains, chunks, hash embeddings, the import and call graphs,
 //!   the class hierarchy, drift), and the map answers from the rows it
 //!   wrote. Search is exact cosine over the vectors plus BM25 (the `bm25`
-//!   crate) over the chunks' code words, fused as the store fuses them.
+//!   crate's weights) over the chunks' code words, fused as the store fuses
+//!   them; indexes (vectors by dimension, postings lists, names, symbols by
+//!   prefix) give a full scan's answers at the cost of what a query touches.
 //! - [`StoreMap`]: the projects and runs that the pipeline stored in
 //!   PostgreSQL ([`pyatlas_store::Store`]); any run can be asked, the latest
 //!   complete one by default.

@@ -222,8 +222,8 @@ impl MemoryMap {
     /// as one number per chunk.
     fn ranked(&self, search: &Search, scored: impl Iterator<Item = (u32, f32)>, limit: usize) -> Vec<SearchHit> {
         let filtered = search.path_prefix.is_some() || search.domain.is_some() || search.kind.is_some();
-        let passing =
-            scored.filter(|&(i, _)| !filtered || self.rows.chunks.get(i as usize).is_some_and(|c| Self::passes(search, c)));
+        let passing = scored
+            .filter(|&(i, _)| !filtered || self.rows.chunks.get(i as usize).is_some_and(|c| Self::passes(search, c)));
         let keyed = passing.map(|(i, score)| {
             let tie = self.id_order.get(i as usize).copied().unwrap_or(u32::MAX);
             (u64::from(descending(score)) << 32 | u64::from(tie), i, score)

@@ -3,8 +3,8 @@
 //! what a query touches rather than of the whole corpus:
 //! - [`Columns`]: the chunks' unit vectors stored by dimension, so that a
 //!   query reads only the dimensions it uses;
-//! - [`Lexical`]: BM25 (the `bm25` crate's tokenizer and term weights)
-//!   scored from postings lists;
+//! - [`Lexical`]: BM25 scored from postings lists, with the `bm25`
+//!   crate's tokenizer and term weights;
 //! - [`Names`]: the chunks by every dotted tail of their qualnames;
 //! - [`Symbols`]: the units by name and qualname, for symbol queries.
 
