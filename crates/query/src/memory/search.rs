@@ -105,9 +105,9 @@ impl Lexical {
     }
 
     /// Every document that shares a token with `query`, with its score,
-    /// in document order: for each of the query's tokens (a repeated one
-    /// counts again), its inverse document frequency times its weight in
-    /// the document.
+    /// in no stated order (rankings order them): for each of the query's
+    /// tokens (a repeated one counts again), its inverse document frequency
+    /// times its weight in the document.
     pub(super) fn scores(&self, query: &str) -> Vec<(u32, f32)> {
         let mut totals = vec![0.0f32; self.documents];
         let mut seen = vec![false; self.documents];
@@ -124,7 +124,6 @@ impl Lexical {
                 totals[i] += idf * weight;
             }
         }
-        matched.sort_unstable();
         matched.into_iter().map(|d| (d, totals[d as usize])).collect()
     }
 
@@ -287,7 +286,8 @@ mod tests {
             let mut expected: Vec<(u32, f32)> =
                 scorer.matches(&lexical.embedder.embed(query)).into_iter().map(|d| (d.id, d.score)).collect();
             expected.sort_by_key(|&(id, _)| id);
-            let got = lexical.scores(query);
+            let mut got = lexical.scores(query);
+            got.sort_by_key(|&(id, _)| id);
             assert_eq!(got.len(), expected.len(), "{query:?}");
             for (a, b) in got.iter().zip(&expected) {
                 assert_eq!(a.0, b.0, "{query:?}");
