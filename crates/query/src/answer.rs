@@ -140,14 +140,21 @@ pub(crate) fn places<'a>(units: impl Iterator<Item = &'a UnitRow>) -> Vec<u32> {
 
 /// Each item's place when `items` are sorted by `order` (items that tie
 /// keep their order): a key that orders them as `order` does, as a number.
-pub(crate) fn places_by<T>(items: &[T], mut order: impl FnMut(&T, &T) -> std::cmp::Ordering) -> Vec<u32> {
-    let mut sorted: Vec<u32> = (0..u32::try_from(items.len()).unwrap_or(u32::MAX)).collect();
-    sorted.sort_by(|&a, &b| order(&items[a as usize], &items[b as usize]));
+pub(crate) fn places_by<T>(items: &[T], order: impl FnMut(&T, &T) -> std::cmp::Ordering) -> Vec<u32> {
+    let sorted = sorted_by(items, order);
     let mut places = vec![0; sorted.len()];
     for (place, i) in (0..).zip(sorted) {
         places[i as usize] = place;
     }
     places
+}
+
+/// The indexes of `items` in the order `order` sorts them (items that tie
+/// keep their order).
+pub(crate) fn sorted_by<T>(items: &[T], mut order: impl FnMut(&T, &T) -> std::cmp::Ordering) -> Vec<u32> {
+    let mut sorted: Vec<u32> = (0..u32::try_from(items.len()).unwrap_or(u32::MAX)).collect();
+    sorted.sort_by(|&a, &b| order(&items[a as usize], &items[b as usize]));
+    sorted
 }
 
 /// The `limit` best symbols of `candidates` for `query`: by rank, then

@@ -346,6 +346,7 @@ impl CodeMap for MemoryMap {
     fn symbols<'a>(&'a self, at: &'a At, query: &'a str, limit: usize) -> Answer<'a, Vec<Symbol>> {
         Box::pin(async move {
             self.check(at)?;
+            let limit = limit.min(answer::MAX_SYMBOLS);
             let candidates = self.symbols.candidates(&query.to_lowercase(), limit).into_iter().filter_map(|i| {
                 let (unit, key) = (self.rows.units.get(i as usize)?, self.symbols.key(i)?);
                 let module = key.file.and_then(|i| self.rows.files.get(i)).map_or("", |f| f.module.as_str());

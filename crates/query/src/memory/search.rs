@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use bm25::{Embedder as Bm25, EmbedderBuilder, Language};
 use pyatlas_store::{ChunkRow, UnitRow};
 
-use crate::answer::{letters, may_match, places};
+use crate::answer::{letters, may_match, places, sorted_by};
 
 /// The chunks' unit vectors, one column per dimension (column `d` holds
 /// dimension `d` of every chunk, in chunk order).
@@ -197,12 +197,8 @@ impl Symbols {
                 UnitKey { letters: letters(&name), name, qualname, file: file_of(&unit.path), place }
             })
             .collect();
-        let sorted = |key: fn(&UnitKey) -> &str| {
-            let mut order: Vec<u32> = (0..u32::try_from(keys.len()).unwrap_or(u32::MAX)).collect();
-            order.sort_by(|&a, &b| key(&keys[a as usize]).cmp(key(&keys[b as usize])));
-            order
-        };
-        let (by_name, by_qualname) = (sorted(|k| &k.name), sorted(|k| &k.qualname));
+        let by_name = sorted_by(&keys, |a, b| a.name.cmp(&b.name));
+        let by_qualname = sorted_by(&keys, |a, b| a.qualname.cmp(&b.qualname));
         Self { keys, by_name, by_qualname }
     }
 
