@@ -25,6 +25,10 @@ use pyatlas::mcp::PyatlasMcp;
 use pyatlas::query::{At, StoreMap};
 use pyatlas::store::Store;
 
+// See benches/README.md: mimalloc, for tree-sitter's C code too.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(about = "An MCP server (stdio) over a Python codebase's map")]
 struct Args {

@@ -39,6 +39,10 @@ use pyatlas::store::Store;
 
 use self::embedder::EmbedderArgs;
 
+// See benches/README.md: mimalloc, for tree-sitter's C code too.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(about = "Serve a Python codebase's map over HTTP (JSON)")]
 struct Args {

@@ -128,9 +128,7 @@ impl MemoryMap {
     fn assemble(rows: RunRows, embedder: Arc<dyn Embedder>, vectors: Columns, embedded: Vec<bool>) -> Self {
         let by_path: HashMap<String, usize> = rows.files.iter().enumerate().map(|(i, f)| (f.path.clone(), i)).collect();
         let symbols = Symbols::new(&rows.units, |path| by_path.get(path).copied());
-        let texts: Vec<String> = rows.chunks.iter().map(|chunk| lexical_text(&chunk.text)).collect();
-        let lexical = Lexical::new(&texts);
-        drop(texts);
+        let lexical = Lexical::new(&rows.chunks, |chunk| lexical_text(&chunk.text));
         let names = Names::new(&rows.chunks);
         let id_order = answer::places_by(&rows.chunks, |a, b| a.id.cmp(&b.id));
         let contents = Contents::of(&rows, &by_path);

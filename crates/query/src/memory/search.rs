@@ -10,7 +10,7 @@
 
 use std::collections::HashMap;
 
-use bm25::{Embedder as Bm25, EmbedderBuilder, Language};
+use bm25::{DefaultTokenizer, Embedder as Bm25, EmbedderBuilder, Language, TokenEmbedder, Tokenizer};
 use pyatlas_store::{ChunkRow, UnitRow};
 
 use crate::answer::{letters, may_match, places, sorted_by};
@@ -75,6 +75,27 @@ pub(super) fn descending(score: f32) -> u32 {
     !ascending
 }
 
+/// The `bm25` crate's term-frequency saturation (`k1`), length
+/// normalisation (`b`), and average document length when there is none:
+/// its defaults, which `Lexical` uses.
+const K1: f32 = 1.2;
+const B: f32 = 0.75;
+const FALLBACK_AVGDL: f32 = 256.0;
+
+/// `f` of every item, in order, computed on every core (contiguous
+/// slices, a scoped thread each).
+pub(super) fn on_threads<D: Sync, T: Send>(items: &[D], f: impl Fn(&D) -> T + Sync) -> Vec<T> {
+    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    let slice = items.len().div_ceil(threads).max(1);
+    let f = &f;
+    std::thread::scope(|scope| {
+        let handles: Vec<_> =
+            items.chunks(slice).map(|part| scope.spawn(move || part.iter().map(f).collect::<Vec<T>>())).collect();
+        // A panic on a thread is a bug: it goes on, not lost.
+        handles.into_iter().flat_map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))).collect()
+    })
+}
+
 /// BM25 over a fixed set of documents: the `bm25` crate's tokenizer and
 /// term weights (`Embedder`), scored as its `Scorer` scores them, from
 /// postings lists rather than from every matching document's terms.
@@ -86,22 +107,41 @@ pub(super) struct Lexical {
 }
 
 impl Lexical {
-    /// The index of `texts` (document `i` is `texts[i]`), fit to them.
-    pub(super) fn new(texts: &[String]) -> Self {
-        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-        let embedder: Bm25 = EmbedderBuilder::with_fit_to_corpus(Language::English, &refs).build();
+    /// The index of `documents`, whose texts `text` gives, fit to them: as
+    /// the `bm25` crate's `EmbedderBuilder::with_fit_to_corpus` and
+    /// `Embedder::embed` would build it, but with each text tokenized once
+    /// (not once to fit and again to embed), on every core.
+    pub(super) fn new<D: Sync>(documents: &[D], text: impl Fn(&D) -> String + Sync) -> Self {
+        let tokenizer = DefaultTokenizer::new(Language::English);
+        let tokens: Vec<Vec<u32>> = on_threads(documents, |document| {
+            tokenizer.tokenize(&text(document)).iter().map(|token| <u32 as TokenEmbedder>::embed(token)).collect()
+        });
+        let mut builder = EmbedderBuilder::with_fit_to_corpus(Language::English, &[]);
+        if !tokens.is_empty() {
+            // The crate's average: every document's token count, summed as
+            // u64 and divided in f64.
+            let total: u64 = tokens.iter().map(|t| t.len() as u64).sum();
+            builder = builder.avgdl((total as f64 / tokens.len() as f64) as f32);
+        }
+        let embedder: Bm25 = builder.build();
+        let avgdl = if embedder.avgdl() <= 0.0 { FALLBACK_AVGDL } else { embedder.avgdl() };
         let mut postings: HashMap<u32, Vec<(u32, f32)>> = HashMap::new();
-        for (text, document) in texts.iter().zip(0u32..) {
-            for token in embedder.embed(text).iter() {
-                let list = postings.entry(token.index).or_default();
-                // A repeated token carries the same weight each time: keep one.
-                if list.last().is_none_or(|&(last, _)| last != document) {
-                    list.push((document, token.value));
-                }
+        let mut counts: HashMap<u32, u32> = HashMap::new();
+        for (tokens, document) in tokens.iter().zip(0u32..) {
+            counts.clear();
+            tokens.iter().for_each(|&token| *counts.entry(token).or_default() += 1);
+            // `Embedder::embed`'s weight of a token, the same operations in
+            // the same order: each distinct token once (a repeated token
+            // carries the same weight each time).
+            let length = K1 * (1.0 - B + B * (tokens.len() as f32 / avgdl));
+            for (&token, &count) in &counts {
+                let frequency = count as f32;
+                let list: &mut Vec<(u32, f32)> = postings.entry(token).or_default();
+                list.push((document, frequency * (K1 + 1.0) / (frequency + length)));
             }
         }
         postings.values_mut().for_each(|list| list.shrink_to_fit());
-        Self { embedder, postings, documents: texts.len() }
+        Self { embedder, postings, documents: tokens.len() }
     }
 
     /// Every document that shares a token with `query`, with its score,
@@ -270,7 +310,10 @@ mod tests {
     #[test]
     fn postings_score_as_the_bm25_crates_scorer() {
         let texts = corpus();
-        let lexical = Lexical::new(&texts);
+        let lexical = Lexical::new(&texts, String::clone);
+        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+        let fitted: Bm25 = EmbedderBuilder::with_fit_to_corpus(Language::English, &refs).build();
+        assert_eq!(lexical.embedder.avgdl().to_bits(), fitted.avgdl().to_bits(), "the crate's fit");
         let mut scorer = Scorer::<u32>::new();
         for (text, i) in texts.iter().zip(0u32..) {
             scorer.upsert(&i, lexical.embedder.embed(text));
