@@ -36,7 +36,7 @@
 //!
 //! [`EmbeddingCache`]: pyatlas_embed::EmbeddingCache
 //!
-//! # Schema (version 8)
+//! # Schema (version 9)
 //!
 //! In schema `pyatlas` (configurable); the `vector` extension in `public`.
 //!
@@ -56,6 +56,7 @@
 //! | `units` | `(run_id, path, qualname, line)` | `name`, `kind`, `start_line`, `end_line`, `signature`, `doc` (first docstring line) |
 //! | `jobs` | `id` | `project`, `root`, `state` (`queued`/`running`/`succeeded`/`failed`/`cancelled`/`interrupted`), `cancel_requested`, `run_id`, `worker`, `heartbeat`, `error`, `created_at`, `started_at`, `finished_at` |
 //! | `job_events` | `(job_id, seq)` | `event` (jsonb), `at` |
+//! | `lexeme_frequencies` | `(run_id, lexeme)` | `chunks`: how many of the complete run's chunks hold the lexeme |
 //!
 //! Version 2 (migrated in place from version 1) records each run's
 //! embedder, stores graph edges with all their lines and flags, and checks
@@ -66,7 +67,9 @@
 //! events; version 7 `runs.contracts`, the verdicts of the project's own
 //! contracts (jsonb, NULL when it declares none); version 8 indexes units
 //! by the prefixes of their lower-cased names and qualnames (symbol
-//! look-up).
+//! look-up); version 9 keeps each complete run's lexeme frequencies
+//! (counted when the run completes; lexical search's document
+//! frequencies).
 //!
 //! Chunk texts are content-addressed and shared by runs, so an unchanged
 //! chunk costs a location row per run, not a text. `embeddings.embedding` is

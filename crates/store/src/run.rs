@@ -654,15 +654,20 @@ impl RunHandle {
         // the planner reads a bulk-loaded run as empty and searches it with
         // scans (measured: 790 ms against 41 ms per search on the standard
         // library). On the lock's own connection while it is alive.
-        const ANALYZE: &str = "ANALYZE files, units, chunks, chunk_texts, edges, tags, findings, sources";
+        const ANALYZE: &str =
+            "ANALYZE files, units, chunks, chunk_texts, edges, tags, findings, sources, lexeme_frequencies";
+        let id = self.info.id;
         let analysed = match self.lock.as_mut() {
             Some(lock) if !lock.is_closed() => {
                 Store::ensure_vector_index_on(lock, self.info.dimensions).await?;
+                count_lexemes(lock, id).await?;
                 lock.batch_execute(ANALYZE).await
             }
             _ => {
                 self.store.ensure_vector_index(self.info.dimensions).await?;
-                self.store.client().await?.batch_execute(ANALYZE).await
+                let client = self.store.client().await?;
+                count_lexemes(&client, id).await?;
+                client.batch_execute(ANALYZE).await
             }
         };
         analysed.map_err(StoreError::db("analysing the run's tables"))?;
@@ -714,6 +719,20 @@ impl RunHandle {
         }
         self.store.run(id).await
     }
+}
+
+/// Counts, for each lexeme of run `id`'s chunks, how many of them hold it
+/// (`lexeme_frequencies`: lexical search's document frequencies). A run
+/// completed again after a resume is counted again.
+async fn count_lexemes(client: &tokio_postgres::Client, id: RunId) -> Result<(), StoreError> {
+    const COUNT: &str = "INSERT INTO lexeme_frequencies (run_id, lexeme, chunks)
+                         SELECT $1, l.lexeme, count(*)
+                         FROM chunks c JOIN chunk_texts t ON t.id = c.id, unnest(t.lexemes) l
+                         WHERE c.run_id = $1
+                         GROUP BY l.lexeme
+                         ON CONFLICT (run_id, lexeme) DO UPDATE SET chunks = excluded.chunks";
+    client.execute(COUNT, &[&id]).await.map_err(StoreError::db("counting the run's lexemes"))?;
+    Ok(())
 }
 
 impl Drop for RunHandle {

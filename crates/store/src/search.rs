@@ -295,9 +295,10 @@ impl Store {
     }
 
     /// Full-text ranking with ranked OR semantics: each query lexeme that a
-    /// chunk holds adds its inverse document frequency in the run (counted
-    /// once per lexeme: the `stats` CTE is materialised, else PostgreSQL
-    /// inlines it and counts again for every matching chunk) times its
+    /// chunk holds adds its inverse document frequency in the run (read
+    /// from `lexeme_frequencies` for a complete run, counted for one still
+    /// running; once per lexeme: the `stats` CTE is materialised, else
+    /// PostgreSQL inlines it and counts again for every matching chunk) times its
     /// weight in the chunk (`ts_rank`, normalised by length), and more when
     /// the chunk's own names hold it.
     async fn text_ranking(
@@ -308,18 +309,22 @@ impl Store {
         limit: usize,
     ) -> Result<Vec<SearchHit>, StoreError> {
         let (prose, whole) = code_words(text);
-        // A complete run's summary has its chunk count: no count per query.
-        let chunks = (run.status == crate::RunStatus::Complete)
-            .then(|| run.summary.get("chunks").and_then(serde_json::Value::as_f64))
-            .flatten();
+        // A complete run's summary has its chunk count, and its lexemes are
+        // counted (`lexeme_frequencies`): no count per query.
+        let complete = run.status == crate::RunStatus::Complete;
+        let chunks = complete.then(|| run.summary.get("chunks").and_then(serde_json::Value::as_f64)).flatten();
         let sql = format!(
             "WITH terms AS (
                  SELECT DISTINCT lexeme AS term
                  FROM unnest(to_tsvector('english', $1) || to_tsvector('simple', $7))
              ), stats AS MATERIALIZED (
                  SELECT tm.term, to_tsquery('simple', quote_literal(tm.term)) AS q,
-                        (SELECT count(*) FROM chunk_texts t JOIN chunks c ON c.id = t.id
-                         WHERE c.run_id = $2 AND t.lexemes @@ to_tsquery('simple', quote_literal(tm.term)))::float8 AS df
+                        (CASE WHEN $9::boolean THEN
+                             coalesce((SELECT f.chunks FROM lexeme_frequencies f
+                                       WHERE f.run_id = $2 AND f.lexeme = tm.term), 0)
+                         ELSE (SELECT count(*) FROM chunk_texts t JOIN chunks c ON c.id = t.id
+                               WHERE c.run_id = $2 AND t.lexemes @@ to_tsquery('simple', quote_literal(tm.term)))
+                         END)::float8 AS df
                  FROM terms tm
              ), total AS (SELECT coalesce($8::float8, (SELECT count(*) FROM chunks WHERE run_id = $2)::float8) AS n),
              scored AS (
@@ -344,7 +349,10 @@ impl Store {
         let kind = query.kind.map(ChunkKind::as_str);
         let client = self.client().await?;
         let rows = client
-            .query(&sql, &[&prose, &run.id, &query.path_prefix, &query.domain, &kind, &limit, &whole, &chunks])
+            .query(
+                &sql,
+                &[&prose, &run.id, &query.path_prefix, &query.domain, &kind, &limit, &whole, &chunks, &complete],
+            )
             .await
             .map_err(StoreError::db("searching by text"))?;
         let hits = rows.iter().map(|row| hit(row, row.get::<_, f64>(8))).collect::<Result<Vec<_>, _>>()?;

@@ -22,6 +22,7 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
     (6, "jobs", include_str!("../migrations/0006_jobs.sql")),
     (7, "contracts", include_str!("../migrations/0007_contracts.sql")),
     (8, "symbol prefixes", include_str!("../migrations/0008_symbol_prefixes.sql")),
+    (9, "lexeme frequencies", include_str!("../migrations/0009_lexeme_frequencies.sql")),
 ];
 
 /// Advisory-lock key of migrations and index creation (any schema).

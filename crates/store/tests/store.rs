@@ -83,7 +83,7 @@ async fn migrations_are_idempotent_and_safe_in_parallel() {
     let config = config("migrations");
     let (a, b) = tokio::join!(Store::connect(config.clone()), Store::connect(config.clone()));
     let (a, b) = (a.expect("first"), b.expect("second"));
-    assert_eq!(a.schema_version().await.expect("version"), 8);
+    assert_eq!(a.schema_version().await.expect("version"), 9);
     assert_eq!(b.migrate().await.expect("again"), Vec::<i32>::new());
     assert!(!format!("{config:?}").contains("password="), "{config:?}");
 }
@@ -116,7 +116,7 @@ async fn a_version_1_database_is_migrated_with_its_runs_and_edges() {
         .await
         .expect("a version 1 schema");
     let store = Store::connect(config).await.expect("migrate");
-    assert_eq!(store.schema_version().await.expect("version"), 8);
+    assert_eq!(store.schema_version().await.expect("version"), 9);
     // Version 3 gives the chunks of older runs their code lexemes too.
     let found: bool = client
         .query_one(&format!("SELECT lexemes @@ to_tsquery('simple', 'fromenvvar') FROM {schema}.chunk_texts"), &[])
@@ -274,6 +274,60 @@ async fn lexical_search_ranks_any_word_splits_identifiers_and_names_come_first()
     assert!(none.iter().all(|h| h.path.starts_with("cfg")), "{none:?}");
     // Words that are all stop words find nothing, and fail nothing.
     assert!(store.search(&lexical("the of and")).await.expect("search").is_empty());
+}
+
+#[tokio::test]
+async fn stored_lexeme_frequencies_rank_as_counting_them_does() {
+    let store = store("frequencies").await;
+    // Lines of the standard library's `json` package, a chunk each.
+    let out = std::process::Command::new("python3")
+        .args(["-c", "import json, os; print(os.path.dirname(json.__file__))"])
+        .output()
+        .expect("python3");
+    let package = std::path::PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+    let mut chunks = Vec::new();
+    for module in ["decoder", "encoder", "scanner"] {
+        let source = std::fs::read_to_string(package.join(format!("{module}.py"))).expect("a module");
+        for (line, i) in source.lines().filter(|l| !l.trim().is_empty()).zip(1u32..) {
+            let mut c = chunk(&format!("{module}.py"), &format!("line_{i}"), line.trim());
+            (c.start_line, c.end_line) = (i, i);
+            chunks.push(c);
+        }
+    }
+    let files: Vec<FileRow> = ["decoder.py", "encoder.py", "scanner.py"].iter().map(|p| file(p, p)).collect();
+    let run = store.begin_run(RunSpec::for_embedder("frequencies", &embedder())).await.expect("run");
+    let id = run.id();
+    run.add_files(&files).await.expect("files");
+    assert!(run.add_chunks(&chunks).await.expect("chunks").rejected.is_empty());
+    let queries = ["decode a json object", "encoder", "self", "return None", "scan_once string", "no such words"];
+    let ranked = |store: Store| async move {
+        let mut all = Vec::new();
+        for text in queries {
+            let query = SearchQuery::new("frequencies", embedder().embed_text(text))
+                .run(id)
+                .mode(SearchMode::Lexical, text)
+                .k(40);
+            let hits = store.search(&query).await.expect("search");
+            all.push(hits.into_iter().map(|h| (h.id, h.start_line, h.score)).collect::<Vec<_>>());
+        }
+        all
+    };
+    // Running: every search counts the frequencies; complete: it reads them.
+    let counted = ranked(store.clone()).await;
+    run.complete(serde_json::json!({ "chunks": chunks.len() })).await.expect("complete");
+    assert!(count(&store, "lexeme_frequencies").await > 100, "the run's lexemes are counted");
+    let stored = ranked(store.clone()).await;
+    // The same hits in the same order, with the same scores up to the
+    // order in which PostgreSQL sums a chunk's terms (the last bit).
+    let places = |all: &[Vec<(ChunkId, u32, f64)>]| -> Vec<Vec<(ChunkId, u32)>> {
+        all.iter().map(|hits| hits.iter().map(|(id, line, _)| (id.clone(), *line)).collect()).collect()
+    };
+    assert_eq!(places(&counted), places(&stored));
+    for (a, b) in counted.iter().flatten().zip(stored.iter().flatten()) {
+        assert!((a.2 - b.2).abs() <= 1e-12 * a.2.abs(), "{a:?} scores as {b:?}");
+    }
+    assert!(counted.iter().filter(|hits| hits.len() > 10).count() >= 3, "common words match many chunks: {counted:?}");
+    assert!(counted.last().is_some_and(Vec::is_empty), "words no chunk holds find nothing");
 }
 
 #[tokio::test]
