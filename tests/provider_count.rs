@@ -8,7 +8,8 @@
 //!
 //! Whatever the client is told, it must finish with every input embedded,
 //! use at least 90% of the provider's token budget after the first minute,
-//! and be refused (429) for at most 5% of its requests.
+//! and be refused (429) for at most 5% of its requests. The last test runs
+//! the index pipeline itself over the two packages, into memory.
 
 mod common;
 
@@ -188,4 +189,59 @@ async fn calls_of_512_chunks_as_index_makes_them() {
     assert!(refused <= 0.05, "{:.1}% refused", refused * 100.0);
     let status = embedder.status().expect("the inner embedder's status");
     assert!(!status.active && status.metrics.requests == records.len() as u64, "{status:?}");
+}
+
+/// The index pipeline itself (`Indexer`, as `index` runs it) over a copy of
+/// the same two packages, into memory: every chunk embedded, the same
+/// bounds on the budget and the refusals, and the summary's counts the
+/// provider's. Its batch holds the whole corpus, so that every file is
+/// parsed before the first request: paused time jumps ahead whenever the
+/// runtime waits with a timer pending, and a wait for the parser's threads
+/// (real time) would then count as minutes of budget left unused. The
+/// pipeline's own batches of 512 are `calls_of_512_chunks_as_index_makes_them`.
+#[tokio::test(start_paused = true)]
+async fn the_index_pipeline_gets_its_budget_and_few_429s() {
+    use pyatlas::index::{Indexer, MemoryTarget};
+
+    let root = tempfile::tempdir().expect("tempdir");
+    for package in ["email", "asyncio"] {
+        let status = std::process::Command::new("cp")
+            .arg("-r")
+            .arg(common::stdlib_package(package))
+            .arg(root.path())
+            .status()
+            .expect("cp");
+        assert!(status.success(), "copying {package}");
+    }
+    let server = MockServer::start(provider(Usage::Charged)).await.expect("mock");
+    let embedder = OpenAiEmbedder::new(
+        OpenAiConfig::new("text-embedding-3-small")
+            .base_url(server.url())
+            .api_key("sk-count")
+            .dimensions(DIMS)
+            .requests_per_minute(RPM)
+            .tokens_per_minute(TPM),
+    )
+    .expect("config");
+    let indexer = Indexer::builder(root.path()).embedder(embedder).batch(usize::MAX).build().expect("indexer");
+    let target = MemoryTarget::new();
+    let summary = indexer.run(&target).await.expect("the run");
+    assert!(summary.is_complete(), "{:?}", summary.failures.first());
+    assert!(summary.chunks > 900, "{summary:?}");
+    assert_eq!(summary.embedded + summary.cached, summary.chunks, "every chunk has a vector");
+    let rows = target.take_rows().expect("the run's rows");
+    assert_eq!(rows.chunks.len() as u64, summary.chunks);
+    let records = server.records();
+    let (budget, refused) = figures(&records);
+    eprintln!(
+        "index: {} chunks, {} requests, {:.1}% of TPM after the first minute, {:.1}% refused",
+        summary.chunks,
+        records.len(),
+        budget * 100.0,
+        refused * 100.0
+    );
+    assert_eq!(summary.requests, records.len() as u64, "the summary counts the provider's requests");
+    assert_eq!(summary.rate_limited, records.iter().filter(|r| r.status == 429).count() as u64);
+    assert!(budget >= 0.90, "{:.1}% of the budget", budget * 100.0);
+    assert!(refused <= 0.05, "{:.1}% refused", refused * 100.0);
 }

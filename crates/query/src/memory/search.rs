@@ -83,17 +83,61 @@ const B: f32 = 0.75;
 const FALLBACK_AVGDL: f32 = 256.0;
 
 /// `f` of every item, in order, computed on every core (contiguous
-/// slices, a scoped thread each).
-pub(super) fn on_threads<D: Sync, T: Send>(items: &[D], f: impl Fn(&D) -> T + Sync) -> Vec<T> {
+/// slices, a scoped thread each, with a state `S` of its own).
+fn on_threads<D: Sync, S: Default, T: Send>(items: &[D], f: impl Fn(&mut S, &D) -> T + Sync) -> Vec<T> {
     let threads = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
     let slice = items.len().div_ceil(threads).max(1);
     let f = &f;
     std::thread::scope(|scope| {
-        let handles: Vec<_> =
-            items.chunks(slice).map(|part| scope.spawn(move || part.iter().map(f).collect::<Vec<T>>())).collect();
+        let handles: Vec<_> = items
+            .chunks(slice)
+            .map(|part| {
+                scope.spawn(move || {
+                    let mut state = S::default();
+                    part.iter().map(|item| f(&mut state, item)).collect::<Vec<T>>()
+                })
+            })
+            .collect();
         // A panic on a thread is a bug: it goes on, not lost.
         handles.into_iter().flat_map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))).collect()
     })
+}
+
+/// The `bm25` tokenizer's tokens of texts, hashed as its `Embedder` hashes
+/// them, each piece between spaces tokenized once. A text's tokens are its
+/// pieces' tokens in order: the tokenizer transliterates and lower-cases
+/// character by character, keeps a space a space, and splits words on
+/// Unicode word boundaries, and a space is always one. A text with control
+/// characters is tokenized whole (see below); the texts of chunks as the
+/// index sees them (`lexical_text`: words and spaces) have none. Code
+/// repeats its words, so most pieces are found here rather than stemmed
+/// again.
+#[derive(Default)]
+struct Words(HashMap<Box<str>, Box<[u32]>>);
+
+impl Words {
+    fn tokens(&mut self, tokenizer: &DefaultTokenizer, text: &str) -> Vec<u32> {
+        let hashed = |text: &str| -> Box<[u32]> {
+            tokenizer.tokenize(text).iter().map(|token| <u32 as TokenEmbedder>::embed(token)).collect()
+        };
+        // Once a text holds a character that is not ASCII, transliteration
+        // drops the control characters after it (a newline, a tab), which
+        // joins the words on either side: a piece alone could not tell.
+        if text.chars().any(char::is_control) {
+            return hashed(text).into_vec();
+        }
+        let mut tokens = Vec::new();
+        for piece in text.split(' ').filter(|piece| !piece.is_empty()) {
+            if let Some(known) = self.0.get(piece) {
+                tokens.extend_from_slice(known);
+            } else {
+                let hashed = hashed(piece);
+                tokens.extend_from_slice(&hashed);
+                self.0.insert(piece.into(), hashed);
+            }
+        }
+        tokens
+    }
 }
 
 /// BM25 over a fixed set of documents: the `bm25` crate's tokenizer and
@@ -113,9 +157,8 @@ impl Lexical {
     /// (not once to fit and again to embed), on every core.
     pub(super) fn new<D: Sync>(documents: &[D], text: impl Fn(&D) -> String + Sync) -> Self {
         let tokenizer = DefaultTokenizer::new(Language::English);
-        let tokens: Vec<Vec<u32>> = on_threads(documents, |document| {
-            tokenizer.tokenize(&text(document)).iter().map(|token| <u32 as TokenEmbedder>::embed(token)).collect()
-        });
+        let tokens: Vec<Vec<u32>> =
+            on_threads(documents, |words: &mut Words, document| words.tokens(&tokenizer, &text(document)));
         let mut builder = EmbedderBuilder::with_fit_to_corpus(Language::English, &[]);
         if !tokens.is_empty() {
             // The crate's average: every document's token count, summed as
@@ -300,9 +343,17 @@ mod tests {
             for path in paths {
                 let source = std::fs::read_to_string(&path).expect("a module");
                 texts.extend(source.lines().filter(|l| !l.trim().is_empty()).map(str::to_owned));
+                // As the index sees a chunk: its words, and spaces.
+                let (prose, whole) = pyatlas_store::code_words(&source);
+                texts.push(prose + " " + &whole);
                 texts.push(source);
             }
         }
+        // Words the tokenizer transliterates, some into several words.
+        let words =
+            "北京 café 🍕🍕 naïve résumé ﬁle Straße Ǆemal ½ x\u{2028}z \u{a0}y a \u{ad}b c \u{200d}d e \u{301}f";
+        texts.push(words.into());
+        texts.push(format!("{words}\ttab\nline\u{85}next"));
         texts.push(String::new());
         texts
     }
