@@ -67,6 +67,19 @@ fn figures(records: &[Record]) -> (f64, f64) {
     (used as f64 / allowed, refused as f64 / records.len() as f64)
 }
 
+/// A client told the provider's limits.
+fn limited_client(server: &MockServer) -> OpenAiEmbedder {
+    OpenAiEmbedder::new(
+        OpenAiConfig::new("text-embedding-3-small")
+            .base_url(server.url())
+            .api_key("sk-count")
+            .dimensions(DIMS)
+            .requests_per_minute(RPM)
+            .tokens_per_minute(TPM),
+    )
+    .expect("config")
+}
+
 async fn embed_all(server: &MockServer, config: OpenAiConfig, texts: &[String]) -> OpenAiEmbedder {
     let embedder =
         OpenAiEmbedder::new(config.base_url(server.url()).api_key("sk-count").dimensions(DIMS)).expect("config");
@@ -159,15 +172,7 @@ async fn calls_of_512_chunks_as_index_makes_them() {
 
     let texts = chunks();
     let server = MockServer::start(provider(Usage::Charged)).await.expect("mock");
-    let inner = OpenAiEmbedder::new(
-        OpenAiConfig::new("text-embedding-3-small")
-            .base_url(server.url())
-            .api_key("sk-count")
-            .dimensions(DIMS)
-            .requests_per_minute(RPM)
-            .tokens_per_minute(TPM),
-    )
-    .expect("config");
+    let inner = limited_client(&server);
     let embedder = CachedEmbedder::new(inner, InMemoryCache::default());
     let mut embedded = 0;
     for part in texts.chunks(512) {
@@ -214,15 +219,7 @@ async fn the_index_pipeline_gets_its_budget_and_few_429s() {
         assert!(status.success(), "copying {package}");
     }
     let server = MockServer::start(provider(Usage::Charged)).await.expect("mock");
-    let embedder = OpenAiEmbedder::new(
-        OpenAiConfig::new("text-embedding-3-small")
-            .base_url(server.url())
-            .api_key("sk-count")
-            .dimensions(DIMS)
-            .requests_per_minute(RPM)
-            .tokens_per_minute(TPM),
-    )
-    .expect("config");
+    let embedder = limited_client(&server);
     let indexer = Indexer::builder(root.path()).embedder(embedder).batch(usize::MAX).build().expect("indexer");
     let target = MemoryTarget::new();
     let summary = indexer.run(&target).await.expect("the run");
