@@ -1,28 +1,31 @@
 //! The per-file import cache, keyed by content hash.
 //!
 //! Each entry is a file's size, modification time, BLAKE3 hash and scanned
-//! imports. A file whose size and time match is not even read; one whose
+//! imports. A file whose size and time match ([`FileStamp::vouches_for`]:
+//! not within two seconds of when it was read) is not even read; one whose
 //! time changed but whose content hash matches is not scanned again. The
 //! cache is one JSON file in the cache folder; a missing, stale or corrupt
 //! cache is simply rebuilt.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::time::UNIX_EPOCH;
+use std::time::SystemTime;
 
-use pyatlas_parser::{Import, SourceFile, WalkProblem, scan_imports};
+use pyatlas_parser::{FileStamp, Import, SourceFile, WalkProblem, scan_imports};
 use serde::{Deserialize, Serialize};
 
 use crate::BuildError as Error;
 
 /// Bump when the scanner's output or this format changes.
-const VERSION: u32 = 1;
+const VERSION: u32 = 2;
 const FILE_NAME: &str = "pyatlas-imports.json";
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 struct Entry {
-    size: u64,
-    modified_ns: u128,
+    #[serde(flatten)]
+    stamp: FileStamp,
+    /// When the stamp was taken, before the file was read.
+    stamped_at: SystemTime,
     hash: String,
     imports: Vec<Import>,
 }
@@ -138,15 +141,10 @@ enum Found {
 /// A file's imports, from the cache when its size and time (or its content
 /// hash) match, else scanned.
 fn lookup(file: &SourceFile, stored: &HashMap<String, Entry>, enabled: bool) -> Found {
-    let metadata = std::fs::metadata(&file.path).ok();
-    let size = metadata.as_ref().map_or(0, std::fs::Metadata::len);
-    let modified_ns = metadata
-        .as_ref()
-        .and_then(|m| m.modified().ok())
-        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-        .map_or(0, |d| d.as_nanos());
+    let stamped_at = SystemTime::now();
+    let stamp = FileStamp::of(&file.path).unwrap_or_default();
     let previous = stored.get(&file.rel_path).filter(|_| enabled);
-    if let Some(entry) = previous.filter(|e| e.size == size && e.modified_ns == modified_ns && modified_ns != 0) {
+    if let Some(entry) = previous.filter(|e| e.stamp.vouches_for(&stamp, e.stamped_at)) {
         return Found::Cached(entry.imports.clone(), None);
     }
     let bytes = match std::fs::read(&file.path) {
@@ -163,12 +161,12 @@ fn lookup(file: &SourceFile, stored: &HashMap<String, Entry>, enabled: bool) -> 
     match previous.filter(|e| e.hash == hash) {
         // Same content, new time: reuse, and remember the new time.
         Some(entry) => {
-            let refreshed = Entry { size, modified_ns, hash, imports: entry.imports.clone() };
+            let refreshed = Entry { stamp, stamped_at, hash, imports: entry.imports.clone() };
             Found::Cached(entry.imports.clone(), Some((file.rel_path.clone(), refreshed)))
         }
         None => {
             let imports = scan_imports(bytes);
-            let entry = Entry { size, modified_ns, hash, imports: imports.clone() };
+            let entry = Entry { stamp, stamped_at, hash, imports: imports.clone() };
             Found::Scanned(imports, Some((file.rel_path.clone(), entry)))
         }
     }

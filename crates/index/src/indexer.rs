@@ -11,12 +11,14 @@ use pyatlas_classifier::{RuleClassifier, Rules};
 use pyatlas_embed::{CachedEmbedder, Embedder, HashEmbedder};
 use pyatlas_graph::{ContractsReport, EdgeKind, InternalRoots, ProjectContracts};
 use pyatlas_intent_tags::{CodebaseFacts, CodebaseFactsBuilder, DriftReport, FileFacts, IntentConfig, check};
-use pyatlas_parser::{Config, SourceFile, discover, parse_files};
+use pyatlas_parser::{Config, SourceFile, discover};
 use pyatlas_store::{ChunkRow, EdgeRow, FileRow, FindingRow, RunSpec, TagRow, UnitRow};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use crate::cache::FileCache;
 use crate::events::{IndexEvent, IndexObserver, Progress, Silent, Stage};
+use crate::feed::feed;
 use crate::sink::{RunSink, RunTarget};
 use crate::summary::{CallCounts, ContractCounts, EdgeCounts, EmbedFailure, IndexSummary};
 use crate::work::{Analysis, FileWork};
@@ -126,6 +128,11 @@ impl Indexer {
     /// The embedder of the runs (queries of them are embedded with it).
     pub fn embedder(&self) -> &Arc<dyn Embedder> {
         &self.embedder
+    }
+
+    /// How the runs find and parse files.
+    pub fn parse_config(&self) -> &Config {
+        &self.parse
     }
 
     /// The token that cancels [`Indexer::run`].
@@ -293,6 +300,31 @@ impl Indexer {
     /// An unreadable root, a store error, or [`IndexError::Cancelled`]. In
     /// each case the run is left resumable, never half-written.
     pub async fn run(&self, target: &dyn RunTarget) -> Result<IndexSummary, IndexError> {
+        self.run_with(target, None).await
+    }
+
+    /// Like [`Indexer::run`], but parses, classifies and chunks only the
+    /// files that changed since the last run with `cache` (every file, the
+    /// first time), reusing the work of the others; the graphs, drift and
+    /// the contracts are linked again from every file's facts, so the run
+    /// is the one [`Indexer::run`] would write. `cache` then holds this
+    /// run's work. See [`FileCache`] for what counts as a change.
+    ///
+    /// # Errors
+    /// As [`Indexer::run`]. The cache keeps what the run got through.
+    pub async fn run_incremental(
+        &self,
+        target: &dyn RunTarget,
+        cache: &mut FileCache,
+    ) -> Result<IndexSummary, IndexError> {
+        self.run_with(target, Some(cache)).await
+    }
+
+    async fn run_with(
+        &self,
+        target: &dyn RunTarget,
+        cache: Option<&mut FileCache>,
+    ) -> Result<IndexSummary, IndexError> {
         let started = Instant::now();
         let mut summary = IndexSummary::default();
         self.stage(Stage::Discover);
@@ -316,7 +348,7 @@ impl Indexer {
             files: files.len() as u64,
         });
 
-        let facts = self.files(target, run, files, &mut summary).await?;
+        let facts = self.files(target, run, files, cache, &mut summary).await?;
 
         self.stage(Stage::Drift);
         let clock = Instant::now();
@@ -371,12 +403,14 @@ impl Indexer {
     }
 
     /// Streams the files through the worker pool into the store and the
-    /// embedder; returns every file's facts, in file order.
+    /// embedder (with a cache, only the changed files are parsed); returns
+    /// every file's facts, in file order.
     async fn files(
         &self,
         target: &dyn RunTarget,
         run: &dyn RunSink,
         files: Vec<SourceFile>,
+        cache: Option<&mut FileCache>,
         summary: &mut IndexSummary,
     ) -> Result<CodebaseFactsBuilder, IndexError> {
         self.stage(Stage::Files);
@@ -387,37 +421,36 @@ impl Indexer {
             files.iter().map(|f| (f.module.to_string(), f.rel_path.clone(), f.is_package)).collect();
         let (sender, mut receiver) = mpsc::channel::<FileWork>(FILES_IN_FLIGHT);
         let (analysis, config, cancel) = (self.analysis.clone(), self.parse.clone(), self.cancel.clone());
+        let mut cache = cache;
+        let previous = cache.as_mut().map(|c| c.take_for(&self.fingerprint, files.iter().map(|f| f.module.as_str())));
         let producer = std::thread::Builder::new()
             .name("pyatlas-index-parse".into())
             .spawn(move || {
-                parse_files(
-                    &files,
-                    &config,
-                    |parsed| analysis.file(&parsed, &roots),
+                feed(&files, previous, &config, &analysis, &roots, |work| {
                     // Stops the parse when the run is cancelled or the
                     // consumer is gone (a store error).
-                    |work| {
-                        if cancel.is_cancelled() || sender.blocking_send(work).is_err() {
-                            ControlFlow::Break(())
-                        } else {
-                            ControlFlow::Continue(())
-                        }
-                    },
-                )
+                    if cancel.is_cancelled() || sender.blocking_send(work).is_err() {
+                        ControlFlow::Break(())
+                    } else {
+                        ControlFlow::Continue(())
+                    }
+                })
             })
             .map_err(IndexError::Thread)?;
         let codebase = CodebaseFactsBuilder::new(files_info.iter().map(|(m, p, pkg)| (m.as_str(), p.as_str(), *pkg)));
         let consumed = self.consume(target, run, &mut receiver, codebase, total, summary).await;
         // Whatever happened, the producer stops: its sends now fail.
         drop(receiver);
-        let joined = tokio::task::spawn_blocking(move || producer.join()).await;
-        let facts = consumed?;
-        match joined {
-            Ok(Ok(parsed)) => {
-                parsed?;
-            }
+        let fed = match tokio::task::spawn_blocking(move || producer.join()).await {
+            Ok(Ok(fed)) => fed,
             _ => return Err(IndexError::Panicked),
+        };
+        if let (Some(cache), Some(entries)) = (cache, fed.entries) {
+            cache.put_back(entries);
         }
+        summary.reused = fed.reused;
+        let facts = consumed?;
+        fed.parsed?;
         self.checkpoint(run)?;
         summary.stages.files = clock.elapsed().as_secs_f64();
         Ok(facts)

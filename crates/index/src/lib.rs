@@ -56,22 +56,27 @@
 //!   cached, embedded, failures with their reasons, tokens, requests, 429s,
 //!   edges, findings and the seconds of each stage.
 
+mod cache;
 mod events;
+mod feed;
 mod fingerprint;
 mod git;
 mod indexer;
 mod sink;
 mod summary;
+mod watch;
 mod work;
 
 use std::path::PathBuf;
 
+pub use cache::FileCache;
 pub use events::{IndexEvent, IndexObserver, Progress, Stage};
 pub use indexer::{Indexer, IndexerBuilder};
 pub use sink::{MemoryTarget, RunRows, RunSink, RunTarget};
 pub use summary::{CallCounts, ContractCounts, EdgeCounts, EmbedFailure, IndexSummary, StageTimes};
 /// The token that cancels a run.
 pub use tokio_util::sync::CancellationToken;
+pub use watch::{DEFAULT_DEBOUNCE, Watch, WatchError, watch};
 
 /// What stops a run.
 #[derive(Debug, thiserror::Error)]

@@ -15,6 +15,10 @@ pub struct IndexSummary {
     pub resumed: bool,
     /// Files stored.
     pub files: u64,
+    /// Of those, files whose parse, chunks and facts were reused from an
+    /// earlier run ([`Indexer::run_incremental`](crate::Indexer::run_incremental)).
+    #[serde(default)]
+    pub reused: u64,
     /// Chunks stored.
     pub chunks: u64,
     /// Chunks whose vectors were already in the store (any run, any project).

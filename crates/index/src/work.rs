@@ -7,11 +7,11 @@ use pyatlas_chunker::{Chunk, Chunker};
 use pyatlas_classifier::{Classifier, DomainScore};
 use pyatlas_graph::InternalRoots;
 use pyatlas_intent_tags::{FileFacts, IntentConfig};
-use pyatlas_parser::ParsedFile;
-use pyatlas_parser::Unit;
+use pyatlas_parser::{DiagnosticKind, ParsedFile, Unit};
 use pyatlas_store::{ChunkRow, FileRow, TagRow, UnitRow};
 
 /// One file's part of a run.
+#[derive(Clone)]
 pub(crate) struct FileWork {
     pub(crate) file: FileRow,
     pub(crate) chunks: Vec<ChunkRow>,
@@ -19,6 +19,8 @@ pub(crate) struct FileWork {
     pub(crate) tags: Vec<TagRow>,
     /// Kept until the end, for drift and the graphs: compact.
     pub(crate) facts: FileFacts,
+    /// The file could not be read (its record says why).
+    pub(crate) unreadable: bool,
 }
 
 /// What every file goes through, shared by the worker threads.
@@ -85,7 +87,8 @@ impl Analysis {
             lines: record.lines,
             source: text.to_owned(),
         };
-        FileWork { file, chunks, units, tags, facts }
+        let unreadable = record.diagnostics.iter().any(|d| d.kind == DiagnosticKind::Io);
+        FileWork { file, chunks, units, tags, facts, unreadable }
     }
 }
 

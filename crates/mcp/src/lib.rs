@@ -21,12 +21,13 @@
 //! (`isError`) with a clear message, never protocol errors.
 //!
 //! # Freshness
-//! [`PyatlasMcp::fresh`] serves the in-memory map of a folder and, before
-//! every answer, compares the size and modification time of every Python
-//! file with those it was built from; when one changed, was added or was
-//! removed, the map is built again before the answer.
+//! [`PyatlasMcp::fresh`] serves the in-memory map of a folder, a
+//! [`LiveMap`](pyatlas_query::LiveMap): before every answer, the size and
+//! modification time of every Python file are compared with those it was
+//! built from; when one changed, was added or was removed, the folder is
+//! indexed again incrementally (only the changed files are parsed) before
+//! the answer. One tool call answers from one map.
 
-mod fresh;
 mod lenient;
 mod render;
 
@@ -34,7 +35,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use pyatlas_chunker::TokenCounter as _;
-use pyatlas_query::{At, CodeMap, MapRequest, QueryError, Search, SearchMode, UnitRef};
+use pyatlas_query::{At, CodeMap, LiveMap, MapRequest, QueryError, Search, SearchMode, UnitRef};
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::tool::ToolCallContext;
 use rmcp::handler::server::wrapper::Parameters;
@@ -46,7 +47,6 @@ use rmcp::{ErrorData, RoleServer, ServerHandler, tool, tool_handler, tool_router
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-pub use fresh::FreshMap;
 /// The MCP SDK this server is built on (its transports, to serve it otherwise).
 pub use rmcp;
 
@@ -60,8 +60,8 @@ pub const MAX_TOKENS: usize = 20_000;
 enum Source {
     /// A map as it is (a store, or a map the caller keeps fresh).
     Fixed(Arc<dyn CodeMap>),
-    /// The in-memory map of a folder, rebuilt when its files change.
-    Fresh(Arc<FreshMap>),
+    /// The in-memory map of a folder, kept up to date.
+    Fresh(Arc<LiveMap>),
 }
 
 /// The MCP server: the tools over one codebase's map.
@@ -92,7 +92,7 @@ impl PyatlasMcp {
     /// # Errors
     /// The root cannot be indexed.
     pub async fn fresh(root: impl Into<PathBuf>) -> Result<Self, QueryError> {
-        let fresh = FreshMap::new(root).await?;
+        let fresh = LiveMap::new(root.into()).await?;
         Ok(Self { source: Source::Fresh(Arc::new(fresh)), at: At::default(), tool_router: Self::tool_router() })
     }
 
@@ -138,7 +138,7 @@ impl PyatlasMcp {
     async fn map(&self) -> Result<Arc<dyn CodeMap>, String> {
         match &self.source {
             Source::Fixed(map) => Ok(Arc::clone(map)),
-            Source::Fresh(fresh) => fresh.current().await.map_err(|e| e.to_string()),
+            Source::Fresh(fresh) => fresh.current().await.map(|map| map as Arc<dyn CodeMap>).map_err(|e| e.to_string()),
         }
     }
 }

@@ -58,6 +58,7 @@ mod names;
 mod parse;
 mod pool;
 mod scan;
+mod stamp;
 mod strings;
 
 pub use config::{Config, DEFAULT_MAX_FILE_SIZE};
@@ -71,5 +72,6 @@ pub use names::{NameRef, NameTable, resolve_relative};
 pub use parse::{ParsedFile, SourceParser};
 pub use pool::{Codebase, SinkFlow, Stats, parse_codebase, parse_files};
 pub use scan::{scan_imports, scan_text};
+pub use stamp::FileStamp;
 /// The tree-sitter version the trees of [`ParsedFile::tree`] come from.
 pub use tree_sitter;

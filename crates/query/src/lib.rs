@@ -44,6 +44,7 @@
 //! - Every list is sorted by a stated key, so that answers are stable.
 
 mod answer;
+mod live;
 mod memory;
 mod model;
 mod repo_map;
@@ -53,6 +54,7 @@ use pyatlas_embed::BoxFuture;
 use pyatlas_graph::{ContractsReport, Cycle, Hop};
 use pyatlas_store::{FindingRow, RunInfo, StoreError, TagRow};
 
+pub use live::LiveMap;
 pub use memory::MemoryMap;
 pub use model::{
     At, DomainSummary, FileView, GraphModule, MAX_K, MAX_OFFSET, MAX_QUERY, ModuleGraph, Project, ProjectGraph, Search,

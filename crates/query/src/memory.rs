@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use pyatlas_embed::{Embedder, EmbeddingCache, TextHash};
 use pyatlas_graph::{ContractsReport, Cycle, Hop, ImportGraph, Walk};
-use pyatlas_index::{Indexer, MemoryTarget, RunRows};
+use pyatlas_index::{FileCache, Indexer, MemoryTarget, RunRows};
 use pyatlas_store::{
     ChunkRow, FileRow, FindingRow, HYBRID_POOL, RunDiff, RunId, RunInfo, SearchHit, SearchMode, TagRow, code_words,
     fuse, is_name, merge_parts,
@@ -109,6 +109,28 @@ impl MemoryMap {
     pub async fn with_indexer(indexer: &Indexer) -> Result<Self, QueryError> {
         let target = MemoryTarget::new();
         indexer.run(&target).await?;
+        Self::from_run(indexer, &target).await
+    }
+
+    /// Runs `indexer` into `target` incrementally
+    /// ([`Indexer::run_incremental`]): only the files changed since the
+    /// last run with `cache` are parsed, and only chunks new to `target`'s
+    /// vectors are embedded. The map is the one [`MemoryMap::with_indexer`]
+    /// would build.
+    ///
+    /// # Errors
+    /// What stops the run ([`pyatlas_index::IndexError`]).
+    pub async fn with_cache(
+        indexer: &Indexer,
+        target: &MemoryTarget,
+        cache: &mut FileCache,
+    ) -> Result<Self, QueryError> {
+        indexer.run_incremental(target, cache).await?;
+        Self::from_run(indexer, target).await
+    }
+
+    /// The map of the run `indexer` just wrote into `target`.
+    async fn from_run(indexer: &Indexer, target: &MemoryTarget) -> Result<Self, QueryError> {
         let rows = target.take_rows().ok_or_else(|| QueryError::not_found("the run just indexed"))?;
         let embedder = indexer.embedder().clone();
         let hashes: Vec<TextHash> = rows.chunks.iter().map(|c| TextHash::of(&c.text)).collect();

@@ -1,0 +1,143 @@
+//! [`FileCache`]: what earlier runs of an [`Indexer`](crate::Indexer)
+//! made of each file, so that the next run parses, classifies and chunks
+//! only the files that changed.
+
+use std::collections::{BTreeSet, HashMap};
+use std::time::SystemTime;
+
+use pyatlas_parser::{FileStamp, SourceFile};
+
+use crate::work::FileWork;
+
+/// What the runs of one [`Indexer`](crate::Indexer) made of each file, kept
+/// between runs in the process (an editor's session, `index --watch`, a
+/// server's in-memory map): pass it to
+/// [`Indexer::run_incremental`](crate::Indexer::run_incremental) and a
+/// run redoes only the per-file work of the files that changed. The
+/// cross-file facts (the import and call graphs, drift, the contracts) are
+/// always linked again, from every file's compact facts, so they are never
+/// stale.
+///
+/// A file counts as unchanged when its size and modification time match
+/// and were not within two seconds of when it was read (a save in the same
+/// tick of the file system's clock could hide behind them), or else when
+/// the BLAKE3 hash of its bytes matches. Its module name and package flag
+/// must match too: they come from the tree around it. The cache is emptied
+/// when the indexer's fingerprint or the codebase's top-level packages
+/// change, since every file's facts depend on those.
+#[derive(Default)]
+pub struct FileCache {
+    /// The indexer's fingerprint and the codebase's top-level names the
+    /// entries were made with.
+    made_with: Option<(String, BTreeSet<String>)>,
+    entries: HashMap<String, Entry>,
+}
+
+impl std::fmt::Debug for FileCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FileCache").field("files", &self.entries.len()).finish_non_exhaustive()
+    }
+}
+
+/// One file's work and what it was made from.
+pub(crate) struct Entry {
+    stamp: FileStamp,
+    stamped_at: SystemTime,
+    /// `None`: the file could not be read.
+    hash: Option<blake3::Hash>,
+    module: String,
+    is_package: bool,
+    pub(crate) work: FileWork,
+}
+
+/// What a file is now, as far as the cache can tell.
+pub(crate) enum Lookup {
+    /// Unchanged: its work again (with its stamp refreshed).
+    Same(Box<Entry>),
+    /// New or changed: parse it, and keep its work under this key.
+    Changed(Key),
+    /// Gone since the walk found it: a deletion.
+    Gone,
+}
+
+/// What a file's new work will be kept under.
+pub(crate) struct Key {
+    stamp: FileStamp,
+    stamped_at: SystemTime,
+    hash: Option<blake3::Hash>,
+}
+
+impl Key {
+    /// The entry of `file`'s new `work`.
+    pub(crate) fn entry(self, file: &SourceFile, work: FileWork) -> Entry {
+        Entry {
+            stamp: self.stamp,
+            stamped_at: self.stamped_at,
+            hash: self.hash,
+            module: file.module.to_string(),
+            is_package: file.is_package,
+            work,
+        }
+    }
+}
+
+impl FileCache {
+    /// An empty cache: the first run with it parses everything.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Files held.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// `true` when no file is held.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Takes the entries out for a run of an indexer with `fingerprint` over
+    /// a codebase of `modules`; none when either differs from the last run's.
+    pub(crate) fn take_for<'a>(
+        &mut self,
+        fingerprint: &str,
+        modules: impl Iterator<Item = &'a str>,
+    ) -> HashMap<String, Entry> {
+        let roots: BTreeSet<String> =
+            modules.filter_map(|m| m.split('.').next()).filter(|r| !r.is_empty()).map(str::to_owned).collect();
+        let entries = std::mem::take(&mut self.entries);
+        let same = self.made_with.as_ref().is_some_and(|(f, r)| f == fingerprint && *r == roots);
+        self.made_with = Some((fingerprint.to_owned(), roots));
+        if same { entries } else { HashMap::new() }
+    }
+
+    /// Puts back the entries of a finished run (files gone from the tree
+    /// are not among them).
+    pub(crate) fn put_back(&mut self, entries: HashMap<String, Entry>) {
+        self.entries = entries;
+    }
+}
+
+/// Whether `file` is what `previous` was made from: its stamp first, then
+/// the hash of its bytes.
+pub(crate) fn lookup(file: &SourceFile, previous: Option<Entry>) -> Lookup {
+    let stamped_at = SystemTime::now();
+    let Some(stamp) = FileStamp::of(&file.path) else { return Lookup::Gone };
+    let previous = match previous.filter(|e| e.module == file.module.as_str() && e.is_package == file.is_package) {
+        Some(entry) if entry.stamp.vouches_for(&stamp, entry.stamped_at) => return Lookup::Same(Box::new(entry)),
+        other => other,
+    };
+    let hash = match std::fs::read(&file.path) {
+        Ok(bytes) => Some(blake3::hash(&bytes)),
+        Err(_) if !file.path.exists() => return Lookup::Gone,
+        // Unreadable: parsed again (its record says why), every time.
+        Err(_) => None,
+    };
+    match previous {
+        Some(entry) if hash.is_some() && entry.hash == hash => {
+            Lookup::Same(Box::new(Entry { stamp, stamped_at, ..entry }))
+        }
+        _ => Lookup::Changed(Key { stamp, stamped_at, hash }),
+    }
+}

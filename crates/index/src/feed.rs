@@ -1,0 +1,88 @@
+//! The parse thread of a run: which files to parse (all of them, or, with
+//! a [`FileCache`](crate::FileCache), those that changed), and every
+//! file's work delivered in file order, reused or new.
+
+use std::collections::HashMap;
+use std::ops::ControlFlow;
+
+use pyatlas_graph::InternalRoots;
+use pyatlas_parser::{Config, SourceFile, parse_files};
+
+use crate::cache::{Entry, Key, Lookup, lookup};
+use crate::work::{Analysis, FileWork};
+
+/// What the parse thread hands back.
+pub(crate) struct Fed {
+    /// The parse's outcome (only the workers failing to start is an error).
+    pub(crate) parsed: Result<(), pyatlas_parser::Error>,
+    /// The cache's entries after the run, for an incremental one.
+    pub(crate) entries: Option<HashMap<String, Entry>>,
+    /// Files whose earlier work was reused.
+    pub(crate) reused: u64,
+}
+
+/// Parses what must be and hands every file's work to `send`, in file
+/// order; a file gone since the walk found it is a deletion, skipped.
+/// `previous`: the cache's entries, for an incremental run.
+pub(crate) fn feed(
+    files: &[SourceFile],
+    previous: Option<HashMap<String, Entry>>,
+    config: &Config,
+    analysis: &Analysis,
+    roots: &InternalRoots,
+    mut send: impl FnMut(FileWork) -> ControlFlow<()>,
+) -> Fed {
+    let incremental = previous.is_some();
+    let mut previous = previous.unwrap_or_default();
+    let mut entries = HashMap::new();
+    // What each file is: reused work, or a file to parse (with its key).
+    let mut reused: Vec<(usize, FileWork)> = Vec::new();
+    let mut parse: Vec<(usize, Option<Key>)> = Vec::new();
+    for (index, file) in files.iter().enumerate() {
+        if !incremental {
+            parse.push((index, None));
+            continue;
+        }
+        match lookup(file, previous.remove(&file.rel_path)) {
+            Lookup::Same(entry) => {
+                reused.push((index, entry.work.clone()));
+                entries.insert(file.rel_path.clone(), *entry);
+            }
+            Lookup::Changed(key) => parse.push((index, Some(key))),
+            Lookup::Gone => {}
+        }
+    }
+    let reused_count = reused.len() as u64;
+    let mut reused = reused.into_iter().peekable();
+    let to_parse: Vec<SourceFile> = parse.iter().map(|&(index, _)| files[index].clone()).collect();
+    let mut keys = parse.into_iter();
+    // The reused work of the files before `index`, sent first.
+    let mut send_reused_before = |index: usize, send: &mut dyn FnMut(FileWork) -> ControlFlow<()>| {
+        while let Some((_, work)) = reused.next_if(|(i, _)| *i < index) {
+            send(work)?;
+        }
+        ControlFlow::Continue(())
+    };
+    let parsed = parse_files(
+        &to_parse,
+        config,
+        |parsed| analysis.file(&parsed, roots),
+        |work: FileWork| {
+            let Some((index, key)) = keys.next() else { return ControlFlow::Break(()) };
+            send_reused_before(index, &mut send)?;
+            let file = &files[index];
+            if work.unreadable && !file.path.exists() {
+                // Gone between the walk and the parse: a deletion.
+                return ControlFlow::Continue(());
+            }
+            if let Some(key) = key {
+                entries.insert(file.rel_path.clone(), key.entry(file, work.clone()));
+            }
+            send(work)
+        },
+    );
+    let parsed = parsed.map(|_| {
+        let _ = send_reused_before(usize::MAX, &mut send);
+    });
+    Fed { parsed, entries: incremental.then_some(entries), reused: reused_count }
+}

@@ -1,0 +1,198 @@
+//! [`LiveMap`]: the in-memory map of a folder, kept up to date as its
+//! files change, at the cost of what changed.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use pyatlas_graph::{ContractsReport, Cycle, Hop};
+use pyatlas_index::{DEFAULT_DEBOUNCE, FileCache, Indexer, MemoryTarget, Watch, WatchError, watch};
+use pyatlas_parser::{Config, FileStamp, discover};
+use pyatlas_store::{FileEntry, FindingRow, RunDiff, RunId, RunInfo, SearchHit, TagRow};
+use tokio::sync::Mutex;
+
+use crate::model::{
+    At, DomainSummary, FileView, ModuleGraph, Project, ProjectGraph, Search, Symbol, UnitContext, UnitRef,
+};
+use crate::repo_map::{MapRequest, RepoMap};
+use crate::{Answer, CodeMap, MemoryMap, QueryError};
+
+/// The in-memory map of a folder, kept up to date: before each answer the
+/// size and modification time of every Python file are compared with
+/// those the map was built from, and when one differs (or a file came or
+/// went) the folder is indexed again incrementally
+/// ([`Indexer::run_incremental`]): only the changed files are parsed,
+/// chunked and embedded, the graphs and drift are linked again from every
+/// file's facts. The answer is then the one a fresh [`MemoryMap`] of the
+/// folder as it is would give. [`LiveMap::refresh`] does the same ahead of
+/// a question (a watcher of the folder calls it on every save).
+///
+/// A file saved within two seconds of being looked at could change again
+/// in the same tick of the file system's clock with the same size: until
+/// two seconds have passed, such a folder is looked at again on each
+/// answer (the changed files are found by their content hash, and only
+/// they are parsed).
+pub struct LiveMap {
+    indexer: Indexer,
+    state: Mutex<State>,
+}
+
+struct State {
+    seen: Seen,
+    map: Arc<MemoryMap>,
+    target: MemoryTarget,
+    cache: FileCache,
+}
+
+/// The Python files of the folder as they were looked at.
+#[derive(PartialEq)]
+struct Seen {
+    files: Vec<(String, FileStamp)>,
+    at: SystemTime,
+}
+
+impl Seen {
+    /// `now` shows nothing new since `self`, and `self` can vouch for it.
+    fn vouches_for(&self, now: &Self) -> bool {
+        self.files.len() == now.files.len()
+            && self.files.iter().zip(&now.files).all(|((p, s), (q, t))| p == q && s.vouches_for(t, self.at))
+    }
+}
+
+impl std::fmt::Debug for LiveMap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LiveMap").field("root", &self.indexer.root()).finish_non_exhaustive()
+    }
+}
+
+impl LiveMap {
+    /// Indexes the folder `root` into memory with the default settings (the
+    /// offline hash embedder), to keep it up to date.
+    ///
+    /// # Errors
+    /// An unreadable root or an invalid project configuration.
+    pub async fn new(root: impl AsRef<Path>) -> Result<Self, QueryError> {
+        Self::with_indexer(Indexer::builder(root.as_ref()).build()?).await
+    }
+
+    /// Indexes with `indexer` (its root, configuration and embedder) into
+    /// memory, to keep it up to date. The configuration is the one read
+    /// when `indexer` was built.
+    ///
+    /// # Errors
+    /// What stops the first run.
+    pub async fn with_indexer(indexer: Indexer) -> Result<Self, QueryError> {
+        let target = MemoryTarget::new();
+        let mut cache = FileCache::new();
+        let seen = look(indexer.root(), indexer.parse_config()).await?;
+        let map = Arc::new(MemoryMap::with_cache(&indexer, &target, &mut cache).await?);
+        Ok(Self { indexer, state: Mutex::new(State { seen, map, target, cache }) })
+    }
+
+    /// The folder.
+    pub fn root(&self) -> &Path {
+        self.indexer.root()
+    }
+
+    /// The map as the files are now: indexed again first when one changed.
+    ///
+    /// # Errors
+    /// The root can no longer be walked, or the run fails.
+    pub async fn current(&self) -> Result<Arc<MemoryMap>, QueryError> {
+        let mut state = self.state.lock().await;
+        self.update(&mut state).await?;
+        Ok(Arc::clone(&state.map))
+    }
+
+    /// Brings the map up to date now; `true` when something had changed.
+    ///
+    /// # Errors
+    /// As [`LiveMap::current`].
+    pub async fn refresh(&self) -> Result<bool, QueryError> {
+        let mut state = self.state.lock().await;
+        self.update(&mut state).await
+    }
+
+    /// Watches the folder and brings the map up to date after each burst
+    /// of saves (200 ms quiet), so that the next answer does not wait for
+    /// the indexing; until the returned [`Watch`] is dropped. Call it
+    /// within a multi-threaded Tokio runtime.
+    ///
+    /// # Errors
+    /// The platform cannot watch the folder.
+    pub fn watch(self: &Arc<Self>) -> Result<Watch, WatchError> {
+        let live = Arc::downgrade(self);
+        let runtime = tokio::runtime::Handle::current();
+        watch(self.root(), DEFAULT_DEBOUNCE, move |_| {
+            if let Some(live) = live.upgrade() {
+                // An error shows in the next answer, which looks again.
+                let _ = runtime.block_on(live.refresh());
+            }
+        })
+    }
+
+    async fn update(&self, state: &mut State) -> Result<bool, QueryError> {
+        let now = look(self.indexer.root(), self.indexer.parse_config()).await?;
+        if state.seen.vouches_for(&now) {
+            return Ok(false);
+        }
+        let map = MemoryMap::with_cache(&self.indexer, &state.target, &mut state.cache).await?;
+        let changed = state.map.rows().files != map.rows().files;
+        state.map = Arc::new(map);
+        state.seen = now;
+        Ok(changed)
+    }
+}
+
+/// The Python files under `root`, with their stamps, in path order.
+async fn look(root: &Path, config: &Config) -> Result<Seen, QueryError> {
+    let (root, config) = (root.to_owned(), config.clone());
+    tokio::task::spawn_blocking(move || {
+        let at = SystemTime::now();
+        let found = discover(&root, &config)
+            .map_err(|e| QueryError::BadRequest { reason: format!("cannot walk the root: {e}") })?;
+        let files = found
+            .files
+            .into_iter()
+            .map(|file| {
+                let stamp = FileStamp::of(&file.path).unwrap_or_default();
+                (file.rel_path, stamp)
+            })
+            .collect();
+        Ok(Seen { files, at })
+    })
+    .await
+    .map_err(|_| QueryError::BadRequest { reason: "the walk of the root stopped".to_owned() })?
+}
+
+/// Each question: asked of the map as the files are now.
+macro_rules! now {
+    ($($name:ident($($arg:ident: $ty:ty),*) -> $out:ty;)*) => {
+        $(fn $name<'a>(&'a self $(, $arg: $ty)*) -> Answer<'a, $out> {
+            Box::pin(async move { self.current().await?.$name($($arg),*).await })
+        })*
+    };
+}
+
+impl CodeMap for LiveMap {
+    now! {
+        projects() -> Vec<Project>;
+        runs(project: &'a str) -> Vec<RunInfo>;
+        run(at: &'a At) -> RunInfo;
+        diff(from: RunId, to: RunId) -> RunDiff;
+        search(at: &'a At, search: &'a Search) -> Vec<SearchHit>;
+        files(at: &'a At) -> Vec<FileEntry>;
+        file(at: &'a At, path: &'a str) -> FileView;
+        symbols(at: &'a At, query: &'a str, limit: usize) -> Vec<Symbol>;
+        unit(at: &'a At, unit: &'a UnitRef) -> UnitContext;
+        module_graph(at: &'a At, module: &'a str, depth: usize, squash: Option<usize>) -> ModuleGraph;
+        project_graph(at: &'a At, squash: Option<usize>) -> ProjectGraph;
+        chain(at: &'a At, from: &'a str, to: &'a str) -> Option<Vec<Hop>>;
+        cycles(at: &'a At) -> Vec<Cycle>;
+        domains(at: &'a At) -> Vec<DomainSummary>;
+        findings(at: &'a At) -> Vec<FindingRow>;
+        tags(at: &'a At) -> Vec<TagRow>;
+        contracts(at: &'a At) -> Option<ContractsReport>;
+        repo_map(at: &'a At, request: &'a MapRequest) -> RepoMap;
+    }
+}
