@@ -5,8 +5,10 @@
 //! cargo run --release --example index -- <ROOT> [--database-url URL] [--project NAME]
 //!     [--embedder hash|openai] [--model M] [--dimensions N] [--api-base URL] [--rpm N] [--tpm N]
 //!     [--concurrency N] [--max-tokens 512] [--batch 512] [--threads N] [--quiet] [--progress-every 10]
-//!     [--stall-after 120]
+//!     [--stall-after 120] [--watch]
 //! ```
+//! `--watch` indexes again after each burst of saves (200 ms quiet), as a
+//! new run that parses only the files that changed, until Ctrl-C.
 //! `DATABASE_URL` and `OPENAI_API_KEY` come from the environment when not
 //! given. Ctrl-C cancels: the run stops promptly and the next `index` of the
 //! project resumes it. Exit status: 0 when every chunk was stored and
@@ -31,7 +33,7 @@ use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
 use pyatlas::chunker::ChunkConfig;
 use pyatlas::embed::Embedder;
-use pyatlas::index::{CancellationToken, IndexEvent, Indexer};
+use pyatlas::index::{CancellationToken, DEFAULT_DEBOUNCE, FileCache, IndexEvent, Indexer, watch};
 use pyatlas::parser::Config;
 
 use self::embedder::EmbedderArgs;
@@ -64,6 +66,9 @@ struct Args {
     threads: usize,
     #[command(flatten)]
     progress: ProgressArgs,
+    /// After the run, watch the tree and index each change.
+    #[arg(long)]
+    watch: bool,
 }
 
 fn main() -> ExitCode {
@@ -78,7 +83,7 @@ async fn run(args: Args) -> anyhow::Result<bool> {
     let shown = bar.clone();
     let cancel = CancellationToken::new();
     let embedder: Arc<dyn Embedder> = args.embedder.build()?.into();
-    let reporter = Reporter::start(&args.progress, "index", "files", bar.clone(), Arc::clone(&embedder));
+    let _reporter = Reporter::start(&args.progress, "index", "files", bar.clone(), Arc::clone(&embedder));
     let mut indexer = Indexer::builder(&args.root)
         .shared_embedder(embedder)
         .chunk_config(ChunkConfig::default().max_tokens(args.max_tokens))
@@ -102,39 +107,40 @@ async fn run(args: Args) -> anyhow::Result<bool> {
         indexer = indexer.project(project);
     }
     let indexer = indexer.build()?;
+    let stop = cancel.clone();
     tokio::spawn(async move {
         if tokio::signal::ctrl_c().await.is_ok() {
-            cancel.cancel();
+            stop.cancel();
         }
     });
-    let summary = indexer.run(&store).await;
-    drop(reporter);
-    bar.finish_and_clear();
-    let summary = summary?;
-    for failure in &summary.failures {
-        eprintln!("not embedded: {failure}");
+    // Watching, each run reuses the work of the files that did not change.
+    let (changes, mut changed) = tokio::sync::mpsc::unbounded_channel();
+    let _watch = if args.watch {
+        Some(watch(indexer.root(), DEFAULT_DEBOUNCE, move |paths| drop(changes.send(paths)))?)
+    } else {
+        None
+    };
+    let mut cache = FileCache::new();
+    loop {
+        let summary =
+            if args.watch { indexer.run_incremental(&store, &mut cache).await } else { indexer.run(&store).await };
+        bar.finish_and_clear();
+        let summary = summary?;
+        for failure in &summary.failures {
+            eprintln!("not embedded: {failure}");
+        }
+        for rejected in &summary.rejected {
+            eprintln!("not stored: {rejected}");
+        }
+        println!("{:?}: {summary}", indexer.project());
+        if !args.watch {
+            return Ok(summary.is_complete());
+        }
+        eprintln!("watching {} for changes (Ctrl-C stops)", indexer.root().display());
+        tokio::select! {
+            paths = changed.recv() => eprintln!("changed: {:?}", paths.unwrap_or_default()),
+            () = cancel.cancelled() => return Ok(true),
+        }
+        bar.reset();
     }
-    for rejected in &summary.rejected {
-        eprintln!("not stored: {rejected}");
-    }
-    let run = summary.run.map_or_else(String::new, |r| r.to_string());
-    println!(
-        "run {run} of {:?} complete: files {}, chunks {}, cached {}, embedded {}, failed {}, tokens {}, requests {}, \
-         429s {}, edges {} imports {} calls {} inherits, findings {}, {:.2} s",
-        indexer.project(),
-        summary.files,
-        summary.chunks,
-        summary.cached,
-        summary.embedded,
-        summary.failures.len(),
-        summary.tokens,
-        summary.requests,
-        summary.rate_limited,
-        summary.edges.imports,
-        summary.edges.calls,
-        summary.edges.inherits,
-        summary.findings,
-        summary.seconds,
-    );
-    Ok(summary.is_complete())
 }

@@ -238,3 +238,46 @@ async fn progress_lines_without_a_terminal() {
     assert!(lines.iter().all(|l| l.contains(" files, ")), "{stderr}");
     assert!(lines.iter().any(|l| l.contains("waiting for: ")), "{stderr}");
 }
+
+/// `index --watch`: a run at the start, then one per burst of saves, each
+/// parsing only what changed; Ctrl-C stops it cleanly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn index_watch_indexes_each_save_parsing_only_what_changed() {
+    let name = project("watch");
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let copied = Command::new("cp").args(["-r", "examples/sample/.", &dir.path().to_string_lossy()]).status();
+    assert!(copied.is_ok_and(|s| s.success()), "the sample copied");
+    let root = dir.path().to_string_lossy().into_owned();
+    let mut child = example("index", &[&root, "--project", &name, "--watch"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let stdout = child.stdout.take().expect("its stdout");
+    let (lines, next) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        use std::io::BufRead as _;
+        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = lines.send(line);
+        }
+    });
+    let line = || next.recv_timeout(Duration::from_secs(120)).expect("a run's summary");
+    let first = tokio::task::block_in_place(line);
+    assert!(first.contains("files 8, chunks 8,") && first.contains("files unchanged 0,"), "{first}");
+
+    let models = dir.path().join("shop/models.py");
+    let mut text = std::fs::read_to_string(&models).expect("models.py");
+    text.push_str("\n\ndef restock(item):\n    return item\n");
+    std::fs::write(&models, text).expect("saved");
+    let second = tokio::task::block_in_place(line);
+    assert!(second.contains("files 8,") && second.contains("files unchanged 7,"), "{second}");
+
+    let runs = output(example("runs", &[&name, "--format", "json"])).await;
+    let runs: Vec<Value> = serde_json::from_slice(&runs.stdout).expect("json");
+    assert_eq!(runs.len(), 2, "one run per burst of saves");
+    assert!(runs.iter().all(|r| r["status"] == "complete"));
+    let stopped = Command::new("kill").args(["-INT", &child.id().to_string()]).status();
+    assert!(stopped.is_ok_and(|s| s.success()));
+    let status = tokio::task::block_in_place(|| child.wait()).expect("reaped");
+    assert!(status.success(), "Ctrl-C stops a watch cleanly: {status:?}");
+}

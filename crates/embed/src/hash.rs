@@ -57,6 +57,10 @@ impl HashEmbedder {
     pub fn embed_text(&self, text: &str) -> Vec<f32> {
         let mut counts: HashMap<u64, u32> = HashMap::new();
         for_each_term(text, |hash| *counts.entry(hash).or_default() += 1);
+        // Summed in the order of the hashes, not the map's (random) order:
+        // terms that share a bucket then add up to the same bits every time.
+        let mut counts: Vec<(u64, u32)> = counts.into_iter().collect();
+        counts.sort_unstable_by_key(|&(hash, _)| hash);
         let mut vector = vec![0f32; self.dimensions];
         for (hash, count) in counts {
             let weight = 1.0 + (count as f32).ln();
@@ -204,6 +208,20 @@ mod tests {
         assert!(HashEmbedder::new(0).is_err());
         // Nothing to hash: the zero vector, not NaNs.
         assert!(embedder.embed_text("  ( ) + - ").iter().all(|v| *v == 0.0));
+    }
+
+    #[test]
+    fn vectors_are_the_same_bits_however_terms_share_buckets() {
+        // 16 buckets for hundreds of terms: every bucket sums many; a map's
+        // random iteration order used to change the last bits.
+        let embedder = HashEmbedder::new(16).expect("16 dimensions");
+        // Terms repeated 1 to 7 times: weights 1 + ln(count), not integers.
+        let text: String = (0..400).map(|i| format!("name_{i} ").repeat(i % 7 + 1)).collect();
+        let bits = |v: Vec<f32>| v.into_iter().map(f32::to_bits).collect::<Vec<_>>();
+        let first = bits(embedder.embed_text(&text));
+        for _ in 0..20 {
+            assert_eq!(bits(embedder.embed_text(&text)), first);
+        }
     }
 
     #[test]

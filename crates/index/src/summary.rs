@@ -60,6 +60,34 @@ impl IndexSummary {
     }
 }
 
+/// One line: `run 7 complete: files 120, chunks 800, cached ...`.
+impl std::fmt::Display for IndexSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if let Some(run) = self.run {
+            write!(f, "run {run} ")?;
+        }
+        write!(
+            f,
+            "complete: files {}, chunks {}, cached {}, embedded {}, failed {}, tokens {}, requests {}, 429s {}, \
+             edges {} imports {} calls {} inherits, findings {}, files unchanged {}, {:.2} s",
+            self.files,
+            self.chunks,
+            self.cached,
+            self.embedded,
+            self.failures.len(),
+            self.tokens,
+            self.requests,
+            self.rate_limited,
+            self.edges.imports,
+            self.edges.calls,
+            self.edges.inherits,
+            self.findings,
+            self.reused,
+            self.seconds,
+        )
+    }
+}
+
 /// A chunk that got no vector.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]

@@ -1,0 +1,249 @@
+//! Incremental runs equal cold ones. Random sequences of edits (add,
+//! delete, modify, rename, touch, same-size edits) on a real tree (three
+//! packages of the machine's standard library, with layers declared so that
+//! imports between them are drift findings): after each step, the
+//! incremental run's rows (files, units, tags, chunks, edges, findings,
+//! contracts) and vectors must equal those of a cold run of the same tree,
+//! and exactly the files whose content changed must have been parsed.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use proptest::prelude::*;
+use pyatlas_embed::{EmbeddingCache as _, TextHash};
+use pyatlas_index::{FileCache, Indexer, MemoryTarget, RunRows};
+
+const PACKAGES: [&str; 3] = ["json", "http", "urllib"];
+
+fn stdlib() -> PathBuf {
+    let out = std::process::Command::new("python3")
+        .args(["-c", "import sysconfig; print(sysconfig.get_paths()['stdlib'])"])
+        .output()
+        .expect("python3");
+    PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
+}
+
+/// The tree: the packages, and layers (`http` above `urllib` above `json`).
+fn tree() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let std = stdlib();
+    for package in PACKAGES {
+        std::fs::create_dir(dir.path().join(package)).expect("a package folder");
+        for entry in std::fs::read_dir(std.join(package)).expect("the package") {
+            let path = entry.expect("an entry").path();
+            if path.extension().is_some_and(|e| e == "py") {
+                std::fs::copy(&path, dir.path().join(package).join(path.file_name().expect("a name"))).expect("copied");
+            }
+        }
+    }
+    std::fs::write(
+        dir.path().join("pyatlas.toml"),
+        "[intent]\nlayers = [\"http\", \"urllib\", \"json\"]\n\n[intent.layer_modules]\n\
+         http = [\"http\", \"http.*\"]\nurllib = [\"urllib\", \"urllib.*\"]\njson = [\"json\", \"json.*\"]\n",
+    )
+    .expect("pyatlas.toml");
+    dir
+}
+
+/// The tree's Python files: path (relative) -> content.
+fn snapshot(root: &Path) -> BTreeMap<String, Vec<u8>> {
+    let mut files = BTreeMap::new();
+    for package in std::fs::read_dir(root).expect("the root") {
+        let package = package.expect("an entry").path();
+        if !package.is_dir() {
+            continue;
+        }
+        for file in std::fs::read_dir(&package).expect("a package") {
+            let path = file.expect("an entry").path();
+            let rel = path.strip_prefix(root).expect("under the root").to_string_lossy().replace('\\', "/");
+            files.insert(rel, std::fs::read(&path).expect("readable"));
+        }
+    }
+    files
+}
+
+#[derive(Clone, Debug)]
+enum Edit {
+    /// Appends to file `a` a function tagged `tag`, which calls the first
+    /// function of file `b` through an import of its module.
+    Modify {
+        a: usize,
+        b: usize,
+        tag: &'static str,
+    },
+    /// A new module next to file `a`, importing file `b`'s module.
+    Add {
+        a: usize,
+        b: usize,
+        salt: u32,
+    },
+    Delete {
+        a: usize,
+    },
+    Rename {
+        a: usize,
+        salt: u32,
+    },
+    /// Writes the same bytes again (a new time, the same content).
+    Touch {
+        a: usize,
+    },
+    /// Changes one letter: the same size, maybe the same time.
+    SameSize {
+        a: usize,
+    },
+}
+
+fn edit() -> impl Strategy<Value = Edit> {
+    let tag = prop_oneof![Just("@intent:pure"), Just("@intent:parallel"), Just("@layer:json"), Just("@owner:web")];
+    prop_oneof![
+        (any::<usize>(), any::<usize>(), tag).prop_map(|(a, b, tag)| Edit::Modify { a, b, tag }),
+        (any::<usize>(), any::<usize>(), any::<u32>()).prop_map(|(a, b, salt)| Edit::Add { a, b, salt }),
+        any::<usize>().prop_map(|a| Edit::Delete { a }),
+        (any::<usize>(), any::<u32>()).prop_map(|(a, salt)| Edit::Rename { a, salt }),
+        any::<usize>().prop_map(|a| Edit::Touch { a }),
+        any::<usize>().prop_map(|a| Edit::SameSize { a }),
+    ]
+}
+
+fn module_of(rel: &str) -> String {
+    rel.trim_end_matches(".py").trim_end_matches("/__init__").replace('/', ".")
+}
+
+fn first_function(text: &str) -> Option<String> {
+    text.lines().find_map(|l| l.strip_prefix("def ")).and_then(|rest| rest.split('(').next()).map(str::to_owned)
+}
+
+/// Applies `edit` to the tree (`__init__.py` files are only modified).
+fn apply(root: &Path, edit: &Edit) {
+    let files: Vec<(String, Vec<u8>)> = snapshot(root).into_iter().collect();
+    let plain: Vec<&(String, Vec<u8>)> = files.iter().filter(|(p, _)| !p.ends_with("__init__.py")).collect();
+    let pick = |i: usize| &files[i % files.len()];
+    match *edit {
+        Edit::Modify { a, b, tag } => {
+            let (path, text) = pick(a);
+            let (other, other_text) = pick(b);
+            let callee = first_function(&String::from_utf8_lossy(other_text)).unwrap_or_else(|| "len".to_owned());
+            let module = module_of(other);
+            let mut text = text.clone();
+            text.extend_from_slice(
+                format!("\n\nimport {module}\n\n\n# {tag}\ndef added_{a}():\n    return {module}.{callee}()\n")
+                    .as_bytes(),
+            );
+            std::fs::write(root.join(path), text).expect("modified");
+        }
+        Edit::Add { a, b, salt } => {
+            let (path, _) = pick(a);
+            let folder = Path::new(path).parent().expect("in a package");
+            let module = module_of(&pick(b).0);
+            let text = format!("import {module}\n\n\ndef use_{salt}(x):\n    return {module}.__name__, x\n");
+            std::fs::write(root.join(folder).join(format!("added_{salt}.py")), text).expect("added");
+        }
+        Edit::Delete { a } if !plain.is_empty() => {
+            std::fs::remove_file(root.join(&plain[a % plain.len()].0)).expect("deleted");
+        }
+        Edit::Rename { a, salt } if !plain.is_empty() => {
+            let path = root.join(&plain[a % plain.len()].0);
+            std::fs::rename(&path, path.with_file_name(format!("renamed_{salt}.py"))).expect("renamed");
+        }
+        Edit::Touch { a } => {
+            let (path, text) = pick(a);
+            std::fs::write(root.join(path), text).expect("touched");
+        }
+        Edit::SameSize { a } => {
+            let (path, text) = pick(a);
+            let mut text = text.clone();
+            if let Some(at) = text.iter().position(u8::is_ascii_lowercase) {
+                text[at] = if text[at] == b'z' { b'a' } else { text[at] + 1 };
+            }
+            std::fs::write(root.join(path), text).expect("edited");
+        }
+        Edit::Delete { .. } | Edit::Rename { .. } => {}
+    }
+}
+
+/// A run's rows without its info (times, summary).
+fn rows(target: &MemoryTarget) -> RunRows {
+    target.take_rows().expect("the run's rows")
+}
+
+fn assert_same(incremental: &RunRows, cold: &RunRows) {
+    assert_eq!(incremental.files, cold.files, "files");
+    assert_eq!(incremental.units, cold.units, "units");
+    assert_eq!(incremental.tags, cold.tags, "tags");
+    assert_eq!(incremental.chunks, cold.chunks, "chunks");
+    assert_eq!(incremental.edges, cold.edges, "edges");
+    assert_eq!(incremental.findings, cold.findings, "findings");
+    assert_eq!(incremental.contracts, cold.contracts, "contracts");
+}
+
+async fn vectors(target: &MemoryTarget, indexer: &Indexer, rows: &RunRows) -> Vec<Option<Vec<f32>>> {
+    let hashes: Vec<TextHash> = rows.chunks.iter().map(|c| TextHash::of(&c.text)).collect();
+    let dimensions = indexer.embedder().spec().dimensions;
+    target.cache().get_many(indexer.embedder().model_id(), dimensions, &hashes).await.expect("the vectors")
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 16, failure_persistence: None, ..ProptestConfig::default() })]
+
+    #[test]
+    fn incremental_runs_equal_cold_runs(edits in proptest::collection::vec(edit(), 1..5)) {
+        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("a runtime");
+        runtime.block_on(async {
+            let dir = tree();
+            let indexer = Indexer::builder(dir.path()).build().expect("an indexer");
+            let target = MemoryTarget::new();
+            let mut cache = FileCache::new();
+            let first = indexer.run_incremental(&target, &mut cache).await.expect("the first run");
+            assert_eq!(first.reused, 0, "an empty cache reuses nothing");
+            let _ = rows(&target);
+            let mut findings_seen = 0;
+            for edit in &edits {
+                let before = snapshot(dir.path());
+                apply(dir.path(), edit);
+                let after = snapshot(dir.path());
+                let changed = after.iter().filter(|&(path, text)| before.get(path) != Some(text)).count() as u64;
+
+                let summary = indexer.run_incremental(&target, &mut cache).await.expect("an incremental run");
+                let incremental = rows(&target);
+                let cold_target = MemoryTarget::new();
+                let cold = Indexer::builder(dir.path()).build().expect("an indexer").run(&cold_target).await.expect("a cold run");
+                let cold_rows = rows(&cold_target);
+                assert_same(&incremental, &cold_rows);
+                assert_eq!(summary.edges, cold.edges, "{edit:?}");
+                assert_eq!(summary.calls, cold.calls, "{edit:?}");
+                assert_eq!(summary.files - summary.reused, changed, "only what changed is parsed ({edit:?})");
+                assert_eq!(cache.len() as u64, summary.files, "the cache holds the tree's files");
+                let (ours, theirs) = (vectors(&target, &indexer, &incremental).await, vectors(&cold_target, &indexer, &cold_rows).await);
+                assert!(ours.iter().all(Option::is_some), "every chunk has its vector");
+                let differ: Vec<usize> = (0..ours.len()).filter(|&i| ours[i] != theirs.get(i).cloned().flatten()).collect();
+                assert!(differ.is_empty(), "vectors differ at {differ:?} of {}: {:?} against {:?}", ours.len(),
+                    differ.first().map(|&i| &incremental.chunks[i].text[..60.min(incremental.chunks[i].text.len())]),
+                    differ.first().map(|&i| { let (a, b) = (ours[i].clone().unwrap_or_default(), theirs[i].clone().unwrap_or_default()); (a.len(), b.len(), a.iter().zip(&b).enumerate().filter(|(_, (x, y))| x != y).map(|(k, (x, y))| (k, *x, *y)).take(5).collect::<Vec<_>>()) }));
+                findings_seen += incremental.findings.len();
+            }
+            assert!(findings_seen > 0, "the tree has drift findings to keep right");
+        });
+    }
+}
+
+#[test]
+fn a_watch_reports_the_saves_of_python_files_once_quiet() {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    std::fs::create_dir(dir.path().join("pkg")).expect("a package");
+    std::fs::create_dir(dir.path().join(".git")).expect("a hidden folder");
+    let (sender, receiver) = std::sync::mpsc::channel();
+    let watch = pyatlas_index::watch(dir.path(), std::time::Duration::from_millis(200), move |paths| {
+        let _ = sender.send(paths);
+    })
+    .expect("a watch");
+    std::fs::write(dir.path().join("notes.txt"), "not Python\n").expect("written");
+    std::fs::write(dir.path().join(".git/hook.py"), "hidden = 1\n").expect("written");
+    std::fs::write(dir.path().join("pkg/a.py"), "x = 1\n").expect("written");
+    std::fs::write(dir.path().join("pkg/a.py"), "x = 2\n").expect("written again");
+    let paths = receiver.recv_timeout(std::time::Duration::from_secs(30)).expect("a report of the burst");
+    assert!(paths.iter().any(|p| p.ends_with("pkg/a.py")), "{paths:?}");
+    assert_eq!(paths.iter().filter(|p| p.ends_with("pkg/a.py")).count(), 1, "each path once: {paths:?}");
+    assert!(paths.iter().all(|p| !p.ends_with("notes.txt") && !p.ends_with("hook.py")), "{paths:?}");
+    drop(watch);
+}
