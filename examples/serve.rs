@@ -6,7 +6,8 @@
 //!     [--allow-root DIR]... [--cors ORIGIN]... [--embedder hash|openai] [--model M] ...
 //! ```
 //! With a ROOT and no database, ROOT is indexed into memory (parse,
-//! domains, chunks, hash embeddings, graphs, drift) and served. With a
+//! domains, chunks, hash embeddings, graphs, drift), served, and kept up to
+//! date: a save is indexed incrementally (`LiveMap`). With a
 //! database (`--database-url` or `DATABASE_URL`), the store is served, and
 //! `POST /api/jobs` indexes folders under each `--allow-root DIR` with the
 //! embedder the `index` example's flags choose; jobs left by a stopped
@@ -33,7 +34,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use clap::Parser;
 use pyatlas::mcp::PyatlasMcp;
-use pyatlas::query::{CodeMap, MemoryMap, StoreMap};
+use pyatlas::query::{CodeMap, LiveMap, StoreMap};
 use pyatlas::serve::{Jobs, ServeOptions, Token, check_bind, router, serve};
 use pyatlas::store::Store;
 
@@ -82,11 +83,16 @@ async fn run(args: Args) -> anyhow::Result<bool> {
         .collect::<Result<_, _>>()?;
     let mut options = ServeOptions { token, cors, ..ServeOptions::default() };
     check_bind(args.bind, &options)?;
+    let mut _watch = None;
     let map: Arc<dyn CodeMap> = match (&args.root, &args.database_url) {
         (Some(_), _) if !args.allow_root.is_empty() => anyhow::bail!("index jobs (--allow-root) need a database"),
         (Some(root), None) => {
-            eprintln!("indexing {} into memory ...", root.display());
-            Arc::new(MemoryMap::index(root).await?)
+            eprintln!("indexing {} into memory, kept up to date as files change ...", root.display());
+            let live = Arc::new(LiveMap::new(root).await?);
+            // Without a watch, each answer still looks for changes first.
+            _watch = live.watch().map_err(|e| eprintln!("warning: {e}")).ok();
+            options.mcp = Some(PyatlasMcp::live(Arc::clone(&live)));
+            live
         }
         (None, url) => {
             // Every question is a few reads: none may hold a connection long.
@@ -104,7 +110,9 @@ async fn run(args: Args) -> anyhow::Result<bool> {
         (Some(_), Some(_)) => anyhow::bail!("give a ROOT (served from memory) or a database, not both"),
     };
     // Agents ask the same map over MCP, at /mcp.
-    options.mcp = Some(PyatlasMcp::new(Arc::clone(&map)));
+    if options.mcp.is_none() {
+        options.mcp = Some(PyatlasMcp::new(Arc::clone(&map)));
+    }
     let listener = tokio::net::TcpListener::bind(args.bind).await.with_context(|| format!("binding {}", args.bind))?;
     println!("listening on http://{}", listener.local_addr()?);
     eprintln!("open that URL in a browser for the web UI; the JSON API is under /api/");

@@ -22,7 +22,6 @@ const FILE_NAME: &str = "pyatlas-imports.json";
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 struct Entry {
-    #[serde(flatten)]
     stamp: FileStamp,
     /// When the stamp was taken, before the file was read.
     stamped_at: SystemTime,

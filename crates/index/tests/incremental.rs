@@ -196,8 +196,8 @@ proptest! {
             let mut cache = FileCache::new();
             let first = indexer.run_incremental(&target, &mut cache).await.expect("the first run");
             assert_eq!(first.reused, 0, "an empty cache reuses nothing");
-            let _ = rows(&target);
-            let mut findings_seen = 0;
+            // The layers make urllib.request's import of http.client a finding.
+            let mut findings_seen = rows(&target).findings.len();
             for edit in &edits {
                 let before = snapshot(dir.path());
                 apply(dir.path(), edit);

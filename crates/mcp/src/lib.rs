@@ -35,7 +35,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use pyatlas_chunker::TokenCounter as _;
-use pyatlas_query::{At, CodeMap, LiveMap, MapRequest, QueryError, Search, SearchMode, UnitRef};
+use pyatlas_query::{At, CodeMap, LiveMap, MapRequest, QueryError, Search, SearchMode, UnitRef, Watch};
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::tool::ToolCallContext;
 use rmcp::handler::server::wrapper::Parameters;
@@ -60,8 +60,9 @@ pub const MAX_TOKENS: usize = 20_000;
 enum Source {
     /// A map as it is (a store, or a map the caller keeps fresh).
     Fixed(Arc<dyn CodeMap>),
-    /// The in-memory map of a folder, kept up to date.
-    Fresh(Arc<LiveMap>),
+    /// The in-memory map of a folder, kept up to date (and its watch,
+    /// which refreshes it after saves, when the platform allows one).
+    Fresh { map: Arc<LiveMap>, _watch: Option<Arc<Watch>> },
 }
 
 /// The MCP server: the tools over one codebase's map.
@@ -87,13 +88,27 @@ impl PyatlasMcp {
         Self { source: Source::Fixed(map), at: At::default(), tool_router: Self::tool_router() }
     }
 
-    /// Tools over the in-memory map of `root`, kept fresh.
+    /// Tools over the in-memory map of `root`, kept fresh: a watch of the
+    /// folder refreshes it after each burst of saves, and each answer looks
+    /// first (so a save is seen even where the platform cannot watch).
+    /// Call it within a multi-threaded Tokio runtime.
     ///
     /// # Errors
     /// The root cannot be indexed.
     pub async fn fresh(root: impl Into<PathBuf>) -> Result<Self, QueryError> {
-        let fresh = LiveMap::new(root.into()).await?;
-        Ok(Self { source: Source::Fresh(Arc::new(fresh)), at: At::default(), tool_router: Self::tool_router() })
+        let live = Arc::new(LiveMap::new(root.into()).await?);
+        let watch = live.watch().ok().map(Arc::new);
+        Ok(Self {
+            source: Source::Fresh { map: live, _watch: watch },
+            at: At::default(),
+            tool_router: Self::tool_router(),
+        })
+    }
+
+    /// Tools over a [`LiveMap`] the caller shares (with an HTTP API, say):
+    /// each tool call answers from one state of the map.
+    pub fn live(map: Arc<LiveMap>) -> Self {
+        Self { source: Source::Fresh { map, _watch: None }, at: At::default(), tool_router: Self::tool_router() }
     }
 
     /// Answers about this run or project (default: the only project, its
@@ -138,7 +153,9 @@ impl PyatlasMcp {
     async fn map(&self) -> Result<Arc<dyn CodeMap>, String> {
         match &self.source {
             Source::Fixed(map) => Ok(Arc::clone(map)),
-            Source::Fresh(fresh) => fresh.current().await.map(|map| map as Arc<dyn CodeMap>).map_err(|e| e.to_string()),
+            Source::Fresh { map: fresh, .. } => {
+                fresh.current().await.map(|map| map as Arc<dyn CodeMap>).map_err(|e| e.to_string())
+            }
         }
     }
 }

@@ -60,6 +60,8 @@ pub use model::{
     At, DomainSummary, FileView, GraphModule, MAX_K, MAX_OFFSET, MAX_QUERY, ModuleGraph, Project, ProjectGraph, Search,
     Symbol, UnitContext, UnitLink, UnitRef,
 };
+/// A folder's watch ([`LiveMap::watch`]), and why one cannot start.
+pub use pyatlas_index::{Watch, WatchError};
 pub use pyatlas_store::{FileEntry, RunDiff, RunId, SearchHit, SearchMode};
 pub use repo_map::{DEFAULT_MAP_TOKENS, MAX_FOCUS, MAX_MAP_TOKENS, MapRequest, RepoMap};
 pub use store::StoreMap;

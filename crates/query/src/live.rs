@@ -35,6 +35,8 @@ use crate::{Answer, CodeMap, MemoryMap, QueryError};
 pub struct LiveMap {
     indexer: Indexer,
     state: Mutex<State>,
+    /// The map as last brought up to date, readable while a refresh runs.
+    last: std::sync::Mutex<Arc<MemoryMap>>,
 }
 
 struct State {
@@ -86,7 +88,8 @@ impl LiveMap {
         let mut cache = FileCache::new();
         let seen = look(indexer.root(), indexer.parse_config()).await?;
         let map = Arc::new(MemoryMap::with_cache(&indexer, &target, &mut cache).await?);
-        Ok(Self { indexer, state: Mutex::new(State { seen, map, target, cache }) })
+        let last = std::sync::Mutex::new(Arc::clone(&map));
+        Ok(Self { indexer, state: Mutex::new(State { seen, map, target, cache }), last })
     }
 
     /// The folder.
@@ -102,6 +105,12 @@ impl LiveMap {
         let mut state = self.state.lock().await;
         self.update(&mut state).await?;
         Ok(Arc::clone(&state.map))
+    }
+
+    /// The map as it was last brought up to date, without looking at the
+    /// folder (and without waiting for a refresh under way).
+    pub fn last(&self) -> Arc<MemoryMap> {
+        Arc::clone(&self.last.lock().unwrap_or_else(std::sync::PoisonError::into_inner))
     }
 
     /// Brings the map up to date now; `true` when something had changed.
@@ -140,6 +149,7 @@ impl LiveMap {
         let changed = state.map.rows().files != map.rows().files;
         state.map = Arc::new(map);
         state.seen = now;
+        *self.last.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::clone(&state.map);
         Ok(changed)
     }
 }
