@@ -52,6 +52,13 @@
 //!   lines, `TYPE_CHECKING` and function-level flags, external packages
 //!   squashed), calls unit to unit and inheritance class to class, resolved
 //!   ones only; the unresolved calls are counted in the [`IndexSummary`].
+//! - **Incremental runs.** [`Indexer::run_incremental`] with a
+//!   [`FileCache`] parses, classifies and chunks only the files that changed
+//!   since the last run with that cache (size and modification time, then
+//!   the BLAKE3 of the bytes; deletions and renames are seen by the walk),
+//!   and links the graphs, drift and contracts again from every file's
+//!   facts, so the run equals a cold run of the tree. [`watch`] reports a
+//!   folder's saves once a burst is quiet, for `index --watch` and live maps.
 //! - **A typed [`IndexSummary`]**, also stored with the run: files, chunks,
 //!   cached, embedded, failures with their reasons, tokens, requests, 429s,
 //!   edges, findings and the seconds of each stage.

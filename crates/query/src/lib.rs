@@ -10,6 +10,9 @@
 //!   crate's weights) over the chunks' code words, fused as the store fuses
 //!   them; indexes (vectors by dimension, postings lists, names, symbols by
 //!   prefix) give a full scan's answers at the cost of what a query touches.
+//!   [`LiveMap`] keeps one up to date as the folder's files change: each
+//!   answer looks first, a change is indexed incrementally (only changed
+//!   files are parsed), and [`LiveMap::watch`] refreshes it after saves.
 //! - [`StoreMap`]: the projects and runs that the pipeline stored in
 //!   PostgreSQL ([`pyatlas_store::Store`]); any run can be asked, the latest
 //!   complete one by default.
