@@ -11,6 +11,7 @@ use pyatlas_parser::{Config, FileStamp, discover};
 use pyatlas_store::{FileEntry, FindingRow, RunDiff, RunId, RunInfo, SearchHit, TagRow};
 use tokio::sync::Mutex;
 
+use crate::memory::TokenCache;
 use crate::model::{
     At, DomainSummary, FileView, ModuleGraph, Project, ProjectGraph, Search, Symbol, UnitContext, UnitRef,
 };
@@ -44,6 +45,7 @@ struct State {
     map: Arc<MemoryMap>,
     target: MemoryTarget,
     cache: FileCache,
+    tokens: TokenCache,
 }
 
 /// The Python files of the folder as they were looked at.
@@ -85,11 +87,11 @@ impl LiveMap {
     /// What stops the first run.
     pub async fn with_indexer(indexer: Indexer) -> Result<Self, QueryError> {
         let target = MemoryTarget::new();
-        let mut cache = FileCache::new();
+        let (mut cache, mut tokens) = (FileCache::new(), TokenCache::default());
         let seen = look(indexer.root(), indexer.parse_config()).await?;
-        let map = Arc::new(MemoryMap::with_cache(&indexer, &target, &mut cache).await?);
+        let map = Arc::new(MemoryMap::refreshed(&indexer, &target, &mut cache, &mut tokens).await?);
         let last = std::sync::Mutex::new(Arc::clone(&map));
-        Ok(Self { indexer, state: Mutex::new(State { seen, map, target, cache }), last })
+        Ok(Self { indexer, state: Mutex::new(State { seen, map, target, cache, tokens }), last })
     }
 
     /// The folder.
@@ -145,7 +147,7 @@ impl LiveMap {
         if state.seen.vouches_for(&now) {
             return Ok(false);
         }
-        let map = MemoryMap::with_cache(&self.indexer, &state.target, &mut state.cache).await?;
+        let map = MemoryMap::refreshed(&self.indexer, &state.target, &mut state.cache, &mut state.tokens).await?;
         let changed = state.map.rows().files != map.rows().files;
         state.map = Arc::new(map);
         state.seen = now;

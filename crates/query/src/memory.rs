@@ -12,6 +12,7 @@ use pyatlas_store::{
     fuse, is_name, merge_parts,
 };
 
+pub(crate) use self::search::TokenCache;
 use self::search::{Columns, Lexical, Names, Symbols, descending};
 use crate::answer::{self, SymbolCandidate, best, best_symbols};
 use crate::model::{
@@ -109,7 +110,7 @@ impl MemoryMap {
     pub async fn with_indexer(indexer: &Indexer) -> Result<Self, QueryError> {
         let target = MemoryTarget::new();
         indexer.run(&target).await?;
-        Self::from_run(indexer, &target).await
+        Self::from_run(indexer, &target, None).await
     }
 
     /// Runs `indexer` into `target` incrementally
@@ -126,11 +127,27 @@ impl MemoryMap {
         cache: &mut FileCache,
     ) -> Result<Self, QueryError> {
         indexer.run_incremental(target, cache).await?;
-        Self::from_run(indexer, target).await
+        Self::from_run(indexer, target, None).await
+    }
+
+    /// [`MemoryMap::with_cache`], and the chunks' words tokenized for BM25
+    /// only when `tokens` does not hold them.
+    pub(crate) async fn refreshed(
+        indexer: &Indexer,
+        target: &MemoryTarget,
+        cache: &mut FileCache,
+        tokens: &mut TokenCache,
+    ) -> Result<Self, QueryError> {
+        indexer.run_incremental(target, cache).await?;
+        Self::from_run(indexer, target, Some(tokens)).await
     }
 
     /// The map of the run `indexer` just wrote into `target`.
-    async fn from_run(indexer: &Indexer, target: &MemoryTarget) -> Result<Self, QueryError> {
+    async fn from_run(
+        indexer: &Indexer,
+        target: &MemoryTarget,
+        tokens: Option<&mut TokenCache>,
+    ) -> Result<Self, QueryError> {
         let rows = target.take_rows().ok_or_else(|| QueryError::not_found("the run just indexed"))?;
         let embedder = indexer.embedder().clone();
         let hashes: Vec<TextHash> = rows.chunks.iter().map(|c| TextHash::of(&c.text)).collect();
@@ -144,13 +161,22 @@ impl MemoryMap {
                 *mark = true;
             }
         }
-        Ok(Self::assemble(rows, embedder, vectors, embedded))
+        Ok(Self::assemble(rows, embedder, vectors, embedded, tokens))
     }
 
-    fn assemble(rows: RunRows, embedder: Arc<dyn Embedder>, vectors: Columns, embedded: Vec<bool>) -> Self {
+    fn assemble(
+        rows: RunRows,
+        embedder: Arc<dyn Embedder>,
+        vectors: Columns,
+        embedded: Vec<bool>,
+        tokens: Option<&mut TokenCache>,
+    ) -> Self {
         let by_path: HashMap<String, usize> = rows.files.iter().enumerate().map(|(i, f)| (f.path.clone(), i)).collect();
         let symbols = Symbols::new(&rows.units, |path| by_path.get(path).copied());
-        let lexical = Lexical::new(&rows.chunks, |chunk| lexical_text(&chunk.text));
+        let lexical = match tokens {
+            Some(tokens) => Lexical::cached(&rows.chunks, |chunk| lexical_text(&chunk.text), tokens),
+            None => Lexical::new(&rows.chunks, |chunk| lexical_text(&chunk.text)),
+        };
         let names = Names::new(&rows.chunks);
         let id_order = answer::places_by(&rows.chunks, |a, b| a.id.cmp(&b.id));
         let contents = Contents::of(&rows, &by_path);

@@ -9,6 +9,7 @@
 //! - [`Symbols`]: the units by name and qualname, for symbol queries.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use bm25::{DefaultTokenizer, Embedder as Bm25, EmbedderBuilder, Language, TokenEmbedder, Tokenizer};
 use pyatlas_store::{ChunkRow, UnitRow};
@@ -140,6 +141,11 @@ impl Words {
     }
 }
 
+/// Each chunk's tokens by its id, kept between the builds of a live map's
+/// index: a chunk that did not change is not tokenized again.
+#[derive(Default)]
+pub(crate) struct TokenCache(HashMap<Box<str>, Arc<[u32]>>);
+
 /// BM25 over a fixed set of documents: the `bm25` crate's tokenizer and
 /// term weights (`Embedder`), scored as its `Scorer` scores them, from
 /// postings lists rather than from every matching document's terms.
@@ -159,18 +165,41 @@ impl Lexical {
         let tokenizer = DefaultTokenizer::new(Language::English);
         let tokens: Vec<Vec<u32>> =
             on_threads(documents, |words: &mut Words, document| words.tokens(&tokenizer, &text(document)));
+        Self::weigh(&tokens)
+    }
+
+    /// [`Lexical::new`] over chunks, tokenizing only the chunks `cache`
+    /// does not hold (by id: the hash of the text); `cache` then holds
+    /// these chunks' tokens. The index is the one [`Lexical::new`] builds.
+    pub(super) fn cached(
+        chunks: &[ChunkRow],
+        text: impl Fn(&ChunkRow) -> String + Sync,
+        cache: &mut TokenCache,
+    ) -> Self {
+        let tokenizer = DefaultTokenizer::new(Language::English);
+        let known = &cache.0;
+        let tokens: Vec<Arc<[u32]>> = on_threads(chunks, |words: &mut Words, chunk| {
+            known.get(chunk.id.as_str()).cloned().unwrap_or_else(|| words.tokens(&tokenizer, &text(chunk)).into())
+        });
+        cache.0 =
+            chunks.iter().zip(&tokens).map(|(chunk, tokens)| (chunk.id.as_str().into(), Arc::clone(tokens))).collect();
+        Self::weigh(&tokens)
+    }
+
+    /// The index of documents with these tokens.
+    fn weigh<T: AsRef<[u32]>>(tokens: &[T]) -> Self {
         let mut builder = EmbedderBuilder::with_fit_to_corpus(Language::English, &[]);
         if !tokens.is_empty() {
             // The crate's average: every document's token count, summed as
             // u64 and divided in f64.
-            let total: u64 = tokens.iter().map(|t| t.len() as u64).sum();
+            let total: u64 = tokens.iter().map(|t| t.as_ref().len() as u64).sum();
             builder = builder.avgdl((total as f64 / tokens.len() as f64) as f32);
         }
         let embedder: Bm25 = builder.build();
         let avgdl = if embedder.avgdl() <= 0.0 { FALLBACK_AVGDL } else { embedder.avgdl() };
         let mut postings: HashMap<u32, Vec<(u32, f32)>> = HashMap::new();
         let mut counts: HashMap<u32, u32> = HashMap::new();
-        for (tokens, document) in tokens.iter().zip(0u32..) {
+        for (tokens, document) in tokens.iter().map(AsRef::as_ref).zip(0u32..) {
             counts.clear();
             tokens.iter().for_each(|&token| *counts.entry(token).or_default() += 1);
             // `Embedder::embed`'s weight of a token, the same operations in
@@ -386,6 +415,45 @@ mod tests {
             compared += got.len();
         }
         assert!(compared > 1_000, "common words matched many documents: {compared}");
+    }
+
+    #[test]
+    fn a_cached_build_is_the_build() {
+        let chunk = |text: &str| ChunkRow {
+            id: pyatlas_chunker::ChunkId::of(text),
+            path: "p.py".into(),
+            qualnames: Vec::new(),
+            kind: pyatlas_chunker::ChunkKind::Module,
+            start_line: 1,
+            end_line: 1,
+            token_count: 1,
+            text: text.to_owned(),
+            domains: Vec::new(),
+            metadata: serde_json::Value::Null,
+        };
+        let texts = corpus();
+        let chunks: Vec<ChunkRow> = texts.iter().map(|t| chunk(t)).collect();
+        let postings = |lexical: &Lexical| {
+            let mut all: Vec<(u32, Vec<(u32, u32)>)> = lexical
+                .postings
+                .iter()
+                .map(|(&token, list)| (token, list.iter().map(|&(d, w)| (d, w.to_bits())).collect()))
+                .collect();
+            all.sort_unstable();
+            (all, lexical.embedder.avgdl().to_bits(), lexical.documents)
+        };
+        let fresh = postings(&Lexical::new(&chunks, |c| c.text.clone()));
+        // Half the chunks seen before (with the texts of others in between).
+        let mut cache = TokenCache::default();
+        let half = Lexical::cached(&chunks[chunks.len() / 2..], |c| c.text.clone(), &mut cache);
+        assert_eq!(
+            cache.0.len(),
+            chunks[chunks.len() / 2..].iter().map(|c| c.id.as_str()).collect::<std::collections::HashSet<_>>().len()
+        );
+        assert!(half.documents < chunks.len());
+        let cached = Lexical::cached(&chunks, |c| c.text.clone(), &mut cache);
+        assert_eq!(postings(&cached), fresh, "the same postings, weights and average");
+        assert_eq!(postings(&Lexical::cached(&chunks, |c| c.text.clone(), &mut cache)), fresh, "all cached");
     }
 
     #[test]
