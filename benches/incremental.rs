@@ -88,13 +88,16 @@ async fn main() {
     let mut cache = FileCache::new();
     indexer.run_incremental(&target, &mut cache).await.expect("the first run");
     let (mut one, mut unchanged) = (Vec::new(), Vec::new());
+    let mut stages = None;
     for _ in 0..rounds {
         edit(&edited, &next_marker());
         let clock = Instant::now();
         let summary = indexer.run_incremental(&target, &mut cache).await.expect("a run");
         one.push(clock.elapsed().as_secs_f64());
         assert_eq!(summary.files - summary.reused, 1, "one file parsed");
+        stages = Some(summary.stages);
     }
+    println!("memory: the last one-file run's stages (s): {stages:?}");
     tokio::time::sleep(Duration::from_millis(2100)).await;
     for _ in 0..rounds {
         let clock = Instant::now();

@@ -86,3 +86,70 @@ pub(crate) fn feed(
     });
     Fed { parsed, entries: incremental.then_some(entries), reused: reused_count }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use pyatlas_chunker::{CharCounter, ChunkConfig, Chunker};
+    use pyatlas_classifier::{RuleClassifier, Rules};
+    use pyatlas_intent_tags::IntentConfig;
+    use pyatlas_parser::{ModuleName, discover};
+
+    use super::*;
+    use crate::cache::FileCache;
+
+    fn analysis() -> Analysis {
+        Analysis {
+            chunker: Chunker::new(ChunkConfig::default(), CharCounter).expect("a chunker"),
+            classifier: Box::new(RuleClassifier::new(Rules::default())),
+            intent: IntentConfig::default(),
+        }
+    }
+
+    /// The paths `feed` hands on, and what it hands back.
+    fn fed(files: &[SourceFile], previous: Option<HashMap<String, Entry>>) -> (Vec<String>, Fed) {
+        let sent = Mutex::new(Vec::new());
+        let roots = InternalRoots::new(files.iter().map(|f| f.module.as_str()));
+        let fed = feed(files, previous, &Config::default(), &analysis(), &roots, |work| {
+            sent.lock().expect("sent").push(work.file.path);
+            ControlFlow::Continue(())
+        });
+        (sent.into_inner().expect("sent"), fed)
+    }
+
+    #[test]
+    fn a_file_gone_since_the_walk_is_a_deletion_and_order_holds() {
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        for name in ["a", "b", "c", "d"] {
+            std::fs::write(dir.path().join(format!("{name}.py")), format!("def {name}():\n    return 1\n"))
+                .expect("written");
+        }
+        let mut files = discover(dir.path(), &Config::default()).expect("the walk").files;
+        // Found by the walk, gone before the parse.
+        let mut gone = files[0].clone();
+        gone.path = dir.path().join("gone.py");
+        gone.rel_path = "gone.py".into();
+        gone.module = ModuleName::new("gone");
+        files.insert(2, gone);
+        let (sent, result) = fed(&files, None);
+        assert!(result.parsed.is_ok());
+        assert_eq!(sent, ["a.py", "b.py", "c.py", "d.py"], "the rest, in order; the gone file skipped");
+
+        // Incremental: b changes, the rest is reused, and order still holds.
+        let mut cache = FileCache::new();
+        let previous = cache.take_for("f", files.iter().map(|f| f.module.as_str()));
+        let (_, first) = fed(&files, Some(previous));
+        assert_eq!(first.reused, 0);
+        cache.put_back(first.entries.expect("entries"));
+        std::fs::write(dir.path().join("b.py"), "def b():\n    return 2\n").expect("edited");
+        let previous = cache.take_for("f", files.iter().map(|f| f.module.as_str()));
+        assert_eq!(previous.len(), 4, "the gone file was never kept");
+        let (sent, second) = fed(&files, Some(previous));
+        assert_eq!(sent, ["a.py", "b.py", "c.py", "d.py"]);
+        assert_eq!(second.reused, 3, "only b parsed again");
+        // Another fingerprint: nothing is reused.
+        cache.put_back(second.entries.expect("entries"));
+        assert!(cache.take_for("g", files.iter().map(|f| f.module.as_str())).is_empty());
+    }
+}
