@@ -66,8 +66,13 @@ pub(crate) fn feed(
     let parsed = parse_files(
         &to_parse,
         config,
-        |parsed| analysis.file(&parsed, roots),
-        |work: FileWork| {
+        // The cache's copy is made here, on the workers, in parallel.
+        |parsed| {
+            let work = analysis.file(&parsed, roots);
+            let kept = incremental.then(|| work.clone());
+            (work, kept)
+        },
+        |(work, kept): (FileWork, Option<FileWork>)| {
             let Some((index, key)) = keys.next() else { return ControlFlow::Break(()) };
             send_reused_before(index, &mut send)?;
             let file = &files[index];
@@ -75,8 +80,8 @@ pub(crate) fn feed(
                 // Gone between the walk and the parse: a deletion.
                 return ControlFlow::Continue(());
             }
-            if let Some(key) = key {
-                entries.insert(file.rel_path.clone(), key.entry(file, work.clone()));
+            if let (Some(key), Some(kept)) = (key, kept) {
+                entries.insert(file.rel_path.clone(), key.entry(file, kept));
             }
             send(work)
         },
