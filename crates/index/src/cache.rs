@@ -3,11 +3,18 @@
 //! only the files that changed.
 
 use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
 use std::time::SystemTime;
 
+use pyatlas_intent_tags::FileFacts;
 use pyatlas_parser::{FileStamp, SourceFile};
 
-use crate::work::FileWork;
+use crate::work::{FileRows, FileWork};
+
+/// Where a run with a [`FileCache::without_rows`] finds the rows of a file
+/// it reuses, by the file's path: the map the last run built, say. `None`
+/// makes the run parse the file again.
+pub type RowSource = Arc<dyn Fn(&str) -> Option<FileRows> + Send + Sync>;
 
 /// What the runs of one [`Indexer`](crate::Indexer) made of each file, kept
 /// between runs in the process (an editor's session, `index --watch`, a
@@ -25,12 +32,20 @@ use crate::work::FileWork;
 /// must match too: they come from the tree around it. The cache is emptied
 /// when the indexer's fingerprint or the codebase's top-level packages
 /// change, since every file's facts depend on those.
-#[derive(Default)]
 pub struct FileCache {
     /// The indexer's fingerprint and the codebase's top-level names the
     /// entries were made with.
     made_with: Option<(String, BTreeSet<String>)>,
     entries: HashMap<String, Entry>,
+    /// Whether entries keep their files' rows; if not, where rows are found.
+    keep_rows: bool,
+    source: Option<RowSource>,
+}
+
+impl Default for FileCache {
+    fn default() -> Self {
+        Self { made_with: None, entries: HashMap::new(), keep_rows: true, source: None }
+    }
 }
 
 impl std::fmt::Debug for FileCache {
@@ -47,7 +62,34 @@ pub(crate) struct Entry {
     hash: Option<blake3::Hash>,
     module: String,
     is_package: bool,
-    pub(crate) work: FileWork,
+    facts: FileFacts,
+    /// `None` in a cache without rows.
+    rows: Option<FileRows>,
+}
+
+impl Entry {
+    /// The file's work again: its rows (kept, or from `source`) and facts;
+    /// `None` when neither holds its rows.
+    pub(crate) fn work(&self, path: &str, source: Option<&RowSource>) -> Option<FileWork> {
+        let rows = match &self.rows {
+            Some(rows) => rows.clone(),
+            None => source.and_then(|source| source(path))?,
+        };
+        Some(FileWork::of(rows, self.facts.clone()))
+    }
+
+    /// What the file's next work is kept under, when it must be parsed
+    /// again though unchanged (its rows were nowhere).
+    pub(crate) fn key(&self) -> Key {
+        Key { stamp: self.stamp, stamped_at: self.stamped_at, hash: self.hash }
+    }
+}
+
+/// What a run starts from: the entries, and where rows are found.
+pub(crate) struct Previous {
+    pub(crate) entries: HashMap<String, Entry>,
+    pub(crate) keep_rows: bool,
+    pub(crate) source: Option<RowSource>,
 }
 
 /// What a file is now, as far as the cache can tell.
@@ -68,15 +110,16 @@ pub(crate) struct Key {
 }
 
 impl Key {
-    /// The entry of `file`'s new `work`.
-    pub(crate) fn entry(self, file: &SourceFile, work: FileWork) -> Entry {
+    /// The entry of `file`'s new facts (and rows, in a cache that keeps them).
+    pub(crate) fn entry(self, file: &SourceFile, facts: FileFacts, rows: Option<FileRows>) -> Entry {
         Entry {
             stamp: self.stamp,
             stamped_at: self.stamped_at,
             hash: self.hash,
             module: file.module.to_string(),
             is_package: file.is_package,
-            work,
+            facts,
+            rows,
         }
     }
 }
@@ -85,6 +128,21 @@ impl FileCache {
     /// An empty cache: the first run with it parses everything.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// An empty cache that keeps each file's compact facts but not its rows
+    /// (a fraction of the memory): a run takes an unchanged file's rows from
+    /// the [`RowSource`] set with [`FileCache::set_row_source`], and parses
+    /// the file again when there is none or it has no rows for the file.
+    pub fn without_rows() -> Self {
+        Self { keep_rows: false, ..Self::default() }
+    }
+
+    /// Where the next run finds the rows of the files it reuses (a cache
+    /// [`without_rows`](FileCache::without_rows)); the run lets go of it,
+    /// so that it does not keep what it points at alive.
+    pub fn set_row_source(&mut self, source: RowSource) {
+        self.source = Some(source);
     }
 
     /// Files held.
@@ -99,17 +157,17 @@ impl FileCache {
 
     /// Takes the entries out for a run of an indexer with `fingerprint` over
     /// a codebase of `modules`; none when either differs from the last run's.
-    pub(crate) fn take_for<'a>(
-        &mut self,
-        fingerprint: &str,
-        modules: impl Iterator<Item = &'a str>,
-    ) -> HashMap<String, Entry> {
+    pub(crate) fn take_for<'a>(&mut self, fingerprint: &str, modules: impl Iterator<Item = &'a str>) -> Previous {
         let roots: BTreeSet<String> =
             modules.filter_map(|m| m.split('.').next()).filter(|r| !r.is_empty()).map(str::to_owned).collect();
         let entries = std::mem::take(&mut self.entries);
         let same = self.made_with.as_ref().is_some_and(|(f, r)| f == fingerprint && *r == roots);
         self.made_with = Some((fingerprint.to_owned(), roots));
-        if same { entries } else { HashMap::new() }
+        Previous {
+            entries: if same { entries } else { HashMap::new() },
+            keep_rows: self.keep_rows,
+            source: self.source.take(),
+        }
     }
 
     /// Puts back the entries of a finished run (files gone from the tree

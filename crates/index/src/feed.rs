@@ -8,8 +8,12 @@ use std::ops::ControlFlow;
 use pyatlas_graph::InternalRoots;
 use pyatlas_parser::{Config, SourceFile, parse_files};
 
-use crate::cache::{Entry, Key, Lookup, lookup};
-use crate::work::{Analysis, FileWork};
+use crate::cache::{Entry, Key, Lookup, Previous, lookup};
+use crate::work::{Analysis, FileRows, FileWork};
+
+/// What the cache keeps of a file just parsed: its facts, and its rows
+/// when it keeps rows.
+type Kept = (pyatlas_intent_tags::FileFacts, Option<FileRows>);
 
 /// What the parse thread hands back.
 pub(crate) struct Fed {
@@ -26,14 +30,15 @@ pub(crate) struct Fed {
 /// `previous`: the cache's entries, for an incremental run.
 pub(crate) fn feed(
     files: &[SourceFile],
-    previous: Option<HashMap<String, Entry>>,
+    previous: Option<Previous>,
     config: &Config,
     analysis: &Analysis,
     roots: &InternalRoots,
     mut send: impl FnMut(FileWork) -> ControlFlow<()>,
 ) -> Fed {
     let incremental = previous.is_some();
-    let mut previous = previous.unwrap_or_default();
+    let keep_rows = previous.as_ref().is_none_or(|p| p.keep_rows);
+    let (mut previous, source) = previous.map_or_else(Default::default, |p| (p.entries, p.source));
     let mut entries = HashMap::new();
     // What each file is: reused work, or a file to parse (with its key).
     let mut reused: Vec<(usize, FileWork)> = Vec::new();
@@ -44,10 +49,14 @@ pub(crate) fn feed(
             continue;
         }
         match lookup(file, previous.remove(&file.rel_path)) {
-            Lookup::Same(entry) => {
-                reused.push((index, entry.work.clone()));
-                entries.insert(file.rel_path.clone(), *entry);
-            }
+            Lookup::Same(entry) => match entry.work(&file.rel_path, source.as_ref()) {
+                Some(work) => {
+                    reused.push((index, work));
+                    entries.insert(file.rel_path.clone(), *entry);
+                }
+                // Unchanged, but its rows are nowhere: parsed again.
+                None => parse.push((index, Some(entry.key()))),
+            },
             Lookup::Changed(key) => parse.push((index, Some(key))),
             Lookup::Gone => {}
         }
@@ -69,10 +78,10 @@ pub(crate) fn feed(
         // The cache's copy is made here, on the workers, in parallel.
         |parsed| {
             let work = analysis.file(&parsed, roots);
-            let kept = incremental.then(|| work.clone());
+            let kept = incremental.then(|| (work.facts.clone(), keep_rows.then(|| work.rows())));
             (work, kept)
         },
-        |(work, kept): (FileWork, Option<FileWork>)| {
+        |(work, kept): (FileWork, Option<Kept>)| {
             let Some((index, key)) = keys.next() else { return ControlFlow::Break(()) };
             send_reused_before(index, &mut send)?;
             let file = &files[index];
@@ -80,8 +89,8 @@ pub(crate) fn feed(
                 // Gone between the walk and the parse: a deletion.
                 return ControlFlow::Continue(());
             }
-            if let (Some(key), Some(kept)) = (key, kept) {
-                entries.insert(file.rel_path.clone(), key.entry(file, kept));
+            if let (Some(key), Some((facts, rows))) = (key, kept) {
+                entries.insert(file.rel_path.clone(), key.entry(file, facts, rows));
             }
             send(work)
         },
@@ -113,14 +122,52 @@ mod tests {
     }
 
     /// The paths `feed` hands on, and what it hands back.
-    fn fed(files: &[SourceFile], previous: Option<HashMap<String, Entry>>) -> (Vec<String>, Fed) {
+    fn fed(files: &[SourceFile], previous: Option<Previous>) -> (Vec<String>, Fed) {
+        let (works, fed) = works(files, previous);
+        (works.into_iter().map(|w| w.file.path).collect(), fed)
+    }
+
+    /// The work `feed` hands on, and what it hands back.
+    fn works(files: &[SourceFile], previous: Option<Previous>) -> (Vec<FileWork>, Fed) {
         let sent = Mutex::new(Vec::new());
         let roots = InternalRoots::new(files.iter().map(|f| f.module.as_str()));
         let fed = feed(files, previous, &Config::default(), &analysis(), &roots, |work| {
-            sent.lock().expect("sent").push(work.file.path);
+            sent.lock().expect("sent").push(work);
             ControlFlow::Continue(())
         });
         (sent.into_inner().expect("sent"), fed)
+    }
+
+    #[test]
+    fn a_cache_without_rows_takes_them_from_its_source_or_parses_again() {
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        for name in ["a", "b", "c"] {
+            std::fs::write(dir.path().join(format!("{name}.py")), format!("def {name}():\n    return 1\n"))
+                .expect("written");
+        }
+        let files = discover(dir.path(), &Config::default()).expect("the walk").files;
+        let modules = || files.iter().map(|f| f.module.as_str());
+        let mut cache = FileCache::without_rows();
+        let (first, result) = works(&files, Some(cache.take_for("f", modules())));
+        cache.put_back(result.entries.expect("entries"));
+        // No source: unchanged files are parsed again, to the same rows.
+        let (again, result) = works(&files, Some(cache.take_for("f", modules())));
+        assert_eq!(result.reused, 0);
+        assert_eq!(
+            again.iter().map(FileWork::rows).collect::<Vec<_>>(),
+            first.iter().map(FileWork::rows).collect::<Vec<_>>()
+        );
+        cache.put_back(result.entries.expect("entries"));
+        // A source with the rows of a and c only.
+        let rows: HashMap<String, FileRows> =
+            first.iter().filter(|w| w.file.path != "b.py").map(|w| (w.file.path.clone(), w.rows())).collect();
+        cache.set_row_source(std::sync::Arc::new(move |path: &str| rows.get(path).cloned()));
+        let (third, result) = works(&files, Some(cache.take_for("f", modules())));
+        assert_eq!(result.reused, 2, "a and c from the source, b parsed again");
+        assert_eq!(
+            third.iter().map(FileWork::rows).collect::<Vec<_>>(),
+            first.iter().map(FileWork::rows).collect::<Vec<_>>()
+        );
     }
 
     #[test]
@@ -149,12 +196,12 @@ mod tests {
         cache.put_back(first.entries.expect("entries"));
         std::fs::write(dir.path().join("b.py"), "def b():\n    return 2\n").expect("edited");
         let previous = cache.take_for("f", files.iter().map(|f| f.module.as_str()));
-        assert_eq!(previous.len(), 4, "the gone file was never kept");
+        assert_eq!(previous.entries.len(), 4, "the gone file was never kept");
         let (sent, second) = fed(&files, Some(previous));
         assert_eq!(sent, ["a.py", "b.py", "c.py", "d.py"]);
         assert_eq!(second.reused, 3, "only b parsed again");
         // Another fingerprint: nothing is reused.
         cache.put_back(second.entries.expect("entries"));
-        assert!(cache.take_for("g", files.iter().map(|f| f.module.as_str())).is_empty());
+        assert!(cache.take_for("g", files.iter().map(|f| f.module.as_str())).entries.is_empty());
     }
 }

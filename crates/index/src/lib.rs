@@ -76,7 +76,7 @@ mod work;
 
 use std::path::PathBuf;
 
-pub use cache::FileCache;
+pub use cache::{FileCache, RowSource};
 pub use events::{IndexEvent, IndexObserver, Progress, Stage};
 pub use indexer::{Indexer, IndexerBuilder};
 pub use sink::{MemoryTarget, RunRows, RunSink, RunTarget};
@@ -84,6 +84,7 @@ pub use summary::{CallCounts, ContractCounts, EdgeCounts, EmbedFailure, IndexSum
 /// The token that cancels a run.
 pub use tokio_util::sync::CancellationToken;
 pub use watch::{DEFAULT_DEBOUNCE, Watch, WatchError, watch};
+pub use work::FileRows;
 
 /// What stops a run.
 #[derive(Debug, thiserror::Error)]

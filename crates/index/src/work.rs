@@ -23,6 +23,38 @@ pub(crate) struct FileWork {
     pub(crate) unreadable: bool,
 }
 
+/// One file's rows for a run (its file, units, chunks and tags): what a
+/// run that reuses the file needs besides its compact facts.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FileRows {
+    /// The file, with its source.
+    pub file: FileRow,
+    /// Its units.
+    pub units: Vec<UnitRow>,
+    /// Its chunks.
+    pub chunks: Vec<ChunkRow>,
+    /// Its intent tags.
+    pub tags: Vec<TagRow>,
+}
+
+impl FileWork {
+    /// A copy of the file's rows.
+    pub(crate) fn rows(&self) -> FileRows {
+        FileRows {
+            file: self.file.clone(),
+            units: self.units.clone(),
+            chunks: self.chunks.clone(),
+            tags: self.tags.clone(),
+        }
+    }
+
+    /// The work of a readable file from its rows and facts.
+    pub(crate) fn of(rows: FileRows, facts: FileFacts) -> Self {
+        let FileRows { file, units, chunks, tags } = rows;
+        Self { file, chunks, units, tags, facts, unreadable: false }
+    }
+}
+
 /// What every file goes through, shared by the worker threads.
 pub(crate) struct Analysis {
     pub(crate) chunker: Chunker,

@@ -6,12 +6,13 @@
 //! contracts) and vectors must equal those of a cold run of the same tree,
 //! and exactly the files whose content changed must have been parsed.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use proptest::prelude::*;
 use pyatlas_embed::{EmbeddingCache as _, TextHash};
-use pyatlas_index::{FileCache, Indexer, MemoryTarget, RunRows};
+use pyatlas_index::{FileCache, FileRows, Indexer, MemoryTarget, RunRows};
 
 const PACKAGES: [&str; 3] = ["json", "http", "urllib"];
 
@@ -162,6 +163,25 @@ fn apply(root: &Path, edit: &Edit) {
     }
 }
 
+/// Each file's rows in a run.
+fn rows_by_path(run: &RunRows) -> HashMap<String, FileRows> {
+    let mut by_path: HashMap<String, FileRows> = run
+        .files
+        .iter()
+        .map(|f| (f.path.clone(), FileRows { file: f.clone(), units: vec![], chunks: vec![], tags: vec![] }))
+        .collect();
+    for unit in &run.units {
+        by_path.get_mut(&unit.path).expect("its file").units.push(unit.clone());
+    }
+    for chunk in &run.chunks {
+        by_path.get_mut(&chunk.path).expect("its file").chunks.push(chunk.clone());
+    }
+    for tag in &run.tags {
+        by_path.get_mut(&tag.path).expect("its file").tags.push(tag.clone());
+    }
+    by_path
+}
+
 /// A run's rows without its info (times, summary).
 fn rows(target: &MemoryTarget) -> RunRows {
     target.take_rows().expect("the run's rows")
@@ -187,23 +207,29 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 16, failure_persistence: None, ..ProptestConfig::default() })]
 
     #[test]
-    fn incremental_runs_equal_cold_runs(edits in proptest::collection::vec(edit(), 1..5)) {
+    fn incremental_runs_equal_cold_runs(edits in proptest::collection::vec(edit(), 1..5), keep_rows in any::<bool>()) {
         let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("a runtime");
         runtime.block_on(async {
             let dir = tree();
             let indexer = Indexer::builder(dir.path()).build().expect("an indexer");
             let target = MemoryTarget::new();
-            let mut cache = FileCache::new();
+            // Rows kept in the cache, or taken from the last run's (as a live map does).
+            let mut cache = if keep_rows { FileCache::new() } else { FileCache::without_rows() };
             let first = indexer.run_incremental(&target, &mut cache).await.expect("the first run");
             assert_eq!(first.reused, 0, "an empty cache reuses nothing");
+            let mut last = rows(&target);
             // The layers make urllib.request's import of http.client a finding.
-            let mut findings_seen = rows(&target).findings.len();
+            let mut findings_seen = last.findings.len();
             for edit in &edits {
                 let before = snapshot(dir.path());
                 apply(dir.path(), edit);
                 let after = snapshot(dir.path());
                 let changed = after.iter().filter(|&(path, text)| before.get(path) != Some(text)).count() as u64;
 
+                if !keep_rows {
+                    let by_path = rows_by_path(&last);
+                    cache.set_row_source(Arc::new(move |path: &str| by_path.get(path).cloned()));
+                }
                 let summary = indexer.run_incremental(&target, &mut cache).await.expect("an incremental run");
                 let incremental = rows(&target);
                 let cold_target = MemoryTarget::new();
@@ -221,6 +247,7 @@ proptest! {
                     differ.first().map(|&i| &incremental.chunks[i].text[..60.min(incremental.chunks[i].text.len())]),
                     differ.first().map(|&i| { let (a, b) = (ours[i].clone().unwrap_or_default(), theirs[i].clone().unwrap_or_default()); (a.len(), b.len(), a.iter().zip(&b).enumerate().filter(|(_, (x, y))| x != y).map(|(k, (x, y))| (k, *x, *y)).take(5).collect::<Vec<_>>()) }));
                 findings_seen += incremental.findings.len();
+                last = incremental;
             }
             assert!(findings_seen > 0, "the tree has drift findings to keep right");
         });

@@ -87,7 +87,8 @@ impl LiveMap {
     /// What stops the first run.
     pub async fn with_indexer(indexer: Indexer) -> Result<Self, QueryError> {
         let target = MemoryTarget::new();
-        let (mut cache, mut tokens) = (FileCache::new(), TokenCache::default());
+        // The maps hold the files' rows: the cache keeps only their facts.
+        let (mut cache, mut tokens) = (FileCache::without_rows(), TokenCache::default());
         let seen = look(indexer.root(), indexer.parse_config()).await?;
         let map = Arc::new(MemoryMap::refreshed(&indexer, &target, &mut cache, &mut tokens).await?);
         let last = std::sync::Mutex::new(Arc::clone(&map));
@@ -147,6 +148,8 @@ impl LiveMap {
         if state.seen.vouches_for(&now) {
             return Ok(false);
         }
+        let previous = Arc::clone(&state.map);
+        state.cache.set_row_source(Arc::new(move |path: &str| previous.file_rows(path)));
         let map = MemoryMap::refreshed(&self.indexer, &state.target, &mut state.cache, &mut state.tokens).await?;
         let changed = state.map.rows().files != map.rows().files;
         state.map = Arc::new(map);

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use pyatlas_embed::{Embedder, EmbeddingCache, TextHash};
 use pyatlas_graph::{ContractsReport, Cycle, Hop, ImportGraph, Walk};
-use pyatlas_index::{FileCache, Indexer, MemoryTarget, RunRows};
+use pyatlas_index::{FileCache, FileRows, Indexer, MemoryTarget, RunRows};
 use pyatlas_store::{
     ChunkRow, FileRow, FindingRow, HYBRID_POOL, RunDiff, RunId, RunInfo, SearchHit, SearchMode, TagRow, code_words,
     fuse, is_name, merge_parts,
@@ -201,6 +201,19 @@ impl MemoryMap {
     /// The run's rows.
     pub fn rows(&self) -> &RunRows {
         &self.rows
+    }
+
+    /// The rows of the file at `path` (file, units, chunks, tags), as the
+    /// run wrote them: where a [`LiveMap`](crate::LiveMap)'s next run finds
+    /// the files it reuses.
+    pub fn file_rows(&self, path: &str) -> Option<FileRows> {
+        let (file, contents) = self.file_row(path).ok()?;
+        Some(FileRows {
+            file: file.clone(),
+            units: picked(&self.rows.units, &contents.units).cloned().collect(),
+            chunks: picked(&self.rows.chunks, &contents.chunks).cloned().collect(),
+            tags: picked(&self.rows.tags, &contents.tags).cloned().collect(),
+        })
     }
 
     fn check(&self, at: &At) -> Result<(), QueryError> {
