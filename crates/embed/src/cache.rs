@@ -68,6 +68,21 @@ pub trait EmbeddingCache: Send + Sync {
         dimensions: usize,
         entries: &'a [(TextHash, &'a [f32])],
     ) -> BoxFuture<'a, Result<(), CacheError>>;
+
+    /// Whether the cache holds a vector of each hash, in order, without
+    /// handing the vectors over. The default asks [`EmbeddingCache::get_many`];
+    /// a cache that can tell without them should say so.
+    fn holds_many<'a>(
+        &'a self,
+        model_id: &'a str,
+        dimensions: usize,
+        texts: &'a [TextHash],
+    ) -> BoxFuture<'a, Result<Vec<bool>, CacheError>> {
+        Box::pin(async move {
+            let found = self.get_many(model_id, dimensions, texts).await?;
+            Ok(found.into_iter().map(|v| v.is_some_and(|v| v.len() == dimensions)).collect())
+        })
+    }
 }
 
 type Key = (String, usize, TextHash);
@@ -110,6 +125,25 @@ impl EmbeddingCache for InMemoryCache {
                 .map(|hash| {
                     key.2 = *hash;
                     entries.get(&key).map(|v| v.to_vec())
+                })
+                .collect())
+        })
+    }
+
+    fn holds_many<'a>(
+        &'a self,
+        model_id: &'a str,
+        dimensions: usize,
+        texts: &'a [TextHash],
+    ) -> BoxFuture<'a, Result<Vec<bool>, CacheError>> {
+        Box::pin(async move {
+            let entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+            let mut key = (model_id.to_owned(), dimensions, TextHash([0; 32]));
+            Ok(texts
+                .iter()
+                .map(|hash| {
+                    key.2 = *hash;
+                    entries.contains_key(&key)
                 })
                 .collect())
         })
@@ -179,11 +213,35 @@ impl<E: Embedder, C: EmbeddingCache> Embedder for CachedEmbedder<E, C> {
     }
 
     fn embed_each<'a>(&'a self, texts: &'a [&'a str], on_batch: &'a mut OnBatch<'a>) -> BoxFuture<'a, EmbedReport> {
-        Box::pin(async move {
+        Box::pin(self.embed_with(texts, on_batch, true))
+    }
+}
+
+impl<E: Embedder, C: EmbeddingCache> CachedEmbedder<E, C> {
+    /// Makes sure the cache holds a vector of each text: embeds and stores
+    /// only those it lacks, without fetching the vectors it holds (which
+    /// [`Embedder::embed_each`] hands over). The report counts those as
+    /// cache hits; `on_batch` hears only the vectors embedded now.
+    pub fn fill_each<'a>(&'a self, texts: &'a [&'a str], on_batch: &'a mut OnBatch<'a>) -> BoxFuture<'a, EmbedReport> {
+        Box::pin(self.embed_with(texts, on_batch, false))
+    }
+
+    /// `embed_each`, handing over the cached vectors when `fetch`.
+    async fn embed_with<'a>(&'a self, texts: &'a [&'a str], on_batch: &'a mut OnBatch<'a>, fetch: bool) -> EmbedReport {
+        {
             let (model_id, dimensions) = (self.inner.model_id(), self.inner.dimensions());
             let hashes: Vec<TextHash> = texts.iter().map(|text| TextHash::of(text)).collect();
             let mut warnings = Vec::new();
-            let cached = match self.cache.get_many(model_id, dimensions, &hashes).await {
+            let looked_up = if fetch {
+                self.cache.get_many(model_id, dimensions, &hashes).await
+            } else {
+                // Held vectors as empty ones (no allocation): hits, never handed over.
+                self.cache
+                    .holds_many(model_id, dimensions, &hashes)
+                    .await
+                    .map(|held| held.into_iter().map(|held| held.then(Vec::new)).collect())
+            };
+            let cached = match looked_up {
                 Ok(found) if found.len() == texts.len() => found,
                 Ok(found) => {
                     warnings.push(format!(
@@ -206,7 +264,9 @@ impl<E: Embedder, C: EmbeddingCache> Embedder for CachedEmbedder<E, C> {
             let mut group_of: HashMap<TextHash, usize> = HashMap::new();
             for (index, found) in cached.into_iter().enumerate() {
                 match found {
-                    Some(vector) if vector.len() == dimensions => hits.push(Embedded { index, vector }),
+                    Some(vector) if vector.len() == dimensions || (!fetch && vector.is_empty()) => {
+                        hits.push(Embedded { index, vector });
+                    }
                     _ => {
                         let group = *group_of.entry(hashes[index]).or_insert_with(|| {
                             groups.push(Vec::new());
@@ -217,7 +277,7 @@ impl<E: Embedder, C: EmbeddingCache> Embedder for CachedEmbedder<E, C> {
                 }
             }
             let hit_count = hits.len();
-            if !hits.is_empty() {
+            if fetch && !hits.is_empty() {
                 on_batch(hits);
             }
             if groups.is_empty() {
@@ -289,7 +349,7 @@ impl<E: Embedder, C: EmbeddingCache> Embedder for CachedEmbedder<E, C> {
             metrics.inputs_embedded = embedded as u64;
             metrics.inputs_failed = failures.len() as u64;
             EmbedReport { embedded, failures, truncated, warnings, metrics }
-        })
+        }
     }
 }
 
@@ -317,5 +377,14 @@ impl<C: EmbeddingCache + ?Sized> EmbeddingCache for Arc<C> {
         entries: &'a [(TextHash, &'a [f32])],
     ) -> BoxFuture<'a, Result<(), CacheError>> {
         (**self).put_many(model_id, dimensions, entries)
+    }
+
+    fn holds_many<'a>(
+        &'a self,
+        model_id: &'a str,
+        dimensions: usize,
+        texts: &'a [TextHash],
+    ) -> BoxFuture<'a, Result<Vec<bool>, CacheError>> {
+        (**self).holds_many(model_id, dimensions, texts)
     }
 }

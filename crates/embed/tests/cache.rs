@@ -62,6 +62,99 @@ async fn unchanged_texts_are_embedded_once() {
     assert_eq!(server.records().len(), 2);
 }
 
+/// A cache that counts what it hands over.
+#[derive(Default)]
+struct Counting {
+    inner: InMemoryCache,
+    fetched: AtomicUsize,
+}
+
+impl EmbeddingCache for Counting {
+    fn get_many<'a>(
+        &'a self,
+        model_id: &'a str,
+        dimensions: usize,
+        texts: &'a [TextHash],
+    ) -> BoxFuture<'a, Result<Vec<Option<Vec<f32>>>, CacheError>> {
+        Box::pin(async move {
+            let found = self.inner.get_many(model_id, dimensions, texts).await?;
+            self.fetched.fetch_add(found.iter().flatten().count(), Ordering::SeqCst);
+            Ok(found)
+        })
+    }
+
+    fn put_many<'a>(
+        &'a self,
+        model_id: &'a str,
+        dimensions: usize,
+        entries: &'a [(TextHash, &'a [f32])],
+    ) -> BoxFuture<'a, Result<(), CacheError>> {
+        self.inner.put_many(model_id, dimensions, entries)
+    }
+
+    fn holds_many<'a>(
+        &'a self,
+        model_id: &'a str,
+        dimensions: usize,
+        texts: &'a [TextHash],
+    ) -> BoxFuture<'a, Result<Vec<bool>, CacheError>> {
+        self.inner.holds_many(model_id, dimensions, texts)
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn filling_embeds_what_is_missing_and_fetches_nothing() {
+    let server = MockServer::start(MockConfig::default().dimensions(DIMS)).await.expect("server");
+    let embedder = CachedEmbedder::new(openai(&server).await, Counting::default());
+    let fill = |texts: &'static [&'static str]| {
+        let embedder = &embedder;
+        async move {
+            let mut heard = Vec::new();
+            let report = embedder.fill_each(texts, &mut |batch: Vec<Embedded>| heard.extend(batch)).await;
+            (heard, report)
+        }
+    };
+    let (heard, report) = fill(&["def a(): ...", "def b(): ...", "def a(): ..."]).await;
+    assert_eq!((heard.len(), report.embedded, report.metrics.cache_hits), (3, 3, 0));
+    assert_eq!(server.records().iter().map(|r| r.inputs).sum::<usize>(), 2, "duplicates once");
+    // b is held: only c is embedded and heard; nothing is fetched.
+    let (heard, report) = fill(&["def b(): ...", "def c(): ..."]).await;
+    assert_eq!(heard.iter().map(|e| e.index).collect::<Vec<_>>(), [1]);
+    assert_eq!((report.embedded, report.metrics.cache_hits), (2, 1));
+    assert_eq!(server.records().last().map(|r| r.texts.clone()), Some(vec!["def c(): ...".to_owned()]));
+    assert_eq!(embedder.cache().fetched.load(Ordering::SeqCst), 0, "no vector was fetched");
+    // The default `holds_many` (through `get_many`) agrees with the
+    // in-memory cache's own.
+    let hashes = [TextHash::of("def c(): ..."), TextHash::of("def z(): ...")];
+    let model = embedder.model_id().to_owned();
+    let held = embedder.cache().inner.holds_many(&model, DIMS, &hashes).await.expect("held");
+    assert_eq!(held, [true, false]);
+    struct OnlyGet<'c>(&'c InMemoryCache);
+    impl EmbeddingCache for OnlyGet<'_> {
+        fn get_many<'a>(
+            &'a self,
+            model_id: &'a str,
+            dimensions: usize,
+            texts: &'a [TextHash],
+        ) -> BoxFuture<'a, Result<Vec<Option<Vec<f32>>>, CacheError>> {
+            self.0.get_many(model_id, dimensions, texts)
+        }
+
+        fn put_many<'a>(
+            &'a self,
+            model_id: &'a str,
+            dimensions: usize,
+            entries: &'a [(TextHash, &'a [f32])],
+        ) -> BoxFuture<'a, Result<(), CacheError>> {
+            self.0.put_many(model_id, dimensions, entries)
+        }
+    }
+    let by_default = OnlyGet(&embedder.cache().inner).holds_many(&model, DIMS, &hashes).await.expect("held");
+    assert_eq!(by_default, held);
+    let other_size = OnlyGet(&embedder.cache().inner).holds_many(&model, DIMS + 1, &hashes).await.expect("held");
+    assert_eq!(other_size, [false, false]);
+}
+
 #[tokio::test(start_paused = true)]
 async fn failures_reach_every_duplicate() {
     let server = MockServer::start(MockConfig::default().dimensions(DIMS)).await.expect("server");

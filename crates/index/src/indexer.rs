@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use pyatlas_chunker::{ChunkConfig, Chunker, Tiktoken, TokenCounter};
 use pyatlas_classifier::{RuleClassifier, Rules};
-use pyatlas_embed::{CachedEmbedder, Embedder, HashEmbedder};
+use pyatlas_embed::{CachedEmbedder, Embedder, EmbeddingCache, HashEmbedder};
 use pyatlas_graph::{ContractsReport, EdgeKind, InternalRoots, ProjectContracts};
 use pyatlas_intent_tags::{CodebaseFacts, CodebaseFactsBuilder, DriftReport, FileFacts, IntentConfig, check};
 use pyatlas_parser::{Config, SourceFile, discover};
@@ -499,10 +499,10 @@ impl Indexer {
     /// Stores a batch's files, tags and chunks, and embeds the chunks the
     /// store does not hold a vector for (their vectors land in the store as
     /// each embedding batch completes).
-    async fn store_batch<E: Embedder>(
+    async fn store_batch(
         &self,
         run: &dyn RunSink,
-        embedder: &E,
+        embedder: &CachedEmbedder<Arc<dyn Embedder>, Arc<dyn EmbeddingCache>>,
         batch: Batch,
         summary: &mut IndexSummary,
     ) -> Result<(), IndexError> {
@@ -520,7 +520,8 @@ impl Indexer {
         let texts: Vec<&str> = batch.chunks.iter().map(|c| c.text.as_str()).collect();
         let mut ignore = |_| {};
         let report = tokio::select! {
-            report = embedder.embed_each(&texts, &mut ignore) => report,
+            // Vectors the store holds are not fetched, only counted.
+            report = embedder.fill_each(&texts, &mut ignore) => report,
             () = self.cancel.cancelled() => return Err(IndexError::Cancelled { run: run.info().id }),
         };
         summary.stages.embed += clock.elapsed().as_secs_f64();

@@ -79,6 +79,31 @@ impl Store {
         Ok(ids.iter().map(|id| found.get(*id).cloned()).collect())
     }
 
+    /// Whether the store holds a vector of each chunk for `model_id` and
+    /// `dimensions`, in order, without reading the vectors.
+    ///
+    /// # Errors
+    /// The database.
+    pub async fn holds_embeddings(
+        &self,
+        model_id: &str,
+        dimensions: usize,
+        chunk_ids: &[ChunkId],
+    ) -> Result<Vec<bool>, StoreError> {
+        let ids: Vec<&str> = chunk_ids.iter().map(ChunkId::as_str).collect();
+        let dims = i32::try_from(dimensions).unwrap_or(i32::MAX);
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                "SELECT chunk_id FROM embeddings WHERE model_id = $1 AND dimensions = $2 AND chunk_id = ANY($3)",
+                &[&model_id, &dims, &ids],
+            )
+            .await
+            .map_err(StoreError::db("looking up embeddings"))?;
+        let held: std::collections::HashSet<String> = rows.iter().map(|row| row.get::<_, String>(0)).collect();
+        Ok(ids.iter().map(|id| held.contains(*id)).collect())
+    }
+
     /// The store as an [`EmbeddingCache`]: vectors keyed by (model id,
     /// dimensions, chunk id), so a chunk already embedded in any run of any
     /// project is not embedded again.
@@ -108,6 +133,22 @@ impl EmbeddingCache for StoreCache {
                 found.extend(self.store.get_embeddings(model_id, dimensions, part).await?);
             }
             Ok(found)
+        })
+    }
+
+    fn holds_many<'a>(
+        &'a self,
+        model_id: &'a str,
+        dimensions: usize,
+        texts: &'a [TextHash],
+    ) -> BoxFuture<'a, Result<Vec<bool>, CacheError>> {
+        Box::pin(async move {
+            let ids: Vec<ChunkId> = texts.iter().map(|hash| ChunkId::from_hash(hash.as_bytes())).collect();
+            let mut held = Vec::with_capacity(ids.len());
+            for part in ids.chunks(10_000) {
+                held.extend(self.store.holds_embeddings(model_id, dimensions, part).await?);
+            }
+            Ok(held)
         })
     }
 

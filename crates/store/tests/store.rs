@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use pyatlas_chunker::{ChunkId, ChunkKind};
-use pyatlas_embed::{CachedEmbedder, Embedder, EmbedderSpec, HashEmbedder};
+use pyatlas_embed::{CachedEmbedder, Embedder, EmbedderSpec, EmbeddingCache as _, HashEmbedder, TextHash};
 use pyatlas_graph::EdgeKind;
 use pyatlas_intent_tags::{RuleId, Severity};
 use pyatlas_store::{
@@ -391,6 +391,17 @@ async fn the_store_is_an_embedding_cache() {
     let report = cached.embed_each(&texts, &mut |_| {}).await;
     assert_eq!(report.metrics.cache_hits, 3);
     assert_eq!(second[0], embedder().embed_text(texts[0]));
+    // Whether vectors are held, without reading them: for this model and size only.
+    let hashes = [TextHash::of("def b(): ..."), TextHash::of("def z(): ...")];
+    let model = cached.model_id().to_owned();
+    let held = store.embedding_cache().holds_many(&model, embedder().dimensions(), &hashes).await.expect("held");
+    assert_eq!(held, [true, false]);
+    let other = store.embedding_cache().holds_many(&model, 7, &hashes).await.expect("held");
+    assert_eq!(other, [false, false]);
+    // Filling fetches nothing and embeds only what is missing.
+    let filled = cached.fill_each(&["def b(): ...", "def z(): ..."], &mut |_| {}).await;
+    assert_eq!((filled.metrics.cache_hits, filled.embedded), (1, 2));
+    assert_eq!(count(&store, "embeddings").await, 3);
 }
 
 #[tokio::test]
