@@ -90,7 +90,8 @@ impl LiveMap {
         // The maps hold the files' rows: the cache keeps only their facts.
         let (mut cache, mut tokens) = (FileCache::without_rows(), TokenCache::default());
         let seen = look(indexer.root(), indexer.parse_config()).await?;
-        let map = Arc::new(MemoryMap::refreshed(&indexer, &target, &mut cache, &mut tokens).await?);
+        let map = MemoryMap::refreshed(&indexer, &target, &mut cache, &mut tokens, None).await?;
+        let map = Arc::new(map.ok_or_else(|| QueryError::not_found("the run just indexed"))?);
         let last = std::sync::Mutex::new(Arc::clone(&map));
         Ok(Self { indexer, state: Mutex::new(State { seen, map, target, cache, tokens }), last })
     }
@@ -150,12 +151,15 @@ impl LiveMap {
         }
         let previous = Arc::clone(&state.map);
         state.cache.set_row_source(Arc::new(move |path: &str| previous.file_rows(path)));
-        let map = MemoryMap::refreshed(&self.indexer, &state.target, &mut state.cache, &mut state.tokens).await?;
-        let changed = state.map.rows().files != map.rows().files;
-        state.map = Arc::new(map);
+        let (target, cache, tokens) = (&state.target, &mut state.cache, &mut state.tokens);
+        let map = MemoryMap::refreshed(&self.indexer, target, cache, tokens, Some(&state.map)).await?;
         state.seen = now;
+        // Nothing changed (a file saved as it was, or a look within two
+        // seconds of a save): the map stays.
+        let Some(map) = map else { return Ok(false) };
+        state.map = Arc::new(map);
         *self.last.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::clone(&state.map);
-        Ok(changed)
+        Ok(true)
     }
 }
 

@@ -130,16 +130,32 @@ impl MemoryMap {
         Self::from_run(indexer, target, None).await
     }
 
-    /// [`MemoryMap::with_cache`], and the chunks' words tokenized for BM25
-    /// only when `tokens` does not hold them.
+    /// [`MemoryMap::with_cache`] for a [`LiveMap`](crate::LiveMap) whose
+    /// map is `previous`: the chunks' words tokenized for BM25 only when
+    /// `tokens` does not hold them, and `None` when the run reused every
+    /// file of `previous`, embedded nothing, and found the same edges,
+    /// findings and contracts (the map would be `previous` again).
     pub(crate) async fn refreshed(
         indexer: &Indexer,
         target: &MemoryTarget,
         cache: &mut FileCache,
         tokens: &mut TokenCache,
-    ) -> Result<Self, QueryError> {
-        indexer.run_incremental(target, cache).await?;
-        Self::from_run(indexer, target, Some(tokens)).await
+        previous: Option<&Self>,
+    ) -> Result<Option<Self>, QueryError> {
+        let summary = indexer.run_incremental(target, cache).await?;
+        let rows = target.take_rows().ok_or_else(|| QueryError::not_found("the run just indexed"))?;
+        let same = |previous: &Self| {
+            summary.reused == summary.files
+                && summary.embedded == 0
+                && rows.files.len() == previous.rows.files.len()
+                && rows.edges == previous.rows.edges
+                && rows.findings == previous.rows.findings
+                && rows.contracts == previous.rows.contracts
+        };
+        if previous.is_some_and(same) {
+            return Ok(None);
+        }
+        Ok(Some(Self::from_rows(indexer, target, rows, Some(tokens)).await))
     }
 
     /// The map of the run `indexer` just wrote into `target`.
@@ -149,6 +165,16 @@ impl MemoryMap {
         tokens: Option<&mut TokenCache>,
     ) -> Result<Self, QueryError> {
         let rows = target.take_rows().ok_or_else(|| QueryError::not_found("the run just indexed"))?;
+        Ok(Self::from_rows(indexer, target, rows, tokens).await)
+    }
+
+    /// The map of `rows`, a run `indexer` wrote into `target`.
+    async fn from_rows(
+        indexer: &Indexer,
+        target: &MemoryTarget,
+        rows: RunRows,
+        tokens: Option<&mut TokenCache>,
+    ) -> Self {
         let embedder = indexer.embedder().clone();
         let hashes: Vec<TextHash> = rows.chunks.iter().map(|c| TextHash::of(&c.text)).collect();
         let spec = embedder.spec();
@@ -161,7 +187,7 @@ impl MemoryMap {
                 *mark = true;
             }
         }
-        Ok(Self::assemble(rows, embedder, vectors, embedded, tokens))
+        Self::assemble(rows, embedder, vectors, embedded, tokens)
     }
 
     fn assemble(

@@ -76,4 +76,11 @@ async fn a_live_map_answers_as_a_fresh_map_after_each_edit() {
 
     // Nothing changed: nothing to bring up to date.
     assert!(!live.refresh().await.expect("a refresh"), "an unchanged folder changes nothing");
+    // A file saved as it was: a new time, the same map.
+    let before = live.last();
+    let same = std::fs::read(&models).expect("models.py");
+    std::fs::write(&models, same).expect("saved again");
+    assert!(!live.refresh().await.expect("a refresh"), "the same content changes nothing");
+    assert!(std::sync::Arc::ptr_eq(&before, &live.last()), "the map stayed");
+    assert_fresh(&live, root, "a save of the same content").await;
 }
