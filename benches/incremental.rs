@@ -154,12 +154,14 @@ async fn main() {
     let mut cache = FileCache::new();
     indexer.run_incremental(&store, &mut cache).await.expect("the first run");
     let (mut one, mut unchanged) = (Vec::new(), Vec::new());
+    let mut stages = None;
     for _ in 0..rounds.min(3) {
         edit(&edited, &next_marker());
         let clock = Instant::now();
-        indexer.run_incremental(&store, &mut cache).await.expect("a run");
+        stages = Some(indexer.run_incremental(&store, &mut cache).await.expect("a run").stages);
         one.push(clock.elapsed().as_secs_f64());
     }
+    println!("store: the last one-file run's stages (s): {stages:?}");
     tokio::time::sleep(Duration::from_millis(2100)).await;
     for _ in 0..rounds.min(3) {
         let clock = Instant::now();
