@@ -89,8 +89,9 @@ async fn run(args: Args) -> anyhow::Result<bool> {
         (Some(root), None) => {
             eprintln!("indexing {} into memory, kept up to date as files change ...", root.display());
             let live = Arc::new(LiveMap::new(root).await?);
-            // Without a watch, each answer still looks for changes first.
+            // Answers look at the folder after the watch hears a change (or each time, without one).
             _watch = live.watch().map_err(|e| eprintln!("warning: {e}")).ok();
+            _watch.iter().for_each(|watch| live.trust_watch(watch));
             options.mcp = Some(PyatlasMcp::live(Arc::clone(&live)));
             live
         }

@@ -83,7 +83,7 @@ pub use sink::{MemoryTarget, RunRows, RunSink, RunTarget};
 pub use summary::{CallCounts, ContractCounts, EdgeCounts, EmbedFailure, IndexSummary, StageTimes};
 /// The token that cancels a run.
 pub use tokio_util::sync::CancellationToken;
-pub use watch::{DEFAULT_DEBOUNCE, Watch, WatchError, watch};
+pub use watch::{DEFAULT_DEBOUNCE, Heard, Watch, WatchError, watch};
 pub use work::FileRows;
 
 /// What stops a run.

@@ -1,7 +1,8 @@
 //! [`watch`]: a codebase's folder watched for saves, debounced.
 
 use std::path::{Component, Path, PathBuf};
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Weak, mpsc};
 use std::time::Duration;
 
 use notify::{RecommendedWatcher, RecursiveMode, Watcher as _};
@@ -12,6 +13,27 @@ pub const DEFAULT_DEBOUNCE: Duration = Duration::from_millis(200);
 /// A folder being watched; dropping it stops the watch.
 pub struct Watch {
     _watcher: RecommendedWatcher,
+    heard: Arc<AtomicU64>,
+}
+
+impl Watch {
+    /// What the watch hears, as it hears it (before the debounce).
+    pub fn heard(&self) -> Heard {
+        Heard(Arc::downgrade(&self.heard))
+    }
+}
+
+/// How many changes a [`Watch`] has heard so far, counted as they arrive:
+/// a reader that saw the same count before has nothing new to look at.
+#[derive(Clone, Debug)]
+pub struct Heard(Weak<AtomicU64>);
+
+impl Heard {
+    /// The count; `None` once the watch has stopped (nothing is heard
+    /// any more, so the folder must be looked at).
+    pub fn count(&self) -> Option<u64> {
+        self.0.upgrade().map(|heard| heard.load(Ordering::SeqCst))
+    }
 }
 
 impl std::fmt::Debug for Watch {
@@ -35,7 +57,9 @@ pub struct WatchError {
 /// files (or to folders, which may hold some) has been quiet for
 /// `debounce`, calls `on_change` with the changed paths, on a thread of
 /// the watch's own. Changes under hidden folders and `__pycache__`, and to
-/// other files, are not reported. A run of an
+/// other files, are not reported; an error of the platform's watcher
+/// (events lost) reports `root` itself. [`Watch::heard`] counts changes as
+/// they arrive. A run of an
 /// [`Indexer`](crate::Indexer) with a [`FileCache`](crate::FileCache) then
 /// finds out what changed by itself: the paths are a hint, for messages.
 ///
@@ -49,11 +73,20 @@ pub fn watch(
     let (sender, receiver) = mpsc::channel::<PathBuf>();
     let error = |source| WatchError { path: root.to_owned(), source };
     let base = root.to_owned();
+    let heard = Arc::new(AtomicU64::new(0));
+    let counter = Arc::clone(&heard);
     let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-        if let Ok(event) = event {
-            for path in event.paths.into_iter().filter(|p| matters(p.strip_prefix(&base).unwrap_or(p))) {
-                let _ = sender.send(path);
-            }
+        let paths: Vec<PathBuf> = match event {
+            Ok(event) => event.paths.into_iter().filter(|p| matters(p.strip_prefix(&base).unwrap_or(p))).collect(),
+            // Events may have been lost (a full queue): the whole root
+            // counts as changed.
+            Err(_) => vec![base.clone()],
+        };
+        if !paths.is_empty() {
+            counter.fetch_add(1, Ordering::SeqCst);
+        }
+        for path in paths {
+            let _ = sender.send(path);
         }
     })
     .map_err(error)?;
@@ -73,7 +106,7 @@ pub fn watch(
             }
         })
         .map_err(|e| error(notify::Error::io(e)))?;
-    Ok(Watch { _watcher: watcher })
+    Ok(Watch { _watcher: watcher, heard })
 }
 
 /// A path (relative to the root) whose change may change the index.

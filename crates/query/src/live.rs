@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use pyatlas_graph::{ContractsReport, Cycle, Hop};
-use pyatlas_index::{DEFAULT_DEBOUNCE, FileCache, Indexer, MemoryTarget, Watch, WatchError, watch};
+use pyatlas_index::{DEFAULT_DEBOUNCE, FileCache, Heard, Indexer, MemoryTarget, Watch, WatchError, watch};
 use pyatlas_parser::{Config, FileStamp, discover};
 use pyatlas_store::{FileEntry, FindingRow, RunDiff, RunId, RunInfo, SearchHit, TagRow};
 use tokio::sync::Mutex;
@@ -32,16 +32,21 @@ use crate::{Answer, CodeMap, MemoryMap, QueryError};
 /// in the same tick of the file system's clock with the same size: until
 /// two seconds have passed, such a folder is looked at again on each
 /// answer (the changed files are found by their content hash, and only
-/// they are parsed).
+/// they are parsed). After [`LiveMap::trust_watch`], the folder is looked
+/// at only when its watch has heard something since the last look.
 pub struct LiveMap {
     indexer: Indexer,
     state: Mutex<State>,
     /// The map as last brought up to date, readable while a refresh runs.
     last: std::sync::Mutex<Arc<MemoryMap>>,
+    /// What the folder's watch has heard, while one lasts.
+    heard: std::sync::Mutex<Option<Heard>>,
 }
 
 struct State {
     seen: Seen,
+    /// The watch's count when the folder was last looked at.
+    heard_at: Option<u64>,
     map: Arc<MemoryMap>,
     target: MemoryTarget,
     cache: FileCache,
@@ -93,7 +98,8 @@ impl LiveMap {
         let map = MemoryMap::refreshed(&indexer, &target, &mut cache, &mut tokens, None).await?;
         let map = Arc::new(map.ok_or_else(|| QueryError::not_found("the run just indexed"))?);
         let last = std::sync::Mutex::new(Arc::clone(&map));
-        Ok(Self { indexer, state: Mutex::new(State { seen, map, target, cache, tokens }), last })
+        let state = State { seen, heard_at: None, map, target, cache, tokens };
+        Ok(Self { indexer, state: Mutex::new(state), last, heard: std::sync::Mutex::new(None) })
     }
 
     /// The folder.
@@ -144,9 +150,27 @@ impl LiveMap {
         })
     }
 
+    /// Answers, from now on, without looking at the folder while `watch`
+    /// (a watch of this folder) has heard nothing since the last look: an
+    /// answer then costs no walk, and concurrent answers do not queue
+    /// behind one. A save is seen once its event arrives, a few
+    /// milliseconds after it (an answer asked within those sees the map
+    /// before it). Once the watch stops, every answer looks again.
+    pub fn trust_watch(&self, watch: &Watch) {
+        *self.heard.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(watch.heard());
+    }
+
     async fn update(&self, state: &mut State) -> Result<bool, QueryError> {
+        // While a watch lasts, a folder it heard nothing from since the last
+        // look is not looked at again (every write is heard).
+        let heard =
+            self.heard.lock().unwrap_or_else(std::sync::PoisonError::into_inner).as_ref().and_then(Heard::count);
+        if heard.is_some() && heard == state.heard_at {
+            return Ok(false);
+        }
         let now = look(self.indexer.root(), self.indexer.parse_config()).await?;
         if state.seen.vouches_for(&now) {
+            state.heard_at = heard;
             return Ok(false);
         }
         let previous = Arc::clone(&state.map);
@@ -154,6 +178,7 @@ impl LiveMap {
         let (target, cache, tokens) = (&state.target, &mut state.cache, &mut state.tokens);
         let map = MemoryMap::refreshed(&self.indexer, target, cache, tokens, Some(&state.map)).await?;
         state.seen = now;
+        state.heard_at = heard;
         // Nothing changed (a file saved as it was, or a look within two
         // seconds of a save): the map stays.
         let Some(map) = map else { return Ok(false) };

@@ -84,3 +84,32 @@ async fn a_live_map_answers_as_a_fresh_map_after_each_edit() {
     assert!(std::sync::Arc::ptr_eq(&before, &live.last()), "the map stayed");
     assert_fresh(&live, root, "a save of the same content").await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trusted_watch_brings_saves_in_and_a_stopped_one_hands_back_to_looking() {
+    let dir = sample();
+    let root = dir.path();
+    let live = std::sync::Arc::new(LiveMap::new(root).await.expect("a live map"));
+    let watch = live.watch().expect("a watch");
+    live.trust_watch(&watch);
+    let models = root.join("shop/models.py");
+    let holds = |name: &'static str| {
+        let live = std::sync::Arc::clone(&live);
+        async move { live.current().await.expect("the map").rows().units.iter().any(|u| u.name == name) }
+    };
+    let mut text = std::fs::read_to_string(&models).expect("models.py");
+    text.push_str("\n\ndef heard_by_the_watch():\n    return 1\n");
+    std::fs::write(&models, &text).expect("saved");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !holds("heard_by_the_watch").await {
+        assert!(std::time::Instant::now() < deadline, "the save never reached the map");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_fresh(&live, root, "a save heard by the watch").await;
+
+    // The watch stops: the next answer looks at the folder itself.
+    drop(watch);
+    text.push_str("\n\ndef seen_by_looking():\n    return 2\n");
+    std::fs::write(&models, &text).expect("saved");
+    assert!(holds("seen_by_looking").await, "without a watch, the next answer looks");
+}
