@@ -125,16 +125,18 @@ async fn run(args: Args) -> anyhow::Result<bool> {
         let summary =
             if args.watch { indexer.run_incremental(&store, &mut cache).await } else { indexer.run(&store).await };
         bar.finish_and_clear();
-        let summary = summary?;
-        for failure in &summary.failures {
-            eprintln!("not embedded: {failure}");
-        }
-        for rejected in &summary.rejected {
-            eprintln!("not stored: {rejected}");
-        }
-        println!("{:?}: {summary}", indexer.project());
-        if !args.watch {
-            return Ok(summary.is_complete());
+        match summary {
+            Ok(summary) => {
+                summary.failures.iter().for_each(|failure| eprintln!("not embedded: {failure}"));
+                summary.rejected.iter().for_each(|rejected| eprintln!("not stored: {rejected}"));
+                println!("{:?}: {summary}", indexer.project());
+                if !args.watch {
+                    return Ok(summary.is_complete());
+                }
+            }
+            // Watching, a failed run (a lost database, say) is retried by the next change.
+            Err(error) if args.watch && !cancel.is_cancelled() => eprintln!("error: {:#}", anyhow::Error::new(error)),
+            Err(error) => return Err(error.into()),
         }
         eprintln!("watching {} for changes (Ctrl-C stops)", indexer.root().display());
         tokio::select! {
