@@ -90,8 +90,8 @@ async fn run(args: Args) -> anyhow::Result<bool> {
             eprintln!("indexing {} into memory, kept up to date as files change ...", root.display());
             let live = Arc::new(LiveMap::new(root).await?);
             // Answers look at the folder after the watch hears a change (or each time, without one).
-            _watch = live.watch().map_err(|e| eprintln!("warning: {e}")).ok();
-            _watch.iter().for_each(|watch| live.trust_watch(watch));
+            _watch = live.watch().inspect(|watch| live.trust_watch(watch)).map_err(|e| eprintln!("warning: {e}")).ok();
+            // Agents ask the same map over MCP, at /mcp.
             options.mcp = Some(PyatlasMcp::live(Arc::clone(&live)));
             live
         }
@@ -106,14 +106,12 @@ async fn run(args: Args) -> anyhow::Result<bool> {
             }
             tokio::spawn(jobs.clone().watch());
             options.jobs = Some(jobs);
-            Arc::new(StoreMap::new(store))
+            let map = Arc::new(StoreMap::new(store));
+            options.mcp = Some(PyatlasMcp::new(Arc::clone(&map) as Arc<dyn CodeMap>));
+            map
         }
         (Some(_), Some(_)) => anyhow::bail!("give a ROOT (served from memory) or a database, not both"),
     };
-    // Agents ask the same map over MCP, at /mcp.
-    if options.mcp.is_none() {
-        options.mcp = Some(PyatlasMcp::new(Arc::clone(&map)));
-    }
     let listener = tokio::net::TcpListener::bind(args.bind).await.with_context(|| format!("binding {}", args.bind))?;
     println!("listening on http://{}", listener.local_addr()?);
     eprintln!("open that URL in a browser for the web UI; the JSON API is under /api/");

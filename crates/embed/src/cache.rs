@@ -108,6 +108,25 @@ impl InMemoryCache {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+
+    /// `found` of each hash's vector (if held), in order.
+    fn each<T>(
+        &self,
+        model_id: &str,
+        dimensions: usize,
+        texts: &[TextHash],
+        found: impl Fn(Option<&Arc<[f32]>>) -> T,
+    ) -> Vec<T> {
+        let entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut key = (model_id.to_owned(), dimensions, TextHash([0; 32]));
+        texts
+            .iter()
+            .map(|hash| {
+                key.2 = *hash;
+                found(entries.get(&key))
+            })
+            .collect()
+    }
 }
 
 impl EmbeddingCache for InMemoryCache {
@@ -117,17 +136,7 @@ impl EmbeddingCache for InMemoryCache {
         dimensions: usize,
         texts: &'a [TextHash],
     ) -> BoxFuture<'a, Result<Vec<Option<Vec<f32>>>, CacheError>> {
-        Box::pin(async move {
-            let entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-            let mut key = (model_id.to_owned(), dimensions, TextHash([0; 32]));
-            Ok(texts
-                .iter()
-                .map(|hash| {
-                    key.2 = *hash;
-                    entries.get(&key).map(|v| v.to_vec())
-                })
-                .collect())
-        })
+        Box::pin(async move { Ok(self.each(model_id, dimensions, texts, |v| v.map(|v| v.to_vec()))) })
     }
 
     fn holds_many<'a>(
@@ -136,17 +145,7 @@ impl EmbeddingCache for InMemoryCache {
         dimensions: usize,
         texts: &'a [TextHash],
     ) -> BoxFuture<'a, Result<Vec<bool>, CacheError>> {
-        Box::pin(async move {
-            let entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-            let mut key = (model_id.to_owned(), dimensions, TextHash([0; 32]));
-            Ok(texts
-                .iter()
-                .map(|hash| {
-                    key.2 = *hash;
-                    entries.contains_key(&key)
-                })
-                .collect())
-        })
+        Box::pin(async move { Ok(self.each(model_id, dimensions, texts, |v| v.is_some())) })
     }
 
     fn put_many<'a>(

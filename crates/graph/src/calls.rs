@@ -79,7 +79,7 @@ impl CallStats {
 
 /// The top-level names of a codebase's modules: a dotted name that starts
 /// with none of them is outside the codebase.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct InternalRoots(HashSet<String>);
 
 impl InternalRoots {

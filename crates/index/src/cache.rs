@@ -2,10 +2,11 @@
 //! made of each file, so that the next run parses, classifies and chunks
 //! only the files that changed.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::SystemTime;
 
+use pyatlas_graph::InternalRoots;
 use pyatlas_intent_tags::FileFacts;
 use pyatlas_parser::{FileStamp, SourceFile};
 
@@ -35,7 +36,7 @@ pub type RowSource = Arc<dyn Fn(&str) -> Option<FileRows> + Send + Sync>;
 pub struct FileCache {
     /// The indexer's fingerprint and the codebase's top-level names the
     /// entries were made with.
-    made_with: Option<(String, BTreeSet<String>)>,
+    made_with: Option<(String, InternalRoots)>,
     entries: HashMap<String, Entry>,
     /// Whether entries keep their files' rows; if not, where rows are found.
     keep_rows: bool,
@@ -156,13 +157,12 @@ impl FileCache {
     }
 
     /// Takes the entries out for a run of an indexer with `fingerprint` over
-    /// a codebase of `modules`; none when either differs from the last run's.
-    pub(crate) fn take_for<'a>(&mut self, fingerprint: &str, modules: impl Iterator<Item = &'a str>) -> Previous {
-        let roots: BTreeSet<String> =
-            modules.filter_map(|m| m.split('.').next()).filter(|r| !r.is_empty()).map(str::to_owned).collect();
+    /// a codebase whose top-level names are `roots`; none when either
+    /// differs from the last run's.
+    pub(crate) fn take_for(&mut self, fingerprint: &str, roots: &InternalRoots) -> Previous {
         let entries = std::mem::take(&mut self.entries);
-        let same = self.made_with.as_ref().is_some_and(|(f, r)| f == fingerprint && *r == roots);
-        self.made_with = Some((fingerprint.to_owned(), roots));
+        let same = self.made_with.as_ref().is_some_and(|(f, r)| f == fingerprint && r == roots);
+        self.made_with = Some((fingerprint.to_owned(), roots.clone()));
         Previous {
             entries: if same { entries } else { HashMap::new() },
             keep_rows: self.keep_rows,

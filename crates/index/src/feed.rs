@@ -146,12 +146,12 @@ mod tests {
                 .expect("written");
         }
         let files = discover(dir.path(), &Config::default()).expect("the walk").files;
-        let modules = || files.iter().map(|f| f.module.as_str());
+        let roots = InternalRoots::new(files.iter().map(|f| f.module.as_str()));
         let mut cache = FileCache::without_rows();
-        let (first, result) = works(&files, Some(cache.take_for("f", modules())));
+        let (first, result) = works(&files, Some(cache.take_for("f", &roots)));
         cache.put_back(result.entries.expect("entries"));
         // No source: unchanged files are parsed again, to the same rows.
-        let (again, result) = works(&files, Some(cache.take_for("f", modules())));
+        let (again, result) = works(&files, Some(cache.take_for("f", &roots)));
         assert_eq!(result.reused, 0);
         assert_eq!(
             again.iter().map(FileWork::rows).collect::<Vec<_>>(),
@@ -162,7 +162,7 @@ mod tests {
         let rows: HashMap<String, FileRows> =
             first.iter().filter(|w| w.file.path != "b.py").map(|w| (w.file.path.clone(), w.rows())).collect();
         cache.set_row_source(std::sync::Arc::new(move |path: &str| rows.get(path).cloned()));
-        let (third, result) = works(&files, Some(cache.take_for("f", modules())));
+        let (third, result) = works(&files, Some(cache.take_for("f", &roots)));
         assert_eq!(result.reused, 2, "a and c from the source, b parsed again");
         assert_eq!(
             third.iter().map(FileWork::rows).collect::<Vec<_>>(),
@@ -190,18 +190,19 @@ mod tests {
 
         // Incremental: b changes, the rest is reused, and order still holds.
         let mut cache = FileCache::new();
-        let previous = cache.take_for("f", files.iter().map(|f| f.module.as_str()));
+        let roots = InternalRoots::new(files.iter().map(|f| f.module.as_str()));
+        let previous = cache.take_for("f", &roots);
         let (_, first) = fed(&files, Some(previous));
         assert_eq!(first.reused, 0);
         cache.put_back(first.entries.expect("entries"));
         std::fs::write(dir.path().join("b.py"), "def b():\n    return 2\n").expect("edited");
-        let previous = cache.take_for("f", files.iter().map(|f| f.module.as_str()));
+        let previous = cache.take_for("f", &roots);
         assert_eq!(previous.entries.len(), 4, "the gone file was never kept");
         let (sent, second) = fed(&files, Some(previous));
         assert_eq!(sent, ["a.py", "b.py", "c.py", "d.py"]);
         assert_eq!(second.reused, 3, "only b parsed again");
         // Another fingerprint: nothing is reused.
         cache.put_back(second.entries.expect("entries"));
-        assert!(cache.take_for("g", files.iter().map(|f| f.module.as_str())).entries.is_empty());
+        assert!(cache.take_for("g", &roots).entries.is_empty());
     }
 }

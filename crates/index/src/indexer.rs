@@ -422,7 +422,7 @@ impl Indexer {
         let (sender, mut receiver) = mpsc::channel::<FileWork>(FILES_IN_FLIGHT);
         let (analysis, config, cancel) = (self.analysis.clone(), self.parse.clone(), self.cancel.clone());
         let mut cache = cache;
-        let previous = cache.as_mut().map(|c| c.take_for(&self.fingerprint, files.iter().map(|f| f.module.as_str())));
+        let previous = cache.as_mut().map(|c| c.take_for(&self.fingerprint, &roots));
         let producer = std::thread::Builder::new()
             .name("pyatlas-index-parse".into())
             .spawn(move || {

@@ -78,6 +78,11 @@ impl Contents {
     }
 }
 
+/// The rows of the run just written into `target`.
+fn taken(target: &MemoryTarget) -> Result<RunRows, QueryError> {
+    target.take_rows().ok_or_else(|| QueryError::not_found("the run just indexed"))
+}
+
 /// The rows of `all` at `indexes`.
 fn picked<'a, T>(all: &'a [T], indexes: &'a [u32]) -> impl Iterator<Item = &'a T> + 'a {
     indexes.iter().filter_map(|&i| all.get(i as usize))
@@ -110,29 +115,14 @@ impl MemoryMap {
     pub async fn with_indexer(indexer: &Indexer) -> Result<Self, QueryError> {
         let target = MemoryTarget::new();
         indexer.run(&target).await?;
-        Self::from_run(indexer, &target, None).await
+        Ok(Self::from_rows(indexer, &target, taken(&target)?, None).await)
     }
 
-    /// Runs `indexer` into `target` incrementally
-    /// ([`Indexer::run_incremental`]): only the files changed since the
-    /// last run with `cache` are parsed, and only chunks new to `target`'s
-    /// vectors are embedded. The map is the one [`MemoryMap::with_indexer`]
-    /// would build.
-    ///
-    /// # Errors
-    /// What stops the run ([`pyatlas_index::IndexError`]).
-    pub async fn with_cache(
-        indexer: &Indexer,
-        target: &MemoryTarget,
-        cache: &mut FileCache,
-    ) -> Result<Self, QueryError> {
-        indexer.run_incremental(target, cache).await?;
-        Self::from_run(indexer, target, None).await
-    }
-
-    /// [`MemoryMap::with_cache`] for a [`LiveMap`](crate::LiveMap) whose
-    /// map is `previous`: the chunks' words tokenized for BM25 only when
-    /// `tokens` does not hold them, and `None` when the run reused every
+    /// The map of an incremental run of `indexer` into `target`
+    /// ([`Indexer::run_incremental`] with `cache`) for a
+    /// [`LiveMap`](crate::LiveMap) whose map is `previous`: the chunks' words
+    /// tokenized for BM25 only when `tokens` does not hold them, and `None`
+    /// when the run reused every
     /// file of `previous`, embedded nothing, and found the same edges,
     /// findings and contracts (the map would be `previous` again).
     pub(crate) async fn refreshed(
@@ -143,7 +133,7 @@ impl MemoryMap {
         previous: Option<&Self>,
     ) -> Result<Option<Self>, QueryError> {
         let summary = indexer.run_incremental(target, cache).await?;
-        let rows = target.take_rows().ok_or_else(|| QueryError::not_found("the run just indexed"))?;
+        let rows = taken(target)?;
         let same = |previous: &Self| {
             summary.reused == summary.files
                 && summary.embedded == 0
@@ -156,16 +146,6 @@ impl MemoryMap {
             return Ok(None);
         }
         Ok(Some(Self::from_rows(indexer, target, rows, Some(tokens)).await))
-    }
-
-    /// The map of the run `indexer` just wrote into `target`.
-    async fn from_run(
-        indexer: &Indexer,
-        target: &MemoryTarget,
-        tokens: Option<&mut TokenCache>,
-    ) -> Result<Self, QueryError> {
-        let rows = target.take_rows().ok_or_else(|| QueryError::not_found("the run just indexed"))?;
-        Ok(Self::from_rows(indexer, target, rows, tokens).await)
     }
 
     /// The map of `rows`, a run `indexer` wrote into `target`.
