@@ -1,6 +1,6 @@
 //! [`Indexer`]: the pipeline, from a folder to a complete run in the store.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -27,7 +27,6 @@ use crate::{IndexError, fingerprint, git};
 /// Files parsed ahead of the store and the embedder, at most.
 const FILES_IN_FLIGHT: usize = 64;
 /// Edges per store write.
-const EDGE_BATCH: usize = 20_000;
 
 /// Indexes one codebase into a [`RunTarget`] (a store, or memory): discovers its Python files,
 /// parses, classifies and chunks them on a worker pool, stores files,
@@ -438,7 +437,8 @@ impl Indexer {
             })
             .map_err(IndexError::Thread)?;
         let codebase = CodebaseFactsBuilder::new(files_info.iter().map(|(m, p, pkg)| (m.as_str(), p.as_str(), *pkg)));
-        let consumed = self.consume(target, run, &mut receiver, codebase, total, summary).await;
+        let mut paths = Vec::with_capacity(files_info.len());
+        let consumed = self.consume(target, run, &mut receiver, codebase, total, &mut paths, summary).await;
         // Whatever happened, the producer stops: its sends now fail.
         drop(receiver);
         let fed = match tokio::task::spawn_blocking(move || producer.join()).await {
@@ -452,6 +452,8 @@ impl Indexer {
         let facts = consumed?;
         fed.parsed?;
         self.checkpoint(run)?;
+        // The files gone since the last run leave it.
+        run.retain_files(&paths).await?;
         summary.stages.files = clock.elapsed().as_secs_f64();
         Ok(facts)
     }
@@ -463,6 +465,7 @@ impl Indexer {
         receiver: &mut mpsc::Receiver<FileWork>,
         mut facts: CodebaseFactsBuilder,
         total: u64,
+        paths: &mut Vec<String>,
         summary: &mut IndexSummary,
     ) -> Result<CodebaseFactsBuilder, IndexError> {
         let embedder = CachedEmbedder::new(self.embedder.clone(), target.embedding_cache());
@@ -475,6 +478,7 @@ impl Indexer {
             };
             let done = next.is_none();
             if let Some(work) = next {
+                paths.push(work.file.path.clone());
                 // Copied here, on the consumer's thread: facts kept until the
                 // end then sit together, not in the worker threads' pages
                 // between the parser's temporaries (which would keep those
@@ -507,17 +511,33 @@ impl Indexer {
         summary: &mut IndexSummary,
     ) -> Result<(), IndexError> {
         let clock = Instant::now();
-        run.add_files(&batch.files).await?;
-        run.add_units(&batch.units).await?;
-        run.add_tags(&batch.tags).await?;
-        let stored = run.add_chunks(&batch.chunks).await?;
+        // Files the run already holds as they are keep their rows; the
+        // others replace theirs, the file row last (see `RunSink`).
+        let Batch { mut files, chunks, mut units, mut tags } = batch;
+        let unchanged = run.unchanged(&files).await?;
+        let carried: HashSet<String> =
+            files.iter().zip(&unchanged).filter(|(_, same)| **same).map(|(f, _)| f.path.clone()).collect();
+        let file_count = files.len() as u64;
+        summary.carried += carried.len() as u64;
+        let changed = |path: &String| !carried.contains(path);
+        units.retain(|u| changed(&u.path));
+        tags.retain(|t| changed(&t.path));
+        files.retain(|f| changed(&f.path));
+        let (chunks, kept): (Vec<ChunkRow>, Vec<ChunkRow>) = chunks.into_iter().partition(|c| changed(&c.path));
+        run.add_units(&units).await?;
+        run.add_tags(&tags).await?;
+        let stored = run.add_chunks(&chunks).await?;
+        run.add_files(&files).await?;
         summary.stages.store += clock.elapsed().as_secs_f64();
         for rejected in stored.rejected {
             self.warn(format!("not stored: {}", rejected.reason));
             summary.rejected.push(rejected.reason);
         }
+        // Every chunk's vector, carried or not: a vector an earlier run
+        // failed to get is asked for again.
         let clock = Instant::now();
-        let texts: Vec<&str> = batch.chunks.iter().map(|c| c.text.as_str()).collect();
+        let all: Vec<&ChunkRow> = chunks.iter().chain(&kept).collect();
+        let texts: Vec<&str> = all.iter().map(|c| c.text.as_str()).collect();
         let mut ignore = |_| {};
         let report = tokio::select! {
             // Vectors the store holds are not fetched, only counted.
@@ -532,7 +552,7 @@ impl Indexer {
         summary.requests += report.metrics.requests;
         summary.rate_limited += report.metrics.rate_limited;
         for failure in report.failures {
-            if let Some(chunk) = batch.chunks.get(failure.index) {
+            if let Some(chunk) = all.get(failure.index) {
                 summary.failures.push(EmbedFailure {
                     chunk: chunk.id.clone(),
                     path: chunk.path.clone(),
@@ -544,8 +564,8 @@ impl Indexer {
         for warning in report.warnings {
             self.warn(warning);
         }
-        summary.files += batch.files.len() as u64;
-        summary.chunks += batch.chunks.len() as u64;
+        summary.files += file_count;
+        summary.chunks += all.len() as u64;
         Ok(())
     }
 
@@ -595,20 +615,20 @@ impl Indexer {
         // Collected before the first write: the iterators' closures are
         // not held across an await (a run's future stays `Send`, so a
         // server can spawn it). Written a batch at a time.
+        // Set as a whole: the store writes only what differs from the
+        // project's last run.
         let rows: Vec<EdgeRow> = imports.chain(call_edges).chain(inherits).collect();
         let mut counts = EdgeCounts::default();
-        for part in rows.chunks(EDGE_BATCH) {
-            self.checkpoint(run)?;
-            for row in part {
-                match row.kind {
-                    EdgeKind::Import => counts.imports += 1,
-                    EdgeKind::Call => counts.calls += 1,
-                    _ => counts.inherits += 1,
-                }
+        for row in &rows {
+            match row.kind {
+                EdgeKind::Import => counts.imports += 1,
+                EdgeKind::Call => counts.calls += 1,
+                _ => counts.inherits += 1,
             }
-            let report = run.add_edges(part).await?;
-            summary.rejected.extend(report.rejected.into_iter().map(|r| r.reason));
         }
+        self.checkpoint(run)?;
+        let report = run.set_edges(&rows).await?;
+        summary.rejected.extend(report.rejected.into_iter().map(|r| r.reason));
         summary.edges = counts;
         let findings: Vec<FindingRow> = drift
             .findings
@@ -622,7 +642,7 @@ impl Indexer {
                 message: f.message.clone(),
             })
             .collect();
-        run.add_findings(&findings).await?;
+        run.set_findings(&findings).await?;
         summary.findings = findings.len() as u64;
         Ok(())
     }

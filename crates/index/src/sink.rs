@@ -19,7 +19,9 @@ pub trait RunTarget: Send + Sync {
     fn embedding_cache(&self) -> Arc<dyn EmbeddingCache>;
 }
 
-/// One run being written. Every write is idempotent.
+/// One run being written. Every write is idempotent: in a store, a file's
+/// rows replace those the run held for it. The indexer writes a file's
+/// units, tags and chunks before its file row.
 pub trait RunSink: Send + Sync {
     /// The run.
     fn info(&self) -> &RunInfo;
@@ -39,11 +41,19 @@ pub trait RunSink: Send + Sync {
     /// Adds chunks.
     fn add_chunks<'a>(&'a self, rows: &'a [ChunkRow]) -> BoxFuture<'a, Result<IngestReport, StoreError>>;
 
-    /// Adds graph edges.
-    fn add_edges<'a>(&'a self, rows: &'a [EdgeRow]) -> BoxFuture<'a, Result<IngestReport, StoreError>>;
+    /// Which of `files` the run already holds as they are (carried over
+    /// from the target's last run, or written before a resume): their
+    /// other rows need not be sent. See [`RunHandle::unchanged`].
+    fn unchanged<'a>(&'a self, files: &'a [FileRow]) -> BoxFuture<'a, Result<Vec<bool>, StoreError>>;
 
-    /// Adds drift findings.
-    fn add_findings<'a>(&'a self, rows: &'a [FindingRow]) -> BoxFuture<'a, Result<IngestReport, StoreError>>;
+    /// Declares the run's whole tree: the files not in `paths` leave it.
+    fn retain_files<'a>(&'a self, paths: &'a [String]) -> BoxFuture<'a, Result<(), StoreError>>;
+
+    /// Sets the graph edges (the whole set).
+    fn set_edges<'a>(&'a self, rows: &'a [EdgeRow]) -> BoxFuture<'a, Result<IngestReport, StoreError>>;
+
+    /// Sets the drift findings (the whole set).
+    fn set_findings<'a>(&'a self, rows: &'a [FindingRow]) -> BoxFuture<'a, Result<IngestReport, StoreError>>;
 
     /// Records the verdicts of the project's own contracts.
     fn set_contracts<'a>(&'a self, report: &'a ContractsReport) -> BoxFuture<'a, Result<(), StoreError>>;
@@ -87,12 +97,20 @@ impl RunSink for RunHandle {
         Box::pin(RunHandle::add_chunks(self, rows))
     }
 
-    fn add_edges<'a>(&'a self, rows: &'a [EdgeRow]) -> BoxFuture<'a, Result<IngestReport, StoreError>> {
-        Box::pin(RunHandle::add_edges(self, rows))
+    fn unchanged<'a>(&'a self, files: &'a [FileRow]) -> BoxFuture<'a, Result<Vec<bool>, StoreError>> {
+        Box::pin(RunHandle::unchanged(self, files))
     }
 
-    fn add_findings<'a>(&'a self, rows: &'a [FindingRow]) -> BoxFuture<'a, Result<IngestReport, StoreError>> {
-        Box::pin(RunHandle::add_findings(self, rows))
+    fn retain_files<'a>(&'a self, paths: &'a [String]) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(RunHandle::retain_files(self, paths))
+    }
+
+    fn set_edges<'a>(&'a self, rows: &'a [EdgeRow]) -> BoxFuture<'a, Result<IngestReport, StoreError>> {
+        Box::pin(RunHandle::set_edges(self, rows))
+    }
+
+    fn set_findings<'a>(&'a self, rows: &'a [FindingRow]) -> BoxFuture<'a, Result<IngestReport, StoreError>> {
+        Box::pin(RunHandle::set_findings(self, rows))
     }
 
     fn set_contracts<'a>(&'a self, report: &'a ContractsReport) -> BoxFuture<'a, Result<(), StoreError>> {
@@ -192,6 +210,17 @@ impl MemorySink {
         let report = IngestReport::accepted(rows.len() as u64);
         Box::pin(std::future::ready(Ok(report)))
     }
+
+    fn set<'a, T: Clone>(
+        &'a self,
+        rows: &'a [T],
+        field: fn(&mut RunRows) -> &mut Vec<T>,
+    ) -> BoxFuture<'a, Result<IngestReport, StoreError>> {
+        if let Some(run) = self.run.lock().unwrap_or_else(PoisonError::into_inner).as_mut() {
+            field(run).clear();
+        }
+        self.add(rows, field)
+    }
 }
 
 impl RunSink for MemorySink {
@@ -219,12 +248,22 @@ impl RunSink for MemorySink {
         self.add(rows, |r| &mut r.chunks)
     }
 
-    fn add_edges<'a>(&'a self, rows: &'a [EdgeRow]) -> BoxFuture<'a, Result<IngestReport, StoreError>> {
-        self.add(rows, |r| &mut r.edges)
+    /// A memory run starts empty: nothing is held yet.
+    fn unchanged<'a>(&'a self, files: &'a [FileRow]) -> BoxFuture<'a, Result<Vec<bool>, StoreError>> {
+        Box::pin(std::future::ready(Ok(vec![false; files.len()])))
     }
 
-    fn add_findings<'a>(&'a self, rows: &'a [FindingRow]) -> BoxFuture<'a, Result<IngestReport, StoreError>> {
-        self.add(rows, |r| &mut r.findings)
+    /// A memory run holds what was added to it: nothing to retain.
+    fn retain_files<'a>(&'a self, _paths: &'a [String]) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(std::future::ready(Ok(())))
+    }
+
+    fn set_edges<'a>(&'a self, rows: &'a [EdgeRow]) -> BoxFuture<'a, Result<IngestReport, StoreError>> {
+        self.set(rows, |r| &mut r.edges)
+    }
+
+    fn set_findings<'a>(&'a self, rows: &'a [FindingRow]) -> BoxFuture<'a, Result<IngestReport, StoreError>> {
+        self.set(rows, |r| &mut r.findings)
     }
 
     fn set_contracts<'a>(&'a self, report: &'a ContractsReport) -> BoxFuture<'a, Result<(), StoreError>> {

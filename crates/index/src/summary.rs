@@ -19,6 +19,11 @@ pub struct IndexSummary {
     /// earlier run ([`Indexer::run_incremental`](crate::Indexer::run_incremental)).
     #[serde(default)]
     pub reused: u64,
+    /// Of those, files the target already held as they are (the store's
+    /// last run, or an attempt before a resume): their rows were not sent
+    /// again but carried over.
+    #[serde(default)]
+    pub carried: u64,
     /// Chunks stored.
     pub chunks: u64,
     /// Chunks whose vectors were already in the store (any run, any project).
@@ -69,7 +74,7 @@ impl std::fmt::Display for IndexSummary {
         write!(
             f,
             "complete: files {}, chunks {}, cached {}, embedded {}, failed {}, tokens {}, requests {}, 429s {}, \
-             edges {} imports {} calls {} inherits, findings {}, files unchanged {}, {:.2} s",
+             edges {} imports {} calls {} inherits, findings {}, files unchanged {}, files carried {}, {:.2} s",
             self.files,
             self.chunks,
             self.cached,
@@ -83,6 +88,7 @@ impl std::fmt::Display for IndexSummary {
             self.edges.inherits,
             self.findings,
             self.reused,
+            self.carried,
             self.seconds,
         )
     }

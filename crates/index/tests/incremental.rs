@@ -4,7 +4,10 @@
 //! imports between them are drift findings): after each step, the
 //! incremental run's rows (files, units, tags, chunks, edges, findings,
 //! contracts) and vectors must equal those of a cold run of the same tree,
-//! and exactly the files whose content changed must have been parsed.
+//! and exactly the files whose content changed must have been parsed; in
+//! memory, and in a real PostgreSQL with pgvector (`DATABASE_URL`;
+//! `scripts/test` starts one), where exactly the changed files' rows must
+//! have been written.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -13,6 +16,7 @@ use std::sync::Arc;
 use proptest::prelude::*;
 use pyatlas_embed::{EmbeddingCache as _, TextHash};
 use pyatlas_index::{FileCache, FileRows, Indexer, MemoryTarget, RunRows};
+use pyatlas_store::{RunId, Store, StoreConfig};
 
 const PACKAGES: [&str; 3] = ["json", "http", "urllib"];
 
@@ -250,6 +254,90 @@ proptest! {
                 last = incremental;
             }
             assert!(findings_seen > 0, "the tree has drift findings to keep right");
+        });
+    }
+}
+
+/// A run into the store: with the process's cache, or as a new process.
+async fn index(indexer: &Indexer, store: &Store, cache: Option<&mut FileCache>) -> pyatlas_index::IndexSummary {
+    match cache {
+        Some(cache) => indexer.run_incremental(store, cache).await,
+        None => indexer.run(store).await,
+    }
+    .expect("a run")
+}
+
+async fn store(test: &str) -> (Store, tokio_postgres::Client) {
+    let url = std::env::var("DATABASE_URL").unwrap_or_else(|_| {
+        panic!(
+            "the store's incremental test needs a PostgreSQL with pgvector: set DATABASE_URL=postgres://... \
+             or run scripts/test, which starts one"
+        )
+    });
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+    let schema = format!("inc_{test}_{}_{nanos}", std::process::id());
+    let store = Store::connect(StoreConfig::new(&url).expect("DATABASE_URL").schema(&schema)).await.expect("connect");
+    let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.expect("connect");
+    tokio::spawn(connection);
+    client.batch_execute(&format!("SET search_path TO {schema}, public")).await.expect("schema");
+    (store, client)
+}
+
+/// Everything a stored run holds, each row as JSON without its run: files,
+/// units, chunks (and whether each has its vector), tags, edges, findings,
+/// lexeme counts, contract verdicts.
+async fn stored(client: &tokio_postgres::Client, run: RunId) -> Vec<String> {
+    let mut all = Vec::new();
+    for view in ["files", "units", "chunks", "tags", "edges", "findings", "lexeme_frequencies"] {
+        let query = format!(
+            "SELECT '{view} ' || (to_jsonb(x) - 'run_id' - 'name_lexemes')::text FROM {view} x WHERE run_id = $1"
+        );
+        all.extend(client.query(&query, &[&run]).await.expect("a view").iter().map(|r| r.get::<_, String>(0)));
+    }
+    let vectors = "SELECT 'vector ' || c.id || ' ' || (e.chunk_id IS NOT NULL)::text
+                   FROM chunks c JOIN runs r ON r.id = c.run_id
+                   LEFT JOIN embeddings e ON e.chunk_id = c.id AND e.model_id = r.model_id WHERE c.run_id = $1";
+    let contracts = "SELECT 'contracts ' || coalesce(contracts::text, 'none') FROM runs WHERE id = $1";
+    for query in [vectors, contracts] {
+        all.extend(client.query(query, &[&run]).await.expect("a query").iter().map(|r| r.get::<_, String>(0)));
+    }
+    all.sort();
+    all
+}
+
+/// Rows of files that `run` wrote.
+async fn files_written(client: &tokio_postgres::Client, run: RunId) -> i64 {
+    client.query_one("SELECT count(*) FROM file_rows WHERE from_run = $1", &[&run]).await.expect("count").get(0)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 8, failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// In the store, with or without the process's cache: a new process
+    /// knows nothing but what the store holds.
+    #[test]
+    fn stored_incremental_runs_equal_cold_runs(edits in proptest::collection::vec(edit(), 1..5), in_process in any::<bool>()) {
+        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("a runtime");
+        runtime.block_on(async {
+            let dir = tree();
+            let (store, client) = store(&format!("{in_process}")).await;
+            let indexer = Indexer::builder(dir.path()).project("live").build().expect("an indexer");
+            let mut cache = FileCache::new();
+            let first = index(&indexer, &store, in_process.then_some(&mut cache)).await;
+            assert_eq!(first.carried, 0, "an empty store carries nothing");
+            for (step, edit) in edits.iter().enumerate() {
+                let before = snapshot(dir.path());
+                apply(dir.path(), edit);
+                let after = snapshot(dir.path());
+                let changed = after.iter().filter(|&(path, text)| before.get(path) != Some(text)).count() as u64;
+                let summary = index(&indexer, &store, in_process.then_some(&mut cache)).await;
+                let id = summary.run.expect("a stored run");
+                let cold_indexer = Indexer::builder(dir.path()).project(format!("cold-{step}")).build().expect("an indexer");
+                let cold = cold_indexer.run(&store).await.expect("a cold run").run.expect("a stored run");
+                assert_eq!(stored(&client, id).await, stored(&client, cold).await, "{edit:?}");
+                assert_eq!(summary.files - summary.carried, changed, "only what changed is sent ({edit:?})");
+                assert_eq!(files_written(&client, id).await as u64, changed, "only what changed is written ({edit:?})");
+            }
         });
     }
 }

@@ -47,9 +47,10 @@ impl Store {
              ALTER TABLE staging ALTER COLUMN embedding SET STORAGE EXTERNAL",
             &[Type::TEXT, Type::INT4, Type::TEXT, vector_type],
             &rows,
-            "INSERT INTO embeddings (model_id, dimensions, chunk_id, embedding)
-             SELECT DISTINCT ON (chunk_id) model_id, dimensions, chunk_id, embedding FROM staging ORDER BY chunk_id
-             ON CONFLICT DO NOTHING",
+            &["INSERT INTO embeddings (model_id, dimensions, chunk_id, embedding)
+               SELECT DISTINCT ON (chunk_id) model_id, dimensions, chunk_id, embedding FROM staging ORDER BY chunk_id
+               ON CONFLICT DO NOTHING"],
+            &[],
         )
         .await?;
         report.sent = rows.len() as u64;

@@ -9,10 +9,20 @@
 //!   by a process that died is resumed or failed. [`RunHandle`] writes
 //!   files, chunks, edges, tags and findings; [`RunHandle::complete`] makes
 //!   the run visible to search, atomically.
+//! - **Runs share the rows that did not change.** A row lives from the run
+//!   that wrote it to the run that replaced or removed it, so a run where
+//!   k files changed writes the rows of those k files, the edges and
+//!   findings that differ, and the lexeme counts that moved; storage grows
+//!   with what changed. [`RunHandle::unchanged`] tells the files a run
+//!   already holds as they are, [`RunHandle::retain_files`] declares the
+//!   run's tree (the rest leave it), [`RunHandle::set_edges`] and
+//!   [`RunHandle::set_findings`] set whole sets and write their
+//!   difference. What a failed run wrote is rolled back when the project's
+//!   next run begins. Reads see each run whole, through views.
 //! - Every write goes through binary `COPY` into a staging table and
-//!   `INSERT ... ON CONFLICT` into the real one, in one transaction per
-//!   batch: idempotent, nothing half-written, retried on a new connection
-//!   when the connection was lost. Rows are validated first: vector sizes and
+//!   SQL that merges it into the real one, in one transaction per batch:
+//!   idempotent, nothing half-written, retried on a new connection when
+//!   the connection was lost. Rows are validated first: vector sizes and
 //!   finite values; NUL bytes, which PostgreSQL text cannot hold, are
 //!   replaced by U+FFFD and counted, never fatal.
 //! - [`Store::embedding_cache`] is the embed crate's [`EmbeddingCache`]:
@@ -31,12 +41,12 @@
 //!   see, stream or cancel a job that another runs.
 //!
 //! All queries are parametrised; the only values written into SQL text are
-//! the schema name (checked to be a plain identifier) and dimension counts
-//! (numbers).
+//! the schema name (checked to be a plain identifier), dimension counts
+//! (numbers), and the crate's own table names and constants.
 //!
 //! [`EmbeddingCache`]: pyatlas_embed::EmbeddingCache
 //!
-//! # Schema (version 9)
+//! # Schema (version 10)
 //!
 //! In schema `pyatlas` (configurable); the `vector` extension in `public`.
 //!
@@ -44,10 +54,10 @@
 //! |---|---|---|
 //! | `schema_migrations` | `version` | `name`, `applied_at` |
 //! | `projects` | `id` | `name` (unique), `created_at` |
-//! | `runs` | `id` | `project_id`, `started_at`, `finished_at`, `status` (`running`/`complete`/`failed`), `git_commit`, `config_fingerprint`, `model_id` (the cache key), `dimensions`, `embedder` (jsonb, an `EmbedderSpec`), `summary` (jsonb) |
+//! | `runs` | `id` | `project_id`, `started_at`, `finished_at`, `status` (`running`/`complete`/`failed`), `git_commit`, `config_fingerprint`, `model_id` (the cache key), `dimensions`, `embedder` (jsonb, an `EmbedderSpec`), `summary` (jsonb), `contracts` (jsonb), `rolled_back` |
 //! | `files` | `(run_id, path)` | `module`, `content_hash`, `lines` |
 //! | `chunk_texts` | `id` (chunk id) | `text`, `token_count`, `lexemes` (tsvector: English words with identifiers split and kept whole, the docstring weighted; GIN index) |
-//! | `chunks` | `(run_id, id, path, start_line)` | `qualnames`, `kind` (a `ChunkKind`, checked), `end_line`, `domains`, `metadata` (jsonb) |
+//! | `chunks` | `(run_id, id, path, start_line)` | `qualnames`, `kind` (a `ChunkKind`, checked), `end_line`, `domains`, `metadata` (jsonb), `name_lexemes`, `name_keys` |
 //! | `embeddings` | `(model_id, dimensions, chunk_id)` | `embedding` (`vector`), `created_at` |
 //! | `edges` | `(run_id, kind, source, target)` | `kind` (`import`/`call`/`inherits`), `lines` (integer[]), `type_checking`, `function_level` |
 //! | `tags` | `(run_id, path, line, key, value)` | `scope` |
@@ -57,6 +67,15 @@
 //! | `jobs` | `id` | `project`, `root`, `state` (`queued`/`running`/`succeeded`/`failed`/`cancelled`/`interrupted`), `cancel_requested`, `run_id`, `worker`, `heartbeat`, `error`, `created_at`, `started_at`, `finished_at` |
 //! | `job_events` | `(job_id, seq)` | `event` (jsonb), `at` |
 //! | `lexeme_frequencies` | `(run_id, lexeme)` | `chunks`: how many of the complete run's chunks hold the lexeme |
+//!
+//! `files`, `units`, `chunks`, `tags`, `edges`, `findings` and
+//! `lexeme_frequencies` are views: each run's rows, with its `run_id`,
+//! over the tables `file_rows`, `unit_rows`, `chunk_rows`, `tag_rows`,
+//! `edge_rows`, `finding_rows` and `lexeme_rows`, whose rows carry their
+//! `project_id`, `from_run` (the run that wrote them) and `until_run` (the
+//! run that replaced or removed them, exclusive; the largest bigint while
+//! live): a row belongs to every run of its project from the one to the
+//! other.
 //!
 //! Version 2 (migrated in place from version 1) records each run's
 //! embedder, stores graph edges with all their lines and flags, and checks
@@ -69,7 +88,8 @@
 //! by the prefixes of their lower-cased names and qualnames (symbol
 //! look-up); version 9 keeps each complete run's lexeme frequencies
 //! (counted when the run completes; lexical search's document
-//! frequencies).
+//! frequencies); version 10 lets runs share the rows that did not change
+//! (the rows of earlier versions belong to their one run).
 //!
 //! Chunk texts are content-addressed and shared by runs, so an unchanged
 //! chunk costs a location row per run, not a text. `embeddings.embedding` is

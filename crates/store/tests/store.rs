@@ -7,8 +7,10 @@ use pyatlas_chunker::{ChunkId, ChunkKind};
 use pyatlas_embed::{CachedEmbedder, Embedder, EmbedderSpec, EmbeddingCache as _, HashEmbedder, TextHash};
 use pyatlas_graph::EdgeKind;
 use pyatlas_intent_tags::{RuleId, Severity};
+use pyatlas_parser::UnitKind;
 use pyatlas_store::{
-    ChunkRow, FileRow, FindingRow, RunId, RunSpec, RunStatus, SearchMode, SearchQuery, Store, StoreConfig, StoreError,
+    ChunkRow, EdgeRow, FileRow, FindingRow, RunId, RunSpec, RunStatus, SearchMode, SearchQuery, Store, StoreConfig,
+    StoreError, TagRow, UnitRow,
 };
 
 const DIMS: usize = 64;
@@ -83,7 +85,7 @@ async fn migrations_are_idempotent_and_safe_in_parallel() {
     let config = config("migrations");
     let (a, b) = tokio::join!(Store::connect(config.clone()), Store::connect(config.clone()));
     let (a, b) = (a.expect("first"), b.expect("second"));
-    assert_eq!(a.schema_version().await.expect("version"), 9);
+    assert_eq!(a.schema_version().await.expect("version"), 10);
     assert_eq!(b.migrate().await.expect("again"), Vec::<i32>::new());
     assert!(!format!("{config:?}").contains("password="), "{config:?}");
 }
@@ -116,7 +118,7 @@ async fn a_version_1_database_is_migrated_with_its_runs_and_edges() {
         .await
         .expect("a version 1 schema");
     let store = Store::connect(config).await.expect("migrate");
-    assert_eq!(store.schema_version().await.expect("version"), 9);
+    assert_eq!(store.schema_version().await.expect("version"), 10);
     // Version 3 gives the chunks of older runs their code lexemes too.
     let found: bool = client
         .query_one(&format!("SELECT lexemes @@ to_tsquery('simple', 'fromenvvar') FROM {schema}.chunk_texts"), &[])
@@ -423,10 +425,10 @@ async fn diffs_between_runs() {
     };
     // Findings of a third pair of runs.
     let run = store.begin_run(RunSpec::for_embedder("diff", &embedder())).await.expect("run");
-    run.add_findings(&[finding("old"), finding("kept")]).await.expect("findings");
+    run.set_findings(&[finding("old"), finding("kept")]).await.expect("findings");
     let third = run.complete(serde_json::json!({})).await.expect("complete").id;
     let run = store.begin_run(RunSpec::for_embedder("diff", &embedder())).await.expect("run");
-    run.add_findings(&[finding("kept"), finding("new")]).await.expect("findings");
+    run.set_findings(&[finding("kept"), finding("new")]).await.expect("findings");
     let fourth = run.complete(serde_json::json!({})).await.expect("complete").id;
 
     let diff = store.diff(first, second).await.expect("diff");
@@ -439,6 +441,178 @@ async fn diffs_between_runs() {
     let findings = store.diff(third, fourth).await.expect("diff");
     assert_eq!((findings.findings_new, findings.findings_fixed), (vec!["new".to_owned()], vec!["old".to_owned()]));
     assert!(matches!(store.diff(first, RunId::new(999_999)).await, Err(StoreError::NotFound { .. })));
+}
+
+/// A client on the store's schema, for what the tests read under the API.
+async fn raw(store: &Store) -> tokio_postgres::Client {
+    let url = std::env::var("DATABASE_URL").expect("url");
+    let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.expect("connect");
+    tokio::spawn(connection);
+    client.batch_execute(&format!("SET search_path TO {}, public", store.schema())).await.expect("schema");
+    client
+}
+
+/// Everything a run holds, as text rows, for comparing runs.
+async fn contents(client: &tokio_postgres::Client, run: RunId) -> Vec<String> {
+    let mut all = Vec::new();
+    for query in [
+        "SELECT 'file', path || ' ' || module || ' ' || content_hash FROM files WHERE run_id = $1",
+        "SELECT 'unit', path || ' ' || qualname || ' ' || line FROM units WHERE run_id = $1",
+        "SELECT 'chunk', id || ' ' || path || ' ' || start_line FROM chunks WHERE run_id = $1",
+        "SELECT 'tag', path || ' ' || line || ' ' || key || '=' || value FROM tags WHERE run_id = $1",
+        "SELECT 'edge', kind || ' ' || source || '>' || target || ' ' || lines::text FROM edges WHERE run_id = $1",
+        "SELECT 'finding', fingerprint || ' ' || message FROM findings WHERE run_id = $1",
+        "SELECT 'lexeme', lexeme || ' ' || chunks FROM lexeme_frequencies WHERE run_id = $1",
+    ] {
+        for row in client.query(query, &[&run]).await.expect(query) {
+            all.push(format!("{} {}", row.get::<_, &str>(0), row.get::<_, &str>(1)));
+        }
+    }
+    all.sort();
+    all
+}
+
+/// Rows written by `run`, and rows it closed.
+async fn written(client: &tokio_postgres::Client, run: RunId) -> (i64, i64) {
+    let mut totals = (0, 0);
+    for table in ["file_rows", "unit_rows", "chunk_rows", "tag_rows", "edge_rows", "finding_rows", "lexeme_rows"] {
+        let row = client
+            .query_one(
+                &format!(
+                    "SELECT count(*) FILTER (WHERE from_run = $1), count(*) FILTER (WHERE until_run = $1) FROM {table}"
+                ),
+                &[&run],
+            )
+            .await
+            .expect("count");
+        totals.0 += row.get::<_, i64>(0);
+        totals.1 += row.get::<_, i64>(1);
+    }
+    totals
+}
+
+/// One file's rows as the tests write them: a file, a unit, a chunk, a tag.
+struct Tree(Vec<(String, String)>);
+
+impl Tree {
+    async fn write(&self, run: &pyatlas_store::RunHandle, carry: bool) {
+        let files: Vec<FileRow> = self.0.iter().map(|(p, body)| file(p, body)).collect();
+        let unchanged = if carry { run.unchanged(&files).await.expect("unchanged") } else { vec![false; files.len()] };
+        for ((path, body), same) in self.0.iter().zip(unchanged) {
+            if same {
+                continue;
+            }
+            let unit = UnitRow {
+                path: path.clone(),
+                qualname: "f".into(),
+                name: "f".into(),
+                kind: UnitKind::Function,
+                line: 1,
+                start_line: 1,
+                end_line: 2,
+                signature: "def f()".into(),
+                doc: None,
+            };
+            let tag =
+                TagRow { path: path.clone(), line: 1, scope: "f".into(), key: "intent".into(), value: body.clone() };
+            run.add_units(&[unit]).await.expect("units");
+            run.add_tags(&[tag]).await.expect("tags");
+            run.add_chunks(&[chunk(path, "f", body)]).await.expect("chunks");
+            run.add_files(&[file(path, body)]).await.expect("files");
+        }
+        if carry {
+            let paths: Vec<String> = self.0.iter().map(|(p, _)| p.clone()).collect();
+            run.retain_files(&paths).await.expect("retain");
+        }
+        let edges: Vec<EdgeRow> = self
+            .0
+            .iter()
+            .map(|(p, body)| EdgeRow {
+                kind: EdgeKind::Import,
+                source: p.trim_end_matches(".py").into(),
+                target: body.split_whitespace().next().unwrap_or("os").into(),
+                lines: vec![1],
+                type_checking: false,
+                function_level: false,
+            })
+            .collect();
+        run.set_edges(&edges).await.expect("edges");
+        let findings: Vec<FindingRow> = self
+            .0
+            .iter()
+            .filter(|(_, body)| body.contains("select"))
+            .map(|(p, body)| FindingRow {
+                fingerprint: format!("{p}:{body}"),
+                rule: RuleId::D001,
+                severity: Severity::Warning,
+                path: p.clone(),
+                line: 1,
+                message: body.clone(),
+            })
+            .collect();
+        run.set_findings(&findings).await.expect("findings");
+    }
+}
+
+fn tree(files: &[(&str, &str)]) -> Tree {
+    Tree(files.iter().map(|(p, b)| ((*p).to_owned(), (*b).to_owned())).collect())
+}
+
+#[tokio::test]
+async fn runs_share_the_rows_that_did_not_change() {
+    let store = store("shared").await;
+    let client = raw(&store).await;
+    let spec = RunSpec::for_embedder("shared", &embedder()).config_fingerprint("cfg");
+    let trees = [
+        tree(&[("a.py", "os path join"), ("b.py", "sys select rows"), ("c.py", "json load dump")]),
+        // b changes, c goes, d comes.
+        tree(&[("a.py", "os path join"), ("b.py", "re select words"), ("d.py", "json dumps string")]),
+        // Nothing changes.
+        tree(&[("a.py", "os path join"), ("b.py", "re select words"), ("d.py", "json dumps string")]),
+    ];
+    let mut runs = Vec::new();
+    for (i, tree) in trees.iter().enumerate() {
+        // Each run carried over from the last equals a run written whole.
+        let run = store.begin_run(spec.clone()).await.expect("run");
+        tree.write(&run, true).await;
+        let id = run.complete(serde_json::json!({})).await.expect("complete").id;
+        let whole = store.begin_run(RunSpec::for_embedder("whole", &embedder())).await.expect("run");
+        tree.write(&whole, false).await;
+        let whole = whole.complete(serde_json::json!({})).await.expect("complete").id;
+        let (ours, theirs) = (contents(&client, id).await, contents(&client, whole).await);
+        assert!(ours.iter().any(|r| r.starts_with("lexeme ")) && ours.len() > 20, "{ours:?}");
+        assert_eq!(ours, theirs, "run {i}");
+        runs.push((id, whole));
+    }
+    // Earlier runs read as they were written.
+    for ((id, _), tree) in runs.iter().zip(&trees) {
+        let files = store.files(*id).await.expect("files");
+        assert_eq!(files.len(), tree.0.len());
+    }
+    assert_eq!(store.diff(runs[0].0, runs[1].0).await.expect("diff").files_removed, ["c.py"]);
+    // A run where one file changed writes that file's rows and what moved
+    // with it; a run where nothing changed writes nothing.
+    let (wrote, closed) = written(&client, runs[1].0).await;
+    let (cold, _) = written(&client, runs[0].0).await;
+    assert!(wrote < cold && closed > 0, "{wrote} {closed} {cold}");
+    assert_eq!(written(&client, runs[2].0).await, (0, 0));
+
+    // A failed run is rolled back when the next begins: the next run starts
+    // from the last complete one.
+    let failed = store.begin_run(spec.clone()).await.expect("run");
+    tree(&[("a.py", "os changed here")]).write(&failed, true).await;
+    failed.fail("test").await.expect("fail");
+    let next = store.begin_run(spec.clone()).await.expect("run");
+    let unchanged = next.unchanged(&[file("a.py", "os path join"), file("b.py", "other")]).await.expect("unchanged");
+    assert_eq!(unchanged, [true, false]);
+    trees[2].write(&next, true).await;
+    let next = next.complete(serde_json::json!({})).await.expect("complete").id;
+    assert_eq!(contents(&client, next).await, contents(&client, runs[2].0).await);
+    assert_eq!(written(&client, next).await, (0, 0));
+
+    // Another configuration carries nothing over.
+    let other = store.begin_run(spec.clone().config_fingerprint("other")).await.expect("run");
+    assert_eq!(other.unchanged(&[file("a.py", "os path join")]).await.expect("unchanged"), [false]);
 }
 
 #[tokio::test]
