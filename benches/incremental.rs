@@ -147,28 +147,88 @@ async fn main() {
         return;
     };
     let schema = format!("bench_incremental_{}", std::process::id());
-    let store = Store::connect(StoreConfig::new(&url).expect("DATABASE_URL").schema(schema)).await.expect("a store");
+    let store = Store::connect(StoreConfig::new(&url).expect("DATABASE_URL").schema(&schema)).await.expect("a store");
+    let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.expect("a client");
+    tokio::spawn(connection);
+    client.batch_execute(&format!("SET search_path TO {schema}, public")).await.expect("the schema");
     let clock = Instant::now();
-    indexer.run(&store).await.expect("a cold run");
+    let first = indexer.run(&store).await.expect("a cold run").run.expect("a run");
     let cold = line("store: cold run", vec![clock.elapsed().as_secs_f64()]);
-    let mut cache = FileCache::new();
-    indexer.run_incremental(&store, &mut cache).await.expect("the first run");
-    let (mut one, mut unchanged) = (Vec::new(), Vec::new());
-    let mut stages = None;
+    let cold_rows = rows_written(&client, first).await;
+    let cold_bytes = bytes(&client, &schema).await;
+    println!("{:<48} {cold_rows:>8} rows, {:.1} MB", "store: written by the cold run", cold_bytes as f64 / 1e6);
+    // A new process each time: what changed is what the store does not hold.
+    let mut fresh = Vec::new();
     for _ in 0..rounds.min(3) {
         edit(&edited, &next_marker());
         let clock = Instant::now();
-        stages = Some(indexer.run_incremental(&store, &mut cache).await.expect("a run").stages);
-        one.push(clock.elapsed().as_secs_f64());
+        indexer.run(&store).await.expect("a run");
+        fresh.push(clock.elapsed().as_secs_f64());
     }
+    let mut cache = FileCache::new();
+    indexer.run_incremental(&store, &mut cache).await.expect("the first run");
+    let (mut one, mut unchanged, mut written) = (Vec::new(), Vec::new(), Vec::new());
+    let mut stages = None;
+    let before = bytes(&client, &schema).await;
+    for _ in 0..rounds {
+        edit(&edited, &next_marker());
+        let clock = Instant::now();
+        let summary = indexer.run_incremental(&store, &mut cache).await.expect("a run");
+        one.push(clock.elapsed().as_secs_f64());
+        written.push(rows_written(&client, summary.run.expect("a run")).await);
+        stages = Some(summary.stages);
+    }
+    let grown = bytes(&client, &schema).await - before;
     println!("store: the last one-file run's stages (s): {stages:?}");
     tokio::time::sleep(Duration::from_millis(2100)).await;
-    for _ in 0..rounds.min(3) {
+    let mut unchanged_rows = 0;
+    for _ in 0..rounds {
         let clock = Instant::now();
-        indexer.run_incremental(&store, &mut cache).await.expect("a run");
+        let summary = indexer.run_incremental(&store, &mut cache).await.expect("a run");
         unchanged.push(clock.elapsed().as_secs_f64());
+        unchanged_rows += rows_written(&client, summary.run.expect("a run")).await;
+        stages = Some(summary.stages);
     }
-    let one = line("store: run after editing one file", one);
+    println!("store: the last unchanged run's stages (s): {stages:?}");
+    let fresh = line("store: one-file run in a new process", fresh);
+    let one = line("store: one-file run (the process's cache)", one);
     line("store: run of the unchanged tree", unchanged);
     println!("{:<48} {:>7.1} %", "store: one-file run / cold run", one / cold * 100.0);
+    println!("{:<48} {:>7.1} %", "store: one-file run, new process / cold run", fresh / cold * 100.0);
+    written.sort_unstable();
+    let median_rows = written[written.len() / 2];
+    println!(
+        "{:<48} {median_rows:>8} rows ({:.3} % of the cold run's); unchanged tree: {unchanged_rows} rows in {rounds} runs",
+        "store: rows written by a one-file run (median)",
+        median_rows as f64 / cold_rows as f64 * 100.0
+    );
+    println!(
+        "{:<48} {:>8.1} kB per run ({rounds} runs; the cold run: {:.1} MB)",
+        "store: storage grown by a one-file run",
+        grown as f64 / rounds as f64 / 1e3,
+        cold_bytes as f64 / 1e6
+    );
+}
+
+/// Rows run `run` wrote or closed, in every table of rows.
+async fn rows_written(client: &tokio_postgres::Client, run: pyatlas::store::RunId) -> i64 {
+    let mut rows = 0;
+    for table in ["file_rows", "unit_rows", "chunk_rows", "tag_rows", "edge_rows", "finding_rows", "lexeme_rows"] {
+        let query = format!("SELECT count(*) FROM {table} WHERE from_run = $1 OR until_run = $1");
+        rows += client.query_one(&query, &[&run]).await.expect("a count").get::<_, i64>(0);
+    }
+    rows
+}
+
+/// The bytes of the schema's tables, their indexes and TOAST included.
+async fn bytes(client: &tokio_postgres::Client, schema: &str) -> i64 {
+    client
+        .query_one(
+            "SELECT sum(pg_total_relation_size(c.oid))::bigint FROM pg_class c
+             JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relkind = 'r'",
+            &[&schema],
+        )
+        .await
+        .expect("the sizes")
+        .get(0)
 }

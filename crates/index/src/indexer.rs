@@ -533,11 +533,10 @@ impl Indexer {
             self.warn(format!("not stored: {}", rejected.reason));
             summary.rejected.push(rejected.reason);
         }
-        // Every chunk's vector, carried or not: a vector an earlier run
-        // failed to get is asked for again.
+        // The chunks of a file the run holds have their vectors (see
+        // `RunSink::unchanged`); the others are embedded unless held.
         let clock = Instant::now();
-        let all: Vec<&ChunkRow> = chunks.iter().chain(&kept).collect();
-        let texts: Vec<&str> = all.iter().map(|c| c.text.as_str()).collect();
+        let texts: Vec<&str> = chunks.iter().map(|c| c.text.as_str()).collect();
         let mut ignore = |_| {};
         let report = tokio::select! {
             // Vectors the store holds are not fetched, only counted.
@@ -546,13 +545,14 @@ impl Indexer {
         };
         summary.stages.embed += clock.elapsed().as_secs_f64();
         let hits = report.metrics.cache_hits;
-        summary.cached += hits;
+        // The chunks of carried files have their vectors: cached too.
+        summary.cached += hits + kept.len() as u64;
         summary.embedded += (report.embedded as u64).saturating_sub(hits);
         summary.tokens += report.metrics.tokens;
         summary.requests += report.metrics.requests;
         summary.rate_limited += report.metrics.rate_limited;
         for failure in report.failures {
-            if let Some(chunk) = all.get(failure.index) {
+            if let Some(chunk) = chunks.get(failure.index) {
                 summary.failures.push(EmbedFailure {
                     chunk: chunk.id.clone(),
                     path: chunk.path.clone(),
@@ -565,7 +565,7 @@ impl Indexer {
             self.warn(warning);
         }
         summary.files += file_count;
-        summary.chunks += all.len() as u64;
+        summary.chunks += (chunks.len() + kept.len()) as u64;
         Ok(())
     }
 

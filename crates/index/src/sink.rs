@@ -41,9 +41,10 @@ pub trait RunSink: Send + Sync {
     /// Adds chunks.
     fn add_chunks<'a>(&'a self, rows: &'a [ChunkRow]) -> BoxFuture<'a, Result<IngestReport, StoreError>>;
 
-    /// Which of `files` the run already holds as they are (carried over
-    /// from the target's last run, or written before a resume): their
-    /// other rows need not be sent. See [`RunHandle::unchanged`].
+    /// Which of `files` the run already holds as they are, their chunks'
+    /// vectors included (carried over from the target's last run, or
+    /// written before a resume): their other rows need not be sent, nor
+    /// their chunks embedded. See [`RunHandle::unchanged`].
     fn unchanged<'a>(&'a self, files: &'a [FileRow]) -> BoxFuture<'a, Result<Vec<bool>, StoreError>>;
 
     /// Declares the run's whole tree: the files not in `paths` leave it.

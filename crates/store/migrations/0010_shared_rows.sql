@@ -16,6 +16,9 @@
 -- readable, but are never rolled back into a later run).
 
 ALTER TABLE runs ADD COLUMN rolled_back boolean NOT NULL DEFAULT false;
+-- A digest of the edges a run set (`RunHandle::set_edges`): the same set
+-- again is not sent.
+ALTER TABLE runs ADD COLUMN edges_digest text;
 UPDATE runs SET status = 'failed', finished_at = now(),
     summary = summary || '{"reason": "abandoned: the store''s schema changed under it"}'
 WHERE status = 'running';

@@ -223,6 +223,31 @@ fn replace_paths(table: &str) -> [String; 2] {
     ]
 }
 
+/// BLAKE3 of a set of edges, in any order: 32 hex digits.
+fn edges_digest(edges: &[EdgeRow]) -> String {
+    let mut rows: Vec<String> = edges
+        .iter()
+        .map(|e| {
+            format!(
+                "{}\0{}\0{}\0{:?}\0{}\0{}",
+                e.kind.as_str(),
+                e.source,
+                e.target,
+                e.lines,
+                e.type_checking,
+                e.function_level
+            )
+        })
+        .collect();
+    rows.sort_unstable();
+    let mut hasher = blake3::Hasher::new();
+    for row in &rows {
+        hasher.update(row.as_bytes());
+        hasher.update(b"\n");
+    }
+    hasher.finalize().to_hex()[..32].to_owned()
+}
+
 /// The statements that undo what run `$1` (of project `$2`) did to
 /// `table`: its rows deleted, the rows it closed open again.
 fn reset_run(table: &str) -> [String; 2] {
@@ -617,6 +642,34 @@ impl RunHandle {
     /// written; the others carry over.
     pub async fn set_edges(&self, edges: &[EdgeRow]) -> Result<IngestReport, StoreError> {
         let mut report = IngestReport::default();
+        // The set the run holds already (its own, or the last complete
+        // run's) is not sent again.
+        let digest = edges_digest(edges);
+        let [run, project] = self.keys();
+        let client = self.store.client().await?;
+        let held: Option<String> = client
+            .query_one(
+                "SELECT coalesce((SELECT edges_digest FROM runs WHERE id = $1),
+                                 (SELECT edges_digest FROM runs WHERE project_id = $2 AND id < $1
+                                      AND status = 'complete' ORDER BY id DESC LIMIT 1))",
+                &[&run, &project],
+            )
+            .await
+            .map_err(StoreError::db("reading the edges held"))?
+            .get(0);
+        if held.as_deref() == Some(digest.as_str()) {
+            client
+                .execute("UPDATE runs SET edges_digest = $2 WHERE id = $1", &[&run, &digest])
+                .await
+                .map_err(StoreError::db("storing edges"))?;
+            self.set.fetch_or(EDGES, Ordering::Relaxed);
+            return Ok(report);
+        }
+        // Until the new set is in, the run holds no set a digest names.
+        client
+            .execute("UPDATE runs SET edges_digest = 'writing' WHERE id = $1", &[&run])
+            .await
+            .map_err(StoreError::db("storing edges"))?;
         let owned: Vec<_> = edges
             .iter()
             .map(|e| {
@@ -656,7 +709,8 @@ impl RunHandle {
                  SELECT 1 FROM edge_rows e WHERE e.project_id = $2 AND e.until_run = 9223372036854775807
                      AND e.kind = s.kind AND e.source = s.source AND e.target = s.target)",
         ];
-        self.store
+        let inserted = self
+            .store
             .copy_merge(
                 "storing edges",
                 "CREATE TEMP TABLE staging (kind text, source text, target text, lines integer[],
@@ -667,8 +721,12 @@ impl RunHandle {
                 &self.keys(),
             )
             .await?;
+        client
+            .execute("UPDATE runs SET edges_digest = $2 WHERE id = $1", &[&run, &digest])
+            .await
+            .map_err(StoreError::db("storing edges"))?;
         report.sent = rows.len() as u64;
-        self.wrote(report.sent);
+        self.wrote(inserted);
         self.set.fetch_or(EDGES, Ordering::Relaxed);
         Ok(report)
     }
@@ -718,9 +776,11 @@ impl RunHandle {
     /// Which of `files` the run already holds as they are: the same path,
     /// module and content hash, written by a run of the same configuration
     /// fingerprint (this one, or the project's last run, whose files a run
-    /// carries over). Such a file's units, chunks and tags are the ones it
-    /// would be written with (that is what the fingerprint promises), so
-    /// they need not be sent again. In the order of `files`.
+    /// carries over), and every chunk of it with its vector for the run's
+    /// embedder. Such a file's units, chunks and tags are the ones it would
+    /// be written with (that is what the fingerprint promises), so they
+    /// need not be sent, nor its chunks embedded, again. In the order of
+    /// `files`.
     pub async fn unchanged(&self, files: &[FileRow]) -> Result<Vec<bool>, StoreError> {
         if files.is_empty() {
             return Ok(Vec::new());
@@ -729,6 +789,7 @@ impl RunHandle {
         let modules: Vec<&str> = files.iter().map(|f| f.module.as_str()).collect();
         let hashes: Vec<&str> = files.iter().map(|f| f.content_hash.as_str()).collect();
         let [run, project] = self.keys();
+        let dims = i32::try_from(self.info.dimensions).unwrap_or(i32::MAX);
         let client = self.store.client().await?;
         let rows = client
             .query(
@@ -736,8 +797,13 @@ impl RunHandle {
                  WHERE EXISTS (
                      SELECT 1 FROM file_rows f JOIN runs w ON w.id = f.from_run
                      WHERE f.project_id = $2 AND f.path = s.path AND f.from_run <= $1 AND f.until_run > $1
-                         AND f.module = s.module AND f.content_hash = s.hash AND w.config_fingerprint = $6)",
-                &[&run, &project, &paths, &modules, &hashes, &self.info.config_fingerprint],
+                         AND f.module = s.module AND f.content_hash = s.hash AND w.config_fingerprint = $6)
+                 AND NOT EXISTS (
+                     SELECT 1 FROM chunk_rows c
+                     WHERE c.project_id = $2 AND c.path = s.path AND c.from_run <= $1 AND c.until_run > $1
+                         AND NOT EXISTS (SELECT 1 FROM embeddings e
+                                         WHERE e.model_id = $7 AND e.dimensions = $8 AND e.chunk_id = c.id))",
+                &[&run, &project, &paths, &modules, &hashes, &self.info.config_fingerprint, &self.info.model_id, &dims],
             )
             .await
             .map_err(StoreError::db("looking for unchanged files"))?;
@@ -837,9 +903,9 @@ impl RunHandle {
         let rows: Vec<Vec<&(dyn ToSql + Sync)>> =
             owned.iter().map(|row| row.iter().map(|value| value.as_ref() as &(dyn ToSql + Sync)).collect()).collect();
         let staging = format!("CREATE TEMP TABLE staging ({columns}) ON COMMIT DROP");
-        self.store.copy_merge(what, &staging, &types, &rows, merge, &self.keys()).await?;
+        let inserted = self.store.copy_merge(what, &staging, &types, &rows, merge, &self.keys()).await?;
         report.sent = rows.len() as u64;
-        self.wrote(report.sent);
+        self.wrote(inserted);
         Ok(report)
     }
 

@@ -517,7 +517,15 @@ impl Tree {
                 TagRow { path: path.clone(), line: 1, scope: "f".into(), key: "intent".into(), value: body.clone() };
             run.add_units(&[unit]).await.expect("units");
             run.add_tags(&[tag]).await.expect("tags");
-            run.add_chunks(&[chunk(path, "f", body)]).await.expect("chunks");
+            let chunk = chunk(path, "f", body);
+            run.add_chunks(std::slice::from_ref(&chunk)).await.expect("chunks");
+            if !body.contains("unembedded") {
+                let vector = embedder().embed_text(&chunk.text);
+                run.store()
+                    .put_embeddings(embedder().model_id(), DIMS, &[(chunk.id.clone(), vector.as_slice())])
+                    .await
+                    .expect("a vector");
+            }
             run.add_files(&[file(path, body)]).await.expect("files");
         }
         if carry {
@@ -609,6 +617,22 @@ async fn runs_share_the_rows_that_did_not_change() {
     let next = next.complete(serde_json::json!({})).await.expect("complete").id;
     assert_eq!(contents(&client, next).await, contents(&client, runs[2].0).await);
     assert_eq!(written(&client, next).await, (0, 0));
+    // The edges were not sent again by either run that held them already.
+    let digests: Vec<Option<String>> = client
+        .query("SELECT edges_digest FROM runs WHERE id = ANY($1) ORDER BY id", &[&vec![runs[1].0, runs[2].0, next]])
+        .await
+        .expect("digests")
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert!(digests[0].is_some() && digests.iter().all(|d| *d == digests[0]), "{digests:?}");
+
+    // A file whose chunk has no vector is not held as it is.
+    let run = store.begin_run(spec.clone()).await.expect("run");
+    tree(&[("e.py", "os unembedded")]).write(&run, false).await;
+    let unchanged = run.unchanged(&[file("e.py", "os unembedded")]).await.expect("unchanged");
+    assert_eq!(unchanged, [false]);
+    run.fail("test").await.expect("fail");
 
     // Another configuration carries nothing over.
     let other = store.begin_run(spec.clone().config_fingerprint("other")).await.expect("run");
