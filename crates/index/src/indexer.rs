@@ -26,8 +26,6 @@ use crate::{IndexError, fingerprint, git};
 
 /// Files parsed ahead of the store and the embedder, at most.
 const FILES_IN_FLIGHT: usize = 64;
-/// Edges per store write.
-
 /// Indexes one codebase into a [`RunTarget`] (a store, or memory): discovers its Python files,
 /// parses, classifies and chunks them on a worker pool, stores files,
 /// chunks, tags and domains batch by batch while embedding the chunks the
@@ -437,8 +435,7 @@ impl Indexer {
             })
             .map_err(IndexError::Thread)?;
         let codebase = CodebaseFactsBuilder::new(files_info.iter().map(|(m, p, pkg)| (m.as_str(), p.as_str(), *pkg)));
-        let mut paths = Vec::with_capacity(files_info.len());
-        let consumed = self.consume(target, run, &mut receiver, codebase, total, &mut paths, summary).await;
+        let consumed = self.consume(target, run, &mut receiver, codebase, total, summary).await;
         // Whatever happened, the producer stops: its sends now fail.
         drop(receiver);
         let fed = match tokio::task::spawn_blocking(move || producer.join()).await {
@@ -449,7 +446,7 @@ impl Indexer {
             cache.put_back(entries);
         }
         summary.reused = fed.reused;
-        let facts = consumed?;
+        let (facts, paths) = consumed?;
         fed.parsed?;
         self.checkpoint(run)?;
         // The files gone since the last run leave it.
@@ -465,9 +462,10 @@ impl Indexer {
         receiver: &mut mpsc::Receiver<FileWork>,
         mut facts: CodebaseFactsBuilder,
         total: u64,
-        paths: &mut Vec<String>,
         summary: &mut IndexSummary,
-    ) -> Result<CodebaseFactsBuilder, IndexError> {
+    ) -> Result<(CodebaseFactsBuilder, Vec<String>), IndexError> {
+        // Every file of the run, carried or written: its tree.
+        let mut paths = Vec::new();
         let embedder = CachedEmbedder::new(self.embedder.clone(), target.embedding_cache());
         let mut batch = Batch::default();
         let mut progress = Progress { files_total: total, ..Progress::default() };
@@ -495,7 +493,7 @@ impl Indexer {
                 self.observer.event(&IndexEvent::Progress(progress));
             }
             if done {
-                return Ok(facts);
+                return Ok((facts, paths));
             }
         }
     }
