@@ -12,6 +12,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use proptest::prelude::*;
 use pyatlas_embed::{EmbeddingCache as _, TextHash};
@@ -340,6 +341,32 @@ proptest! {
             }
         });
     }
+}
+
+/// A run cut at any point (its future dropped: its connections close, as
+/// when the process is killed) leaves the store consistent: the next run
+/// resumes it and holds what a cold run of the tree holds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_cut_anywhere_is_resumed_into_what_a_cold_run_holds() {
+    let dir = tree();
+    let (store, client) = store("cut").await;
+    let indexer = Indexer::builder(dir.path()).project("cut").build().expect("an indexer");
+    indexer.run(&store).await.expect("the first run");
+    let mut cut = 0;
+    for (round, millis) in [5u64, 20, 60, 120, 250, 500, 900].into_iter().enumerate() {
+        apply(dir.path(), &Edit::Modify { a: round * 7, b: round * 3 + 1, tag: "@intent:pure" });
+        let attempt = tokio::time::timeout(Duration::from_millis(millis), indexer.run(&store)).await;
+        cut += u32::from(attempt.is_err());
+        let summary = indexer.run(&store).await.expect("the run after the cut");
+        let id = summary.run.expect("a stored run");
+        let cold = Indexer::builder(dir.path()).project(format!("cold-{round}")).build().expect("an indexer");
+        let cold = cold.run(&store).await.expect("a cold run").run.expect("a stored run");
+        assert_eq!(stored(&client, id).await, stored(&client, cold).await, "cut after {millis} ms");
+    }
+    assert!(cut >= 3, "most runs were cut before they completed ({cut})");
+    let running: i64 =
+        client.query_one("SELECT count(*) FROM runs WHERE status = 'running'", &[]).await.expect("the runs").get(0);
+    assert_eq!(running, 0, "every cut run was resumed and completed");
 }
 
 #[test]

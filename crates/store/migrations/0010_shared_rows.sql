@@ -107,3 +107,46 @@ FROM runs r JOIN finding_rows x ON x.project_id = r.project_id AND x.from_run <=
 CREATE VIEW lexeme_frequencies AS
 SELECT r.id AS run_id, x.lexeme, x.chunks
 FROM runs r JOIN lexeme_rows x ON x.project_id = r.project_id AND x.from_run <= r.id AND x.until_run > r.id;
+
+-- The same for one run, as functions that PostgreSQL inlines: the run is
+-- then a value the planner sees (through a view joined to `runs` it is
+-- not, and the planner, guessing how many rows a run has, walked every
+-- chunk of a run to find the few a word matches: 109 ms against a few).
+-- The store's own reads go through these.
+CREATE FUNCTION files_in(run bigint) RETURNS SETOF files LANGUAGE sql STABLE AS $$
+    SELECT run, x.path, x.module, x.content_hash, x.lines FROM file_rows x
+    WHERE x.project_id = (SELECT project_id FROM runs WHERE id = run) AND x.from_run <= run AND x.until_run > run
+$$;
+
+CREATE FUNCTION units_in(run bigint) RETURNS SETOF units LANGUAGE sql STABLE AS $$
+    SELECT run, x.path, x.qualname, x.name, x.kind, x.line, x.start_line, x.end_line, x.signature, x.doc
+    FROM unit_rows x
+    WHERE x.project_id = (SELECT project_id FROM runs WHERE id = run) AND x.from_run <= run AND x.until_run > run
+$$;
+
+CREATE FUNCTION chunks_in(run bigint) RETURNS SETOF chunks LANGUAGE sql STABLE AS $$
+    SELECT run, x.id, x.path, x.qualnames, x.kind, x.start_line, x.end_line, x.domains, x.metadata,
+           x.name_lexemes, x.name_keys
+    FROM chunk_rows x
+    WHERE x.project_id = (SELECT project_id FROM runs WHERE id = run) AND x.from_run <= run AND x.until_run > run
+$$;
+
+CREATE FUNCTION tags_in(run bigint) RETURNS SETOF tags LANGUAGE sql STABLE AS $$
+    SELECT run, x.path, x.line, x.scope, x.key, x.value FROM tag_rows x
+    WHERE x.project_id = (SELECT project_id FROM runs WHERE id = run) AND x.from_run <= run AND x.until_run > run
+$$;
+
+CREATE FUNCTION edges_in(run bigint) RETURNS SETOF edges LANGUAGE sql STABLE AS $$
+    SELECT run, x.kind, x.source, x.target, x.lines, x.type_checking, x.function_level FROM edge_rows x
+    WHERE x.project_id = (SELECT project_id FROM runs WHERE id = run) AND x.from_run <= run AND x.until_run > run
+$$;
+
+CREATE FUNCTION findings_in(run bigint) RETURNS SETOF findings LANGUAGE sql STABLE AS $$
+    SELECT run, x.fingerprint, x.rule, x.severity, x.path, x.line, x.message FROM finding_rows x
+    WHERE x.project_id = (SELECT project_id FROM runs WHERE id = run) AND x.from_run <= run AND x.until_run > run
+$$;
+
+CREATE FUNCTION lexemes_in(run bigint) RETURNS SETOF lexeme_frequencies LANGUAGE sql STABLE AS $$
+    SELECT run, x.lexeme, x.chunks FROM lexeme_rows x
+    WHERE x.project_id = (SELECT project_id FROM runs WHERE id = run) AND x.from_run <= run AND x.until_run > run
+$$;

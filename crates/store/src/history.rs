@@ -75,19 +75,19 @@ impl Store {
         };
         let files_added = strings(
             files(
-                "SELECT path FROM files WHERE run_id = $2 EXCEPT SELECT path FROM files WHERE run_id = $1 ORDER BY 1",
+                "SELECT path FROM files_in($2) WHERE run_id = $2 EXCEPT SELECT path FROM files_in($1) WHERE run_id = $1 ORDER BY 1",
             )
             .await?,
         );
         let files_removed = strings(
             files(
-                "SELECT path FROM files WHERE run_id = $1 EXCEPT SELECT path FROM files WHERE run_id = $2 ORDER BY 1",
+                "SELECT path FROM files_in($1) WHERE run_id = $1 EXCEPT SELECT path FROM files_in($2) WHERE run_id = $2 ORDER BY 1",
             )
             .await?,
         );
         let files_changed = strings(
             files(
-                "SELECT a.path FROM files a JOIN files b ON a.path = b.path
+                "SELECT a.path FROM files_in($1) a JOIN files_in($2) b ON a.path = b.path
                  WHERE a.run_id = $1 AND b.run_id = $2 AND a.content_hash <> b.content_hash ORDER BY 1",
             )
             .await?,
@@ -109,21 +109,21 @@ impl Store {
             }
         };
         let chunks_added = chunk_rows(
-            "SELECT DISTINCT b.id, b.path, b.qualnames FROM chunks b WHERE b.run_id = $2
-               AND NOT EXISTS (SELECT 1 FROM chunks a WHERE a.run_id = $1 AND a.path = b.path AND a.qualnames = b.qualnames)
+            "SELECT DISTINCT b.id, b.path, b.qualnames FROM chunks_in($2) b WHERE b.run_id = $2
+               AND NOT EXISTS (SELECT 1 FROM chunks_in($1) a WHERE a.run_id = $1 AND a.path = b.path AND a.qualnames = b.qualnames)
              ORDER BY 2, 1",
         )
         .await?;
         let chunks_removed = chunk_rows(
-            "SELECT DISTINCT a.id, a.path, a.qualnames FROM chunks a WHERE a.run_id = $1
-               AND NOT EXISTS (SELECT 1 FROM chunks b WHERE b.run_id = $2 AND a.path = b.path AND a.qualnames = b.qualnames)
+            "SELECT DISTINCT a.id, a.path, a.qualnames FROM chunks_in($1) a WHERE a.run_id = $1
+               AND NOT EXISTS (SELECT 1 FROM chunks_in($2) b WHERE b.run_id = $2 AND a.path = b.path AND a.qualnames = b.qualnames)
              ORDER BY 2, 1",
         )
         .await?;
         let chunks_changed = chunk_rows(
-            "SELECT DISTINCT b.id, b.path, b.qualnames FROM chunks b WHERE b.run_id = $2
-               AND EXISTS (SELECT 1 FROM chunks a WHERE a.run_id = $1 AND a.path = b.path AND a.qualnames = b.qualnames)
-               AND NOT EXISTS (SELECT 1 FROM chunks a WHERE a.run_id = $1 AND a.path = b.path AND a.qualnames = b.qualnames
+            "SELECT DISTINCT b.id, b.path, b.qualnames FROM chunks_in($2) b WHERE b.run_id = $2
+               AND EXISTS (SELECT 1 FROM chunks_in($1) a WHERE a.run_id = $1 AND a.path = b.path AND a.qualnames = b.qualnames)
+               AND NOT EXISTS (SELECT 1 FROM chunks_in($1) a WHERE a.run_id = $1 AND a.path = b.path AND a.qualnames = b.qualnames
                                  AND a.id = b.id)
              ORDER BY 2, 1",
         )
@@ -134,15 +134,15 @@ impl Store {
         };
         let findings_new = strings(
             findings(
-                "SELECT fingerprint FROM findings WHERE run_id = $2
-                 EXCEPT SELECT fingerprint FROM findings WHERE run_id = $1 ORDER BY 1",
+                "SELECT fingerprint FROM findings_in($2) WHERE run_id = $2
+                 EXCEPT SELECT fingerprint FROM findings_in($1) WHERE run_id = $1 ORDER BY 1",
             )
             .await?,
         );
         let findings_fixed = strings(
             findings(
-                "SELECT fingerprint FROM findings WHERE run_id = $1
-                 EXCEPT SELECT fingerprint FROM findings WHERE run_id = $2 ORDER BY 1",
+                "SELECT fingerprint FROM findings_in($1) WHERE run_id = $1
+                 EXCEPT SELECT fingerprint FROM findings_in($2) WHERE run_id = $2 ORDER BY 1",
             )
             .await?,
         );
@@ -167,7 +167,7 @@ impl Store {
         let client = self.client().await?;
         let rows = client
             .query(
-                "SELECT source, target, lines, type_checking, function_level FROM edges
+                "SELECT source, target, lines, type_checking, function_level FROM edges_in($1)
                  WHERE run_id = $1 AND kind = $2 ORDER BY source, target",
                 &[&run, &kind.as_str()],
             )

@@ -79,13 +79,13 @@ impl Store {
 
     /// Every unit of `run`, by path and line.
     pub async fn units(&self, run: RunId) -> Result<Vec<UnitRow>, StoreError> {
-        let sql = format!("SELECT {UNIT_COLUMNS} FROM units WHERE run_id = $1 ORDER BY path, line, qualname");
+        let sql = format!("SELECT {UNIT_COLUMNS} FROM units_in($1) WHERE run_id = $1 ORDER BY path, line, qualname");
         self.read("listing units", &sql, &[&run]).await?.iter().map(unit_row).collect()
     }
 
     /// The files of `run`, by path.
     pub async fn files(&self, run: RunId) -> Result<Vec<FileEntry>, StoreError> {
-        let sql = "SELECT path, module, lines, content_hash FROM files WHERE run_id = $1 ORDER BY path";
+        let sql = "SELECT path, module, lines, content_hash FROM files_in($1) WHERE run_id = $1 ORDER BY path";
         Ok(self.read("listing files", sql, &[&run]).await?.iter().map(file_entry).collect())
     }
 
@@ -96,7 +96,7 @@ impl Store {
         path: Option<&str>,
         module: Option<&str>,
     ) -> Result<Option<FileEntry>, StoreError> {
-        let sql = "SELECT path, module, lines, content_hash FROM files
+        let sql = "SELECT path, module, lines, content_hash FROM files_in($1)
                    WHERE run_id = $1 AND ($2::text IS NULL OR path = $2) AND ($3::text IS NULL OR module = $3)
                    ORDER BY path LIMIT 1";
         Ok(self.read("reading a file", sql, &[&run, &path, &module]).await?.first().map(file_entry))
@@ -110,7 +110,7 @@ impl Store {
 
     /// The units of `run` in file `path`.
     pub async fn units_in(&self, run: RunId, path: &str) -> Result<Vec<UnitRow>, StoreError> {
-        let sql = format!("SELECT {UNIT_COLUMNS} FROM units WHERE run_id = $1 AND path = $2");
+        let sql = format!("SELECT {UNIT_COLUMNS} FROM units_in($1) WHERE run_id = $1 AND path = $2");
         self.read("listing units", &sql, &[&run, &path]).await?.iter().map(unit_row).collect()
     }
 
@@ -130,7 +130,7 @@ impl Store {
         limit: usize,
     ) -> Result<Vec<(UnitRow, String)>, StoreError> {
         let sql = format!(
-            "SELECT {UNIT_COLUMNS}, f.module FROM units u JOIN files f USING (run_id, path)
+            "SELECT {UNIT_COLUMNS}, f.module FROM units_in($1) u JOIN files_in($1) f USING (run_id, path)
              WHERE u.run_id = $1 AND (lower(u.name) LIKE $3 OR lower(u.qualname) LIKE $3)
              ORDER BY CASE WHEN lower(u.name) = $2 THEN 0 WHEN lower(u.qualname) = $2 THEN 1
                            WHEN lower(u.name) LIKE $3 THEN 2 ELSE 3 END,
@@ -149,7 +149,7 @@ impl Store {
     /// `pattern` (escaped with `\`), with their modules.
     pub async fn units_like(&self, run: RunId, pattern: &str) -> Result<Vec<(UnitRow, String)>, StoreError> {
         let sql = format!(
-            "SELECT {UNIT_COLUMNS}, f.module FROM units u JOIN files f USING (run_id, path)
+            "SELECT {UNIT_COLUMNS}, f.module FROM units_in($1) u JOIN files_in($1) f USING (run_id, path)
              WHERE u.run_id = $1 AND (lower(u.name) LIKE $2 OR lower(u.qualname) LIKE $2)"
         );
         self.read("looking up symbols", &sql, &[&run, &pattern])
@@ -161,7 +161,7 @@ impl Store {
 
     /// The drift findings of `run` (of file `path` only, when given).
     pub async fn findings(&self, run: RunId, path: Option<&str>) -> Result<Vec<FindingRow>, StoreError> {
-        let sql = "SELECT fingerprint, rule, severity, path, line, message FROM findings
+        let sql = "SELECT fingerprint, rule, severity, path, line, message FROM findings_in($1)
                    WHERE run_id = $1 AND ($2::text IS NULL OR path = $2)";
         self.read("listing findings", sql, &[&run, &path])
             .await?
@@ -187,8 +187,7 @@ impl Store {
 
     /// The intent tags of `run` (of file `path` only, when given).
     pub async fn tags(&self, run: RunId, path: Option<&str>) -> Result<Vec<TagRow>, StoreError> {
-        let sql =
-            "SELECT path, line, scope, key, value FROM tags WHERE run_id = $1 AND ($2::text IS NULL OR path = $2)";
+        let sql = "SELECT path, line, scope, key, value FROM tags_in($1) WHERE run_id = $1 AND ($2::text IS NULL OR path = $2)";
         Ok(self
             .read("listing tags", sql, &[&run, &path])
             .await?
@@ -203,7 +202,7 @@ impl Store {
         run: RunId,
         path: Option<&str>,
     ) -> Result<Vec<(String, Vec<String>)>, StoreError> {
-        let sql = "SELECT path, domains FROM chunks WHERE run_id = $1 AND ($2::text IS NULL OR path = $2)";
+        let sql = "SELECT path, domains FROM chunks_in($1) WHERE run_id = $1 AND ($2::text IS NULL OR path = $2)";
         Ok(self.read("reading domains", sql, &[&run, &path]).await?.iter().map(|r| (r.get(0), r.get(1))).collect())
     }
 
@@ -212,11 +211,11 @@ impl Store {
     /// and its module's imports.
     pub async fn edges_around(&self, run: RunId, unit: &str, module: &str) -> Result<Vec<EdgeRow>, StoreError> {
         let sql = format!(
-            "SELECT {EDGE_COLUMNS} FROM edges WHERE run_id = $1 AND kind IN ('call', 'inherits') AND source = $2
+            "SELECT {EDGE_COLUMNS} FROM edges_in($1) WHERE run_id = $1 AND kind IN ('call', 'inherits') AND source = $2
              UNION
-             SELECT {EDGE_COLUMNS} FROM edges WHERE run_id = $1 AND kind IN ('call', 'inherits') AND target = $2
+             SELECT {EDGE_COLUMNS} FROM edges_in($1) WHERE run_id = $1 AND kind IN ('call', 'inherits') AND target = $2
              UNION
-             SELECT {EDGE_COLUMNS} FROM edges WHERE run_id = $1 AND kind = 'import' AND source = $3"
+             SELECT {EDGE_COLUMNS} FROM edges_in($1) WHERE run_id = $1 AND kind = 'import' AND source = $3"
         );
         self.read("reading the edges of a unit", &sql, &[&run, &unit, &module]).await?.iter().map(edge_row).collect()
     }

@@ -282,8 +282,12 @@ impl Store {
         if spec.embedder.dimensions == 0 {
             return Err(StoreError::InvalidQuery { reason: "a run needs at least one embedding dimension".into() });
         }
-        let mut lock = self.client().await?;
+        // Until the handle holds it, the connection that takes the lock
+        // leaves the pool if this future is dropped (a cancelled start):
+        // back in the pool, it would keep the project locked.
+        let mut lock = LockConnection(Some(self.client().await?));
         let project_id: i64 = lock
+            .get()?
             .query_one(
                 "INSERT INTO projects (name) VALUES ($1) ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name RETURNING id",
                 &[&spec.project],
@@ -292,11 +296,13 @@ impl Store {
             .map_err(StoreError::db(format!("creating project {:?}", spec.project)))?
             .get(0);
         let key = format!("pyatlas:{}:project:{project_id}", self.schema());
-        lock.execute("SELECT pg_advisory_lock(hashtextextended($1, 0))", &[&key])
+        lock.get()?
+            .execute("SELECT pg_advisory_lock(hashtextextended($1, 0))", &[&key])
             .await
             .map_err(StoreError::db("waiting for the project lock"))?;
         // Holding the lock: any run still `running` lost its writer.
         let orphans = lock
+            .get()?
             .query(
                 "SELECT id, config_fingerprint, model_id, dimensions, embedder FROM runs
                  WHERE project_id = $1 AND status = 'running' ORDER BY id DESC",
@@ -317,25 +323,28 @@ impl Store {
             if same && resume.is_none() {
                 resume = Some(id);
             } else {
-                lock.execute(
-                    "UPDATE runs SET status = 'failed', finished_at = now(),
+                lock.get()?
+                    .execute(
+                        "UPDATE runs SET status = 'failed', finished_at = now(),
                          summary = summary || '{\"reason\": \"abandoned; a later run did not resume it\"}'
                      WHERE id = $1",
-                    &[&id],
-                )
-                .await
-                .map_err(StoreError::db(format!("failing abandoned run {id}")))?;
+                        &[&id],
+                    )
+                    .await
+                    .map_err(StoreError::db(format!("failing abandoned run {id}")))?;
             }
         }
-        roll_back_failed(&mut lock, project_id).await?;
+        roll_back_failed(lock.get()?, project_id).await?;
         let id = match resume {
             Some(id) => {
-                lock.execute("UPDATE runs SET git_commit = $2 WHERE id = $1", &[&id, &spec.git_commit])
+                lock.get()?
+                    .execute("UPDATE runs SET git_commit = $2 WHERE id = $1", &[&id, &spec.git_commit])
                     .await
                     .map_err(StoreError::db("resuming the run"))?;
                 id
             }
             None => lock
+                .get()?
                 .query_one(
                     "INSERT INTO runs (project_id, config_fingerprint, model_id, dimensions, git_commit, embedder)
                      VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
@@ -346,6 +355,7 @@ impl Store {
                 .get(0),
         };
         let info = lock
+            .get()?
             .query_one(
                 &format!("SELECT {RUN_COLUMNS} FROM runs r JOIN projects p ON p.id = r.project_id WHERE r.id = $1"),
                 &[&id],
@@ -357,7 +367,7 @@ impl Store {
             info: run_info(&info)?,
             project_id,
             resumed: resume.is_some(),
-            lock: Some(lock),
+            lock: lock.hand_on(),
             set: AtomicU8::new(0),
             written: AtomicU64::new(0),
         })
@@ -957,17 +967,15 @@ impl RunHandle {
         let id = self.info.id;
         let mut updated = None;
         // On the lock's own connection while it is alive: no other needed.
-        if let Some(lock) = self.lock.take() {
-            if !lock.is_closed()
-                && let Ok(count) = lock.execute(FINISH, &[&id, &status, &summary]).await
-            {
-                updated = Some(count);
-                let _ = lock.execute("SELECT pg_advisory_unlock_all()", &[]).await;
-                drop(lock);
-            } else {
-                // A lost lock connection goes, it does not return to the pool.
-                let _ = Object::take(lock);
-            }
+        // Dropped while this waits, or lost, it leaves the pool (so that
+        // its lock goes with it); released, it is closed all the same.
+        if let Some(lock) = self.lock.take().map(|lock| LockConnection(Some(lock)))
+            && let Some(client) = lock.0.as_ref()
+            && !client.is_closed()
+            && let Ok(count) = client.execute(FINISH, &[&id, &status, &summary]).await
+        {
+            updated = Some(count);
+            let _ = client.execute("SELECT pg_advisory_unlock_all()", &[]).await;
         }
         let mut attempt = 0;
         while updated.is_none() {
@@ -1099,6 +1107,30 @@ async fn roll_back_failed(client: &mut Object, project: i64) -> Result<(), Store
         tx.commit().await.map_err(StoreError::db("rolling back a failed run"))?;
     }
     Ok(())
+}
+
+/// A connection that holds, or is about to hold, a project's lock: taken
+/// out of the pool when dropped, so that closing it releases the lock.
+struct LockConnection(Option<Object>);
+
+impl LockConnection {
+    fn get(&mut self) -> Result<&mut Object, StoreError> {
+        self.0.as_mut().ok_or_else(|| StoreError::Connect { reason: "the project's lock was handed on".into() })
+    }
+
+    /// The connection, for the run's handle (which takes it out of the
+    /// pool in its turn when dropped unfinished).
+    fn hand_on(mut self) -> Option<Object> {
+        self.0.take()
+    }
+}
+
+impl Drop for LockConnection {
+    fn drop(&mut self) {
+        if let Some(lock) = self.0.take() {
+            let _ = Object::take(lock);
+        }
+    }
 }
 
 impl Drop for RunHandle {

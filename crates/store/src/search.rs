@@ -257,7 +257,7 @@ impl Store {
         let sql = format!(
             "SELECT {HIT_COLUMNS}, (e.embedding::{cast} <=> $1::{cast}) AS distance
              FROM embeddings e
-             JOIN chunks c ON c.id = e.chunk_id AND c.run_id = $2
+             JOIN chunks_in($2) c ON c.id = e.chunk_id AND c.run_id = $2
              JOIN chunk_texts t ON t.id = c.id
              WHERE e.dimensions = {dimensions} AND e.model_id = $6 AND {FILTERS}
              ORDER BY distance LIMIT $7"
@@ -320,19 +320,19 @@ impl Store {
              ), stats AS MATERIALIZED (
                  SELECT tm.term, to_tsquery('simple', quote_literal(tm.term)) AS q,
                         (CASE WHEN $9::boolean THEN
-                             coalesce((SELECT f.chunks FROM lexeme_frequencies f
+                             coalesce((SELECT f.chunks FROM lexemes_in($2) f
                                        WHERE f.run_id = $2 AND f.lexeme = tm.term), 0)
-                         ELSE (SELECT count(*) FROM chunk_texts t JOIN chunks c ON c.id = t.id
+                         ELSE (SELECT count(*) FROM chunk_texts t JOIN chunks_in($2) c ON c.id = t.id
                                WHERE c.run_id = $2 AND t.lexemes @@ to_tsquery('simple', quote_literal(tm.term)))
                          END)::float8 AS df
                  FROM terms tm
-             ), total AS (SELECT coalesce($8::float8, (SELECT count(*) FROM chunks WHERE run_id = $2)::float8) AS n),
+             ), total AS (SELECT coalesce($8::float8, (SELECT count(*) FROM chunks_in($2) WHERE run_id = $2)::float8) AS n),
              scored AS (
                  SELECT c.id, c.path, c.start_line,
                         sum(ln(1 + (total.n - s.df + 0.5) / (s.df + 0.5))
                             * (ts_rank(t.lexemes, s.q, 1) + CASE WHEN c.name_lexemes @@ s.q THEN {NAME_WEIGHT} ELSE 0 END))::float8
                             AS score
-                 FROM chunks c JOIN chunk_texts t ON t.id = c.id
+                 FROM chunks_in($2) c JOIN chunk_texts t ON t.id = c.id
                  JOIN stats s ON t.lexemes @@ s.q
                  CROSS JOIN total
                  WHERE c.run_id = $2 AND {FILTERS}
@@ -341,7 +341,7 @@ impl Store {
              )
              SELECT {HIT_COLUMNS}, sc.score
              FROM scored sc
-             JOIN chunks c ON c.run_id = $2 AND c.id = sc.id AND c.path = sc.path AND c.start_line = sc.start_line
+             JOIN chunks_in($2) c ON c.run_id = $2 AND c.id = sc.id AND c.path = sc.path AND c.start_line = sc.start_line
              JOIN chunk_texts t ON t.id = c.id
              ORDER BY sc.score DESC, c.id"
         );
@@ -370,7 +370,7 @@ impl Store {
     ) -> Result<Vec<SearchHit>, StoreError> {
         let sql = format!(
             "SELECT {HIT_COLUMNS}, 1.0::float8
-             FROM chunks c JOIN chunk_texts t ON t.id = c.id
+             FROM chunks_in($2) c JOIN chunk_texts t ON t.id = c.id
              WHERE c.run_id = $2 AND {FILTERS}
                AND c.name_keys @> ARRAY[$1]
              ORDER BY c.kind IN ('function', 'method', 'class', 'class_head') DESC, c.path, c.start_line LIMIT $6"
@@ -442,7 +442,7 @@ impl Store {
         let client = self.client().await?;
         let rows = client
             .query(
-                "SELECT DISTINCT c.path, q FROM chunks c, unnest(c.qualnames) q
+                "SELECT DISTINCT c.path, q FROM chunks_in($1) c, unnest(c.qualnames) q
                  WHERE c.run_id = $1 AND c.kind IN ('function', 'method', 'class', 'class_head')
                  ORDER BY 1, 2",
                 &[&run.id],
