@@ -75,7 +75,11 @@
 //! `project_id`, `from_run` (the run that wrote them) and `until_run` (the
 //! run that replaced or removed them, exclusive; the largest bigint while
 //! live): a row belongs to every run of its project from the one to the
-//! other.
+//! other. The functions `files_in(run)`, `units_in(run)`, `chunks_in(run)`,
+//! `tags_in(run)`, `edges_in(run)`, `findings_in(run)` and
+//! `lexemes_in(run)` return the same rows for one run; PostgreSQL inlines
+//! them, so the planner sees the run (through the views it cannot), and
+//! the store's own reads use them.
 //!
 //! Version 2 (migrated in place from version 1) records each run's
 //! embedder, stores graph edges with all their lines and flags, and checks
