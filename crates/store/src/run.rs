@@ -248,6 +248,39 @@ fn edges_digest(edges: &[EdgeRow]) -> String {
     hasher.finalize().to_hex()[..32].to_owned()
 }
 
+/// The statements that set a run's whole set of rows of `table` from
+/// `staging` (`$1` the run, `$2` its project), writing only the
+/// difference: what an earlier attempt of the run did undone; `staging`
+/// deduplicated by `key`; the live rows not in it, column for column,
+/// closed; its rows whose `key` is not live written.
+fn set_whole(table: &str, key: &[&str], columns: &[&str]) -> [String; 5] {
+    let [reset, reopen] = reset_run(table);
+    let key_list = key.join(", ");
+    let same = |columns: &[&str]| columns.iter().map(|c| format!("s.{c} = x.{c}")).collect::<Vec<_>>().join(" AND ");
+    let listed = columns.join(", ");
+    let from_incoming = columns.iter().map(|c| format!("s.{c}")).collect::<Vec<_>>().join(", ");
+    [
+        reset,
+        reopen,
+        format!(
+            "CREATE TEMP TABLE incoming ON COMMIT DROP AS
+             SELECT DISTINCT ON ({key_list}) * FROM staging ORDER BY {key_list}"
+        ),
+        format!(
+            "UPDATE {table} x SET until_run = $1
+             WHERE x.project_id = $2 AND x.until_run = {LIVE}
+                 AND NOT EXISTS (SELECT 1 FROM incoming s WHERE {})",
+            same(columns)
+        ),
+        format!(
+            "INSERT INTO {table} (project_id, from_run, {listed})
+             SELECT $2, $1, {from_incoming} FROM incoming s
+             WHERE NOT EXISTS (SELECT 1 FROM {table} x WHERE x.project_id = $2 AND x.until_run = {LIVE} AND {})",
+            same(key)
+        ),
+    ]
+}
+
 /// The statements that undo what run `$1` (of project `$2`) did to
 /// `table`: its rows deleted, the rows it closed open again.
 fn reset_run(table: &str) -> [String; 2] {
@@ -667,19 +700,22 @@ impl RunHandle {
             .await
             .map_err(StoreError::db("reading the edges held"))?
             .get(0);
+        let record = |digest: &str| {
+            let (client, digest) = (&client, digest.to_owned());
+            async move {
+                client
+                    .execute("UPDATE runs SET edges_digest = $2 WHERE id = $1", &[&run, &digest])
+                    .await
+                    .map_err(StoreError::db("storing edges"))
+            }
+        };
         if held.as_deref() == Some(digest.as_str()) {
-            client
-                .execute("UPDATE runs SET edges_digest = $2 WHERE id = $1", &[&run, &digest])
-                .await
-                .map_err(StoreError::db("storing edges"))?;
+            record(&digest).await?;
             self.set.fetch_or(EDGES, Ordering::Relaxed);
             return Ok(report);
         }
         // Until the new set is in, the run holds no set a digest names.
-        client
-            .execute("UPDATE runs SET edges_digest = 'writing' WHERE id = $1", &[&run])
-            .await
-            .map_err(StoreError::db("storing edges"))?;
+        record("writing").await?;
         let owned: Vec<_> = edges
             .iter()
             .map(|e| {
@@ -702,23 +738,12 @@ impl RunHandle {
                 vec![kind as &(dyn ToSql + Sync), source, target, lines, tc, fl]
             })
             .collect();
-        let [reset, reopen] = reset_run("edge_rows");
-        let merge = [
-            reset.as_str(),
-            reopen.as_str(),
-            "CREATE TEMP TABLE incoming ON COMMIT DROP AS
-             SELECT DISTINCT ON (kind, source, target) * FROM staging ORDER BY kind, source, target",
-            "UPDATE edge_rows e SET until_run = $1
-             WHERE e.project_id = $2 AND e.until_run = 9223372036854775807 AND NOT EXISTS (
-                 SELECT 1 FROM incoming s WHERE s.kind = e.kind AND s.source = e.source AND s.target = e.target
-                     AND s.lines = e.lines AND s.type_checking = e.type_checking
-                     AND s.function_level = e.function_level)",
-            "INSERT INTO edge_rows (project_id, from_run, kind, source, target, lines, type_checking, function_level)
-             SELECT $2, $1, s.kind, s.source, s.target, s.lines, s.type_checking, s.function_level FROM incoming s
-             WHERE NOT EXISTS (
-                 SELECT 1 FROM edge_rows e WHERE e.project_id = $2 AND e.until_run = 9223372036854775807
-                     AND e.kind = s.kind AND e.source = s.source AND e.target = s.target)",
-        ];
+        let merge = set_whole(
+            "edge_rows",
+            &["kind", "source", "target"],
+            &["kind", "source", "target", "lines", "type_checking", "function_level"],
+        );
+        let merge: Vec<&str> = merge.iter().map(String::as_str).collect();
         let inserted = self
             .store
             .copy_merge(
@@ -731,10 +756,7 @@ impl RunHandle {
                 &self.keys(),
             )
             .await?;
-        client
-            .execute("UPDATE runs SET edges_digest = $2 WHERE id = $1", &[&run, &digest])
-            .await
-            .map_err(StoreError::db("storing edges"))?;
+        record(&digest).await?;
         report.sent = rows.len() as u64;
         self.wrote(inserted);
         self.set.fetch_or(EDGES, Ordering::Relaxed);
@@ -754,27 +776,17 @@ impl RunHandle {
                 Cell::Text(&f.message),
             ]
         });
-        let [reset, reopen] = reset_run("finding_rows");
+        let merge = set_whole(
+            "finding_rows",
+            &["fingerprint"],
+            &["fingerprint", "rule", "severity", "path", "line", "message"],
+        );
+        let merge: Vec<&str> = merge.iter().map(String::as_str).collect();
         let report = self
             .add_plain(
                 "storing findings",
                 "fingerprint text, rule text, severity text, path text, line integer, message text",
-                &[
-                    &reset,
-                    &reopen,
-                    "CREATE TEMP TABLE incoming ON COMMIT DROP AS
-                 SELECT DISTINCT ON (fingerprint) * FROM staging ORDER BY fingerprint",
-                    "UPDATE finding_rows f SET until_run = $1
-                 WHERE f.project_id = $2 AND f.until_run = 9223372036854775807 AND NOT EXISTS (
-                     SELECT 1 FROM incoming s WHERE s.fingerprint = f.fingerprint AND s.rule = f.rule
-                         AND s.severity = f.severity AND s.path = f.path AND s.line = f.line
-                         AND s.message = f.message)",
-                    "INSERT INTO finding_rows (project_id, from_run, fingerprint, rule, severity, path, line, message)
-                 SELECT $2, $1, s.fingerprint, s.rule, s.severity, s.path, s.line, s.message FROM incoming s
-                 WHERE NOT EXISTS (
-                     SELECT 1 FROM finding_rows f WHERE f.project_id = $2 AND f.until_run = 9223372036854775807
-                         AND f.fingerprint = s.fingerprint)",
-                ],
+                &merge,
                 rows,
                 true,
             )
@@ -1063,12 +1075,12 @@ async fn ready_for_search(
             .map_err(StoreError::db("counting the run's lexemes"))?;
         client.execute(&statement, &[&run, &project]).await.map_err(StoreError::db("counting the run's lexemes"))?;
     }
+    let tables: Vec<&str> = ROW_TABLES.into_iter().filter(|t| *t != "lexeme_rows").collect();
     let rows: f64 = client
         .query_one(
             "SELECT coalesce(sum(greatest(reltuples, 0)), 0)::float8 FROM pg_class
-             WHERE oid = ANY(ARRAY['file_rows', 'unit_rows', 'chunk_rows', 'tag_rows', 'edge_rows',
-                                   'finding_rows']::regclass[])",
-            &[],
+             WHERE oid = ANY($1::text[]::regclass[])",
+            &[&tables],
         )
         .await
         .map_err(StoreError::db("reading the tables' statistics"))?
@@ -1076,9 +1088,8 @@ async fn ready_for_search(
     if written as f64 * 10.0 < rows {
         return Ok(());
     }
-    const ANALYZE: &str = "ANALYZE file_rows, unit_rows, chunk_rows, chunk_texts, edge_rows, tag_rows, finding_rows,
-                           sources, lexeme_rows";
-    client.batch_execute(ANALYZE).await.map_err(StoreError::db("analysing the run's tables"))
+    let analyze = format!("ANALYZE {}, chunk_texts, sources", ROW_TABLES.join(", "));
+    client.batch_execute(&analyze).await.map_err(StoreError::db("analysing the run's tables"))
 }
 
 /// Rolls back what the project's failed runs wrote (newest first), once:
