@@ -152,8 +152,10 @@ async fn main() {
     tokio::spawn(connection);
     client.batch_execute(&format!("SET search_path TO {schema}, public")).await.expect("the schema");
     let clock = Instant::now();
-    let first = indexer.run(&store).await.expect("a cold run").run.expect("a run");
+    let cold_summary = indexer.run(&store).await.expect("a cold run");
+    let first = cold_summary.run.expect("a run");
     let cold = line("store: cold run", vec![clock.elapsed().as_secs_f64()]);
+    println!("store: the cold run's stages (s): {:?}", cold_summary.stages);
     let cold_rows = rows_written(&client, first).await;
     let cold_bytes = bytes(&client, &schema).await;
     println!("{:<48} {cold_rows:>8} rows, {:.1} MB", "store: written by the cold run", cold_bytes as f64 / 1e6);

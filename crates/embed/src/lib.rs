@@ -66,7 +66,7 @@
 //!
 //! - `rustls` (default): TLS for `https://` endpoints. `native-tls` is the
 //!   alternative; plain `http://` servers need neither.
-//! - `mock`: [`mock::MockServer`], an OpenAI-compatible server on loopback
+//! - `mock`: `mock::MockServer`, an OpenAI-compatible server on loopback
 //!   with scripted faults and enforced rate limits, for tests and benchmarks.
 
 mod cache;

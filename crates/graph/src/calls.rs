@@ -94,11 +94,18 @@ impl InternalRoots {
     pub fn contains(&self, name: &str) -> bool {
         self.0.contains(name.split('.').next().unwrap_or(name))
     }
+
+    /// The names, sorted.
+    pub fn names(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = self.0.iter().map(String::as_str).collect();
+        names.sort_unstable();
+        names
+    }
 }
 
 /// What a written name points at, as far as its own file can tell. Names
 /// are ids in the file's [`Strings`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 enum Target {
     /// A unit of the file, and the rest of the written name (`Class.method`).
     Local(u32, Option<u32>),
@@ -111,7 +118,7 @@ enum Target {
 /// The strings of one file end to end, by id: the units' qualnames first
 /// (id = unit index), then the names its calls and bases point at, each
 /// once. One allocation instead of one per string.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 struct Strings {
     text: String,
     spans: Vec<(u32, u32)>,
@@ -161,7 +168,7 @@ impl Interner {
 type Bases = Box<[(u32, Option<Target>)]>;
 
 /// A call (or several, deduplicated) from one caller to one target.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 struct Pending {
     caller: Option<u32>,
     target: Target,
@@ -174,7 +181,12 @@ struct Pending {
 /// (caller, target), with their lines. Calls that certainly leave the
 /// codebase (builtins, attributes of values, external modules) are only
 /// counted. Compact: about 30 bytes a unit and 30 a distinct call.
-#[derive(Clone, Debug, Default)]
+///
+/// It serializes (a pipeline may keep it between processes), and
+/// deserializing checks it: every id, index and span must point inside
+/// it, or it is an error, so that linking never meets a dangling one.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "Unchecked")]
 pub struct FileCalls {
     module: Box<str>,
     strings: Strings,
@@ -249,6 +261,64 @@ impl FileCalls {
     /// The file's module.
     pub fn module(&self) -> &str {
         &self.module
+    }
+
+    /// Its units, as the parser's record numbers them.
+    pub fn units(&self) -> usize {
+        self.kinds.len()
+    }
+}
+
+/// A [`FileCalls`] as deserialized, before it is checked.
+#[derive(Deserialize)]
+struct Unchecked {
+    module: Box<str>,
+    strings: Strings,
+    kinds: Vec<UnitKind>,
+    bases: Vec<(u32, Bases)>,
+    calls: Vec<Pending>,
+    lines: Vec<u32>,
+    stats: CallStats,
+}
+
+impl TryFrom<Unchecked> for FileCalls {
+    type Error = String;
+
+    fn try_from(raw: Unchecked) -> Result<Self, String> {
+        let Unchecked { module, strings, kinds, bases, calls, lines, stats } = raw;
+        let mut end = 0;
+        for &(start, stop) in &strings.spans {
+            // Spans follow each other, on character boundaries.
+            if start != end || stop < start || !strings.text.is_char_boundary(stop as usize) {
+                return Err(format!("call facts of {module}: a string span {start}..{stop} out of place"));
+            }
+            end = stop;
+        }
+        if end as usize != strings.text.len() || strings.spans.len() < kinds.len() {
+            return Err(format!("call facts of {module}: strings and units do not agree"));
+        }
+        let (units, names) = (kinds.len() as u32, strings.spans.len() as u32);
+        let unit = |u: u32| u < units;
+        let name = |n: u32| n < names;
+        let target = |t: &Target| match *t {
+            Target::Local(u, rest) => unit(u) && rest.is_none_or(name),
+            Target::Method(class, method) => unit(class) && name(method),
+            Target::Absolute(n) => name(n),
+        };
+        let bases_ok = bases.windows(2).all(|w| w[0].0 < w[1].0)
+            && bases.iter().all(|(class, written)| {
+                unit(*class) && written.iter().all(|(n, t)| name(*n) && t.as_ref().is_none_or(target))
+            });
+        let calls_ok = calls.iter().all(|c| {
+            c.caller.is_none_or(unit)
+                && target(&c.target)
+                && c.lines.0 <= c.lines.1
+                && (c.lines.1 as usize) <= lines.len()
+        });
+        if !bases_ok || !calls_ok {
+            return Err(format!("call facts of {module}: an index out of range"));
+        }
+        Ok(Self { module, strings, kinds, bases, calls, lines, stats })
     }
 }
 

@@ -86,6 +86,15 @@ impl Entry {
     }
 }
 
+impl Previous {
+    /// Whether some file's rows may have to come from the target: the
+    /// cache is empty (a first run), or it holds a file's facts without
+    /// its rows and has no [`RowSource`].
+    pub(crate) fn may_need_target(&self) -> bool {
+        self.entries.is_empty() || (self.source.is_none() && self.entries.values().any(|e| e.rows.is_none()))
+    }
+}
+
 /// What a run starts from: the entries, and where rows are found.
 pub(crate) struct Previous {
     pub(crate) entries: HashMap<String, Entry>,
@@ -111,6 +120,11 @@ pub(crate) struct Key {
 }
 
 impl Key {
+    /// The hash of the file's bytes (`None`: unreadable).
+    pub(crate) fn hash(&self) -> Option<blake3::Hash> {
+        self.hash
+    }
+
     /// The entry of `file`'s new facts (and rows, in a cache that keeps them).
     pub(crate) fn entry(self, file: &SourceFile, facts: FileFacts, rows: Option<FileRows>) -> Entry {
         Entry {

@@ -9,6 +9,7 @@ use pyatlas_graph::InternalRoots;
 use pyatlas_parser::{Config, SourceFile, parse_files};
 
 use crate::cache::{Entry, Key, Lookup, Previous, lookup};
+use crate::stored::Stored;
 use crate::work::{Analysis, FileRows, FileWork};
 
 /// What the cache keeps of a file just parsed: its facts, and its rows
@@ -27,10 +28,13 @@ pub(crate) struct Fed {
 
 /// Parses what must be and hands every file's work to `send`, in file
 /// order; a file gone since the walk found it is a deletion, skipped.
-/// `previous`: the cache's entries, for an incremental run.
+/// `previous`: the cache's entries, for an incremental run; `stored`: the
+/// facts the run's target keeps, when it keeps them (a file it holds as it
+/// is now is not parsed; the files parsed have theirs encoded for it).
 pub(crate) fn feed(
     files: &[SourceFile],
     previous: Option<Previous>,
+    stored: Option<Stored>,
     config: &Config,
     analysis: &Analysis,
     roots: &InternalRoots,
@@ -43,21 +47,35 @@ pub(crate) fn feed(
     // What each file is: reused work, or a file to parse (with its key).
     let mut reused: Vec<(usize, FileWork)> = Vec::new();
     let mut parse: Vec<(usize, Option<Key>)> = Vec::new();
+    let (format, mut stored) = (stored.as_ref().map(|s| s.format), stored);
+    let mut held = |file: &SourceFile, hash| stored.as_mut().and_then(|stored| stored.take(file, hash));
     for (index, file) in files.iter().enumerate() {
         if !incremental {
-            parse.push((index, None));
+            match held(file, None) {
+                Some(work) => reused.push((index, work)),
+                None => parse.push((index, None)),
+            }
             continue;
         }
         match lookup(file, previous.remove(&file.rel_path)) {
-            Lookup::Same(entry) => match entry.work(&file.rel_path, source.as_ref()) {
-                Some(work) => {
-                    reused.push((index, work));
-                    entries.insert(file.rel_path.clone(), *entry);
+            Lookup::Same(entry) => {
+                match entry.work(&file.rel_path, source.as_ref()).or_else(|| held(file, entry.key().hash())) {
+                    Some(work) => {
+                        reused.push((index, work));
+                        entries.insert(file.rel_path.clone(), *entry);
+                    }
+                    // Unchanged, but its rows are nowhere: parsed again.
+                    None => parse.push((index, Some(entry.key()))),
                 }
-                // Unchanged, but its rows are nowhere: parsed again.
-                None => parse.push((index, Some(entry.key()))),
+            }
+            Lookup::Changed(key) => match held(file, key.hash()) {
+                // New to the cache, but held by the target as it is.
+                Some(work) => {
+                    entries.insert(file.rel_path.clone(), key.entry(file, work.facts.clone(), None));
+                    reused.push((index, work));
+                }
+                None => parse.push((index, Some(key))),
             },
-            Lookup::Changed(key) => parse.push((index, Some(key))),
             Lookup::Gone => {}
         }
     }
@@ -77,7 +95,7 @@ pub(crate) fn feed(
         config,
         // The cache's copy is made here, on the workers, in parallel.
         |parsed| {
-            let work = analysis.file(&parsed, roots);
+            let work = analysis.file(&parsed, roots, format.as_ref());
             let kept = incremental.then(|| (work.facts.clone(), keep_rows.then(|| work.rows())));
             (work, kept)
         },
@@ -131,7 +149,7 @@ mod tests {
     fn works(files: &[SourceFile], previous: Option<Previous>) -> (Vec<FileWork>, Fed) {
         let sent = Mutex::new(Vec::new());
         let roots = InternalRoots::new(files.iter().map(|f| f.module.as_str()));
-        let fed = feed(files, previous, &Config::default(), &analysis(), &roots, |work| {
+        let fed = feed(files, previous, None, &Config::default(), &analysis(), &roots, |work| {
             sent.lock().expect("sent").push(work);
             ControlFlow::Continue(())
         });

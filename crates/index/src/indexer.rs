@@ -16,10 +16,11 @@ use pyatlas_store::{ChunkRow, EdgeRow, FileRow, FindingRow, RunSpec, TagRow, Uni
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::cache::FileCache;
+use crate::cache::{FileCache, Previous};
 use crate::events::{IndexEvent, IndexObserver, Progress, Silent, Stage};
 use crate::feed::feed;
 use crate::sink::{RunSink, RunTarget};
+use crate::stored::{FactsFormat, Stored};
 use crate::summary::{CallCounts, ContractCounts, EdgeCounts, EmbedFailure, IndexSummary};
 use crate::work::{Analysis, FileWork};
 use crate::{IndexError, fingerprint, git};
@@ -275,15 +276,59 @@ struct Batch {
     chunks: Vec<ChunkRow>,
     units: Vec<UnitRow>,
     tags: Vec<TagRow>,
+    /// Files the run holds as they are (nothing to send), and their chunks.
+    held: u64,
+    held_chunks: u64,
 }
 
 impl Batch {
     fn add(&mut self, work: FileWork) -> FileFacts {
+        if let Some(chunks) = work.held_chunks {
+            self.held += 1;
+            self.held_chunks += chunks;
+            return work.facts;
+        }
         self.files.push(work.file);
         self.chunks.extend(work.chunks);
         self.units.extend(work.units);
         self.tags.extend(work.tags);
         work.facts
+    }
+
+    fn is_empty(&self) -> bool {
+        self.files.is_empty() && self.held == 0
+    }
+}
+
+/// Where a run's files go: the run, the embedder with the target's cache,
+/// and the files the run holds whose facts are set again when they come
+/// through as they are (see [`Stored::new`]).
+struct Intake<'a> {
+    run: &'a dyn RunSink,
+    embedder: CachedEmbedder<Arc<dyn Embedder>, Arc<dyn EmbeddingCache>>,
+    stale: HashSet<String>,
+}
+
+/// What the run's target keeps of files' facts, when it keeps them: the
+/// files it holds as they are, fetched when `previous` (the cache of an
+/// incremental run) may not have their rows.
+///
+/// With it, the paths of the files the target holds whose facts must be
+/// set again (see [`Stored::new`]).
+async fn stored(
+    run: &dyn RunSink,
+    previous: Option<&Previous>,
+    roots: &InternalRoots,
+) -> Result<(Option<Stored>, HashSet<String>), IndexError> {
+    if !run.keeps_facts() {
+        return Ok((None, HashSet::new()));
+    }
+    let held = if previous.is_none_or(Previous::may_need_target) { run.held_files().await? } else { Vec::new() };
+    let format = FactsFormat::new(roots);
+    // Reading the facts back is work for a thread of its own.
+    match tokio::task::spawn_blocking(move || Stored::new(format, held)).await {
+        Ok((stored, stale)) => Ok((Some(stored), stale)),
+        Err(_) => Err(IndexError::Panicked),
     }
 }
 
@@ -291,7 +336,9 @@ impl Indexer {
     /// Indexes the codebase into `target` (a [`Store`](pyatlas_store::Store),
     /// or a [`MemoryTarget`](crate::MemoryTarget)) as a new run of the
     /// project (or continues an unfinished one with the same fingerprint),
-    /// and returns what it did once the run is complete.
+    /// and returns what it did once the run is complete. A file the run
+    /// holds as it is, with facts it can use ([`RunSink::held_files`]),
+    /// is not parsed when its bytes hash as they did.
     ///
     /// # Errors
     /// An unreadable root, a store error, or [`IndexError::Cancelled`]. In
@@ -420,10 +467,19 @@ impl Indexer {
         let (analysis, config, cancel) = (self.analysis.clone(), self.parse.clone(), self.cancel.clone());
         let mut cache = cache;
         let previous = cache.as_mut().map(|c| c.take_for(&self.fingerprint, &roots));
+        let (stored, stale) = match stored(run, previous.as_ref(), &roots).await {
+            Ok(stored) => stored,
+            Err(error) => {
+                if let (Some(cache), Some(previous)) = (cache, previous) {
+                    cache.put_back(previous.entries);
+                }
+                return Err(error);
+            }
+        };
         let producer = std::thread::Builder::new()
             .name("pyatlas-index-parse".into())
             .spawn(move || {
-                feed(&files, previous, &config, &analysis, &roots, |work| {
+                feed(&files, previous, stored, &config, &analysis, &roots, |work| {
                     // Stops the parse when the run is cancelled or the
                     // consumer is gone (a store error).
                     if cancel.is_cancelled() || sender.blocking_send(work).is_err() {
@@ -435,7 +491,9 @@ impl Indexer {
             })
             .map_err(IndexError::Thread)?;
         let codebase = CodebaseFactsBuilder::new(files_info.iter().map(|(m, p, pkg)| (m.as_str(), p.as_str(), *pkg)));
-        let consumed = self.consume(target, run, &mut receiver, codebase, total, summary).await;
+        let intake =
+            Intake { run, embedder: CachedEmbedder::new(self.embedder.clone(), target.embedding_cache()), stale };
+        let consumed = self.consume(&intake, &mut receiver, codebase, total, summary).await;
         // Whatever happened, the producer stops: its sends now fail.
         drop(receiver);
         let fed = match tokio::task::spawn_blocking(move || producer.join()).await {
@@ -457,16 +515,15 @@ impl Indexer {
 
     async fn consume(
         &self,
-        target: &dyn RunTarget,
-        run: &dyn RunSink,
+        intake: &Intake<'_>,
         receiver: &mut mpsc::Receiver<FileWork>,
         mut facts: CodebaseFactsBuilder,
         total: u64,
         summary: &mut IndexSummary,
     ) -> Result<(CodebaseFactsBuilder, Vec<String>), IndexError> {
+        let run = intake.run;
         // Every file of the run, carried or written: its tree.
         let mut paths = Vec::new();
-        let embedder = CachedEmbedder::new(self.embedder.clone(), target.embedding_cache());
         let mut batch = Batch::default();
         let mut progress = Progress { files_total: total, ..Progress::default() };
         loop {
@@ -483,8 +540,8 @@ impl Indexer {
                 // pages from being reused).
                 facts.push(batch.add(work).clone());
             }
-            if !batch.files.is_empty() && (done || batch.chunks.len() >= self.batch) {
-                self.store_batch(run, &embedder, std::mem::take(&mut batch), summary).await?;
+            if !batch.is_empty() && (done || batch.chunks.len() >= self.batch) {
+                self.store_batch(intake, std::mem::take(&mut batch), summary).await?;
                 progress.files_done = summary.files;
                 progress.chunks = summary.chunks;
                 progress.cached = summary.cached;
@@ -503,24 +560,27 @@ impl Indexer {
     /// each embedding batch completes).
     async fn store_batch(
         &self,
-        run: &dyn RunSink,
-        embedder: &CachedEmbedder<Arc<dyn Embedder>, Arc<dyn EmbeddingCache>>,
+        intake: &Intake<'_>,
         batch: Batch,
         summary: &mut IndexSummary,
     ) -> Result<(), IndexError> {
+        let Intake { run, embedder, stale } = intake;
+        let run = *run;
         let clock = Instant::now();
         // Files the run already holds as they are keep their rows; the
         // others replace theirs, the file row last (see `RunSink`).
-        let Batch { mut files, chunks, mut units, mut tags } = batch;
+        let Batch { files, chunks, mut units, mut tags, held, held_chunks } = batch;
         let unchanged = run.unchanged(&files).await?;
         let carried: HashSet<String> =
             files.iter().zip(&unchanged).filter(|(_, same)| **same).map(|(f, _)| f.path.clone()).collect();
-        let file_count = files.len() as u64;
-        summary.carried += carried.len() as u64;
+        let file_count = files.len() as u64 + held;
+        summary.carried += carried.len() as u64 + held;
         let changed = |path: &String| !carried.contains(path);
         units.retain(|u| changed(&u.path));
         tags.retain(|t| changed(&t.path));
-        files.retain(|f| changed(&f.path));
+        let (files, mut refresh): (Vec<FileRow>, Vec<FileRow>) = files.into_iter().partition(|f| changed(&f.path));
+        refresh.retain(|f| stale.contains(&f.path) && f.facts.is_some());
+        run.set_facts(&refresh).await?;
         let (chunks, kept): (Vec<ChunkRow>, Vec<ChunkRow>) = chunks.into_iter().partition(|c| changed(&c.path));
         run.add_units(&units).await?;
         run.add_tags(&tags).await?;
@@ -544,7 +604,7 @@ impl Indexer {
         summary.stages.embed += clock.elapsed().as_secs_f64();
         let hits = report.metrics.cache_hits;
         // The chunks of carried files have their vectors: cached too.
-        summary.cached += hits + kept.len() as u64;
+        summary.cached += hits + kept.len() as u64 + held_chunks;
         summary.embedded += (report.embedded as u64).saturating_sub(hits);
         summary.tokens += report.metrics.tokens;
         summary.requests += report.metrics.requests;
@@ -563,7 +623,7 @@ impl Indexer {
             self.warn(warning);
         }
         summary.files += file_count;
-        summary.chunks += (chunks.len() + kept.len()) as u64;
+        summary.chunks += (chunks.len() + kept.len()) as u64 + held_chunks;
         Ok(())
     }
 

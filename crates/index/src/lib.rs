@@ -33,7 +33,7 @@
 //! - **Events.** An [`IndexObserver`] hears typed [`IndexEvent`]s: stages,
 //!   progress after every batch, warnings. A terminal draws a bar from
 //!   them; a server streams them.
-//! - **Cancellation.** A [`CancellationToken`](tokio_util::sync::CancellationToken)
+//! - **Cancellation.** A [`CancellationToken`]
 //!   stops a run promptly: the parse stops, nothing more is written, and
 //!   [`Indexer::run`] returns [`IndexError::Cancelled`]. A cancelled (or
 //!   killed) run is resumable, never half-written: every write is one
@@ -57,8 +57,11 @@
 //!   since the last run with that cache (size and modification time, then
 //!   the BLAKE3 of the bytes; deletions and renames are seen by the walk),
 //!   and links the graphs, drift and contracts again from every file's
-//!   facts, so the run equals a cold run of the tree. [`watch`] reports a
-//!   folder's saves once a burst is quiet, for `index --watch` and live maps.
+//!   facts, so the run equals a cold run of the tree. Into a store, even
+//!   [`Indexer::run`] of a new process parses only the files whose bytes
+//!   changed: the store keeps each file's compact facts with its row
+//!   ([`RunSink::held_files`]). [`watch`] reports a folder's saves once a
+//!   burst is quiet, for `index --watch` and live maps.
 //! - **A typed [`IndexSummary`]**, also stored with the run: files, chunks,
 //!   cached, embedded, failures with their reasons, tokens, requests, 429s,
 //!   edges, findings and the seconds of each stage.
@@ -70,6 +73,7 @@ mod fingerprint;
 mod git;
 mod indexer;
 mod sink;
+mod stored;
 mod summary;
 mod watch;
 mod work;

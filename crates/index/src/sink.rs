@@ -6,8 +6,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 use pyatlas_embed::{BoxFuture, EmbeddingCache, InMemoryCache};
 use pyatlas_graph::ContractsReport;
 use pyatlas_store::{
-    ChunkRow, EdgeRow, FileRow, FindingRow, IngestReport, RunHandle, RunId, RunInfo, RunSpec, Store, StoreError,
-    TagRow, UnitRow,
+    ChunkRow, EdgeRow, FileRow, FindingRow, HeldFile, IngestReport, RunHandle, RunId, RunInfo, RunSpec, Store,
+    StoreError, TagRow, UnitRow,
 };
 
 /// Where the [`Indexer`](crate::Indexer) writes a run: a store, or memory.
@@ -46,6 +46,26 @@ pub trait RunSink: Send + Sync {
     /// written before a resume): their other rows need not be sent, nor
     /// their chunks embedded. See [`RunHandle::unchanged`].
     fn unchanged<'a>(&'a self, files: &'a [FileRow]) -> BoxFuture<'a, Result<Vec<bool>, StoreError>>;
+
+    /// Whether the run keeps each file's [`FileRow::facts`] (a store
+    /// does): the indexer then writes them, and a run of a new process
+    /// reuses them through [`RunSink::held_files`]. Default: no.
+    fn keeps_facts(&self) -> bool {
+        false
+    }
+
+    /// The files the run holds as they are, with the facts they were
+    /// written with (see [`RunHandle::held_files`]). Default: none.
+    fn held_files(&self) -> BoxFuture<'_, Result<Vec<HeldFile>, StoreError>> {
+        Box::pin(async { Ok(Vec::new()) })
+    }
+
+    /// Sets the facts of files the run holds, where they were missing or
+    /// stale (see [`RunHandle::set_facts`]). Default: nothing to do.
+    fn set_facts<'a>(&'a self, files: &'a [FileRow]) -> BoxFuture<'a, Result<(), StoreError>> {
+        let _ = files;
+        Box::pin(async { Ok(()) })
+    }
 
     /// Declares the run's whole tree: the files not in `paths` leave it.
     fn retain_files<'a>(&'a self, paths: &'a [String]) -> BoxFuture<'a, Result<(), StoreError>>;
@@ -100,6 +120,18 @@ impl RunSink for RunHandle {
 
     fn unchanged<'a>(&'a self, files: &'a [FileRow]) -> BoxFuture<'a, Result<Vec<bool>, StoreError>> {
         Box::pin(RunHandle::unchanged(self, files))
+    }
+
+    fn keeps_facts(&self) -> bool {
+        true
+    }
+
+    fn held_files(&self) -> BoxFuture<'_, Result<Vec<HeldFile>, StoreError>> {
+        Box::pin(RunHandle::held_files(self))
+    }
+
+    fn set_facts<'a>(&'a self, files: &'a [FileRow]) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(RunHandle::set_facts(self, files))
     }
 
     fn retain_files<'a>(&'a self, paths: &'a [String]) -> BoxFuture<'a, Result<(), StoreError>> {

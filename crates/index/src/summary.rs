@@ -15,8 +15,9 @@ pub struct IndexSummary {
     pub resumed: bool,
     /// Files stored.
     pub files: u64,
-    /// Of those, files whose parse, chunks and facts were reused from an
-    /// earlier run ([`Indexer::run_incremental`](crate::Indexer::run_incremental)).
+    /// Of those, files not parsed: their work was reused from an earlier
+    /// run ([`Indexer::run_incremental`](crate::Indexer::run_incremental)'s
+    /// cache, or the facts the store kept with a file it holds as it is).
     #[serde(default)]
     pub reused: u64,
     /// Of those, files the target already held as they are (the store's

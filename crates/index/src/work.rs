@@ -8,7 +8,9 @@ use pyatlas_classifier::{Classifier, DomainScore};
 use pyatlas_graph::InternalRoots;
 use pyatlas_intent_tags::{FileFacts, IntentConfig};
 use pyatlas_parser::{DiagnosticKind, ParsedFile, Unit};
-use pyatlas_store::{ChunkRow, FileRow, TagRow, UnitRow};
+use pyatlas_store::{ChunkRow, FileRow, HeldFile, TagRow, UnitRow};
+
+use crate::stored::{FactsFormat, content_hash};
 
 /// One file's part of a run.
 #[derive(Clone)]
@@ -21,6 +23,10 @@ pub(crate) struct FileWork {
     pub(crate) facts: FileFacts,
     /// The file could not be read (its record says why).
     pub(crate) unreadable: bool,
+    /// `Some(chunks)`: the run holds the file as it is (see
+    /// [`RunSink::held_files`](crate::RunSink::held_files)), so its rows
+    /// are not here: only its path, its facts and how many chunks it has.
+    pub(crate) held_chunks: Option<u64>,
 }
 
 /// One file's rows for a run (its file, units, chunks and tags): what a
@@ -51,7 +57,28 @@ impl FileWork {
     /// The work of a readable file from its rows and facts.
     pub(crate) fn of(rows: FileRows, facts: FileFacts) -> Self {
         let FileRows { file, units, chunks, tags } = rows;
-        Self { file, chunks, units, tags, facts, unreadable: false }
+        Self { file, chunks, units, tags, facts, unreadable: false, held_chunks: None }
+    }
+
+    /// The work of a file the run holds as it is: its facts, read back.
+    pub(crate) fn held(held: &HeldFile, facts: FileFacts) -> Self {
+        let file = FileRow {
+            path: held.path.clone(),
+            module: held.module.clone(),
+            content_hash: held.content_hash.clone(),
+            lines: 0,
+            source: String::new(),
+            facts: None,
+        };
+        Self {
+            file,
+            chunks: Vec::new(),
+            units: Vec::new(),
+            tags: Vec::new(),
+            facts,
+            unreadable: false,
+            held_chunks: Some(held.chunks),
+        }
     }
 }
 
@@ -63,8 +90,9 @@ pub(crate) struct Analysis {
 }
 
 impl Analysis {
-    /// `roots`: the top-level names of the codebase's modules.
-    pub(crate) fn file(&self, parsed: &ParsedFile, roots: &InternalRoots) -> FileWork {
+    /// `roots`: the top-level names of the codebase's modules; `format`:
+    /// how the facts are kept in the file's row, when the run keeps them.
+    pub(crate) fn file(&self, parsed: &ParsedFile, roots: &InternalRoots, format: Option<&FactsFormat>) -> FileWork {
         let record = parsed.record();
         let classification = self.classifier.classify(record);
         let facts = FileFacts::gather(parsed, &classification, &self.intent, roots);
@@ -115,12 +143,13 @@ impl Analysis {
         let file = FileRow {
             path: record.path.clone(),
             module: module.to_owned(),
-            content_hash: blake3::hash(text.as_bytes()).to_hex()[..32].to_owned(),
+            content_hash: content_hash(&blake3::hash(text.as_bytes())),
             lines: record.lines,
             source: text.to_owned(),
+            facts: format.and_then(|format| format.encode(&facts)),
         };
         let unreadable = record.diagnostics.iter().any(|d| d.kind == DiagnosticKind::Io);
-        FileWork { file, chunks, units, tags, facts, unreadable }
+        FileWork { file, chunks, units, tags, facts, unreadable, held_chunks: None }
     }
 }
 

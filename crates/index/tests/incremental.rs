@@ -12,7 +12,6 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
 
 use proptest::prelude::*;
 use pyatlas_embed::{EmbeddingCache as _, TextHash};
@@ -337,10 +336,60 @@ proptest! {
                 let cold = cold_indexer.run(&store).await.expect("a cold run").run.expect("a stored run");
                 assert_eq!(stored(&client, id).await, stored(&client, cold).await, "{edit:?}");
                 assert_eq!(summary.files - summary.carried, changed, "only what changed is sent ({edit:?})");
+                // A new process reads the others' facts back from the store.
+                assert_eq!(summary.files - summary.reused, changed, "only what changed is parsed ({edit:?})");
                 assert_eq!(files_written(&client, id).await as u64, changed, "only what changed is written ({edit:?})");
             }
         });
     }
+}
+
+/// Facts the store lacks (rows from before schema 11) or cannot use
+/// (damaged) make a file parsed again, never wrong, and are set again, so
+/// that the next run reads them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn missing_or_damaged_facts_are_parsed_again_and_set() {
+    let dir = tree();
+    let (store, client) = store("facts").await;
+    let indexer = Indexer::builder(dir.path()).project("facts").build().expect("an indexer");
+    let first = indexer.run(&store).await.expect("the first run");
+    let files = first.files;
+    assert_eq!(indexer.run(&store).await.expect("a run").reused, files, "every file's facts read back");
+    client.batch_execute("UPDATE file_rows SET facts = NULL").await.expect("facts dropped");
+    client
+        .batch_execute(
+            "UPDATE file_rows SET facts = decode('7079617466', 'hex') || facts
+             WHERE path IN (SELECT path FROM file_rows ORDER BY path LIMIT 3)",
+        )
+        .await
+        .expect("facts damaged");
+    let summary = indexer.run(&store).await.expect("a run without facts");
+    assert_eq!((summary.reused, summary.carried), (0, files), "parsed again, and nothing else written");
+    let set: i64 = client
+        .query_one(
+            "SELECT count(*) FROM file_rows WHERE facts IS NOT NULL AND until_run > $1",
+            &[&summary.run.expect("a run").get()],
+        )
+        .await
+        .expect("count")
+        .get(0);
+    assert_eq!(set as u64, files, "the facts were set again");
+    // Damaged in place: a cut body, a unit index out of range.
+    client
+        .batch_execute(
+            "UPDATE file_rows SET facts = substring(facts FROM 1 FOR length(facts) - 5)
+             WHERE path IN (SELECT path FROM file_rows ORDER BY path LIMIT 2)",
+        )
+        .await
+        .expect("facts cut");
+    let summary = indexer.run(&store).await.expect("a run with damaged facts");
+    assert_eq!(summary.reused, files - 2, "the two damaged files parsed again");
+    let again = indexer.run(&store).await.expect("a run after that");
+    assert_eq!(again.reused, files, "and their facts set again");
+    let id = again.run.expect("a stored run");
+    let cold = Indexer::builder(dir.path()).project("facts-cold").build().expect("an indexer");
+    let cold = cold.run(&store).await.expect("a cold run").run.expect("a stored run");
+    assert_eq!(stored(&client, id).await, stored(&client, cold).await);
 }
 
 /// A run cut at any point (its future dropped: its connections close, as
@@ -352,10 +401,17 @@ async fn a_run_cut_anywhere_is_resumed_into_what_a_cold_run_holds() {
     let (store, client) = store("cut").await;
     let indexer = Indexer::builder(dir.path()).project("cut").build().expect("an indexer");
     indexer.run(&store).await.expect("the first run");
+    // The cuts fall across a whole run of one edit, however fast this
+    // machine runs it (a new process reuses the facts the store keeps).
+    apply(dir.path(), &Edit::Modify { a: 1, b: 2, tag: "@intent:pure" });
+    let clock = std::time::Instant::now();
+    indexer.run(&store).await.expect("a run of one edit");
+    let whole = clock.elapsed();
     let mut cut = 0;
-    for (round, millis) in [5u64, 20, 60, 120, 250, 500, 900].into_iter().enumerate() {
+    for (round, share) in [0.02, 0.1, 0.25, 0.4, 0.6, 0.8, 1.0].into_iter().enumerate() {
         apply(dir.path(), &Edit::Modify { a: round * 7, b: round * 3 + 1, tag: "@intent:pure" });
-        let attempt = tokio::time::timeout(Duration::from_millis(millis), indexer.run(&store)).await;
+        let millis = whole.mul_f64(share).as_millis();
+        let attempt = tokio::time::timeout(whole.mul_f64(share), indexer.run(&store)).await;
         cut += u32::from(attempt.is_err());
         let summary = indexer.run(&store).await.expect("the run after the cut");
         let id = summary.run.expect("a stored run");

@@ -94,7 +94,11 @@ impl FileDomains {
 
 /// What drift needs of one file, and nothing more: drift sees the whole
 /// codebase at once, so this stays a fraction of the parser's record.
-#[derive(Clone, Debug)]
+///
+/// It serializes, so that a pipeline can keep it between processes;
+/// deserializing checks that every unit index in it is one of its units.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "UncheckedFacts")]
 #[non_exhaustive]
 pub struct FileFacts {
     /// The file and where its units are.
@@ -106,10 +110,43 @@ pub struct FileFacts {
     /// `(unit index, facts)` for the units that are tagged or concurrent,
     /// by unit index.
     pub units: Vec<(u32, UnitFacts)>,
-    /// What the call graph needs of the file (taken by [`CodebaseFacts::link`]).
+    /// What the call graph needs of the file (taken by [`CodebaseFactsBuilder::link`](crate::CodebaseFactsBuilder::link)).
     pub calls: FileCalls,
-    /// What the import graph needs of the file (taken by [`CodebaseFacts::link`]).
+    /// What the import graph needs of the file (taken by [`CodebaseFactsBuilder::link`](crate::CodebaseFactsBuilder::link)).
     pub imports: FileImports,
+}
+
+/// A [`FileFacts`] as deserialized, before it is checked.
+#[derive(Deserialize)]
+struct UncheckedFacts {
+    record: FileSummary,
+    tags: FileTags,
+    domains: FileDomains,
+    units: Vec<(u32, UnitFacts)>,
+    calls: FileCalls,
+    imports: FileImports,
+}
+
+impl TryFrom<UncheckedFacts> for FileFacts {
+    type Error = String;
+
+    fn try_from(raw: UncheckedFacts) -> Result<Self, String> {
+        let UncheckedFacts { record, tags, domains, units, calls, imports } = raw;
+        let count = record.units.len();
+        let unit = |u: u32| (u as usize) < count;
+        // Units of their own, each once, in order.
+        let ascending = |indices: &[u32]| indices.iter().all(|&u| unit(u)) && indices.is_sorted_by(|a, b| a < b);
+        let consistent = calls.units() == count
+            && record.units.iter().all(|u| u.parent.is_none_or(unit))
+            && tags.tags.iter().all(|t| t.unit.is_none_or(unit))
+            && tags.suppressions.iter().all(|s| s.unit.is_none_or(unit))
+            && ascending(&domains.units.iter().map(|(u, _)| *u).collect::<Vec<_>>())
+            && ascending(&units.iter().map(|(u, _)| *u).collect::<Vec<_>>());
+        if !consistent {
+            return Err(format!("the facts of {} name a unit it does not have", record.path));
+        }
+        Ok(Self { record, tags, domains, units, calls, imports })
+    }
 }
 
 impl FileFacts {

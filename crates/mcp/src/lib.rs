@@ -22,7 +22,7 @@
 //!
 //! # Freshness
 //! [`PyatlasMcp::fresh`] serves the in-memory map of a folder, a
-//! [`LiveMap`](pyatlas_query::LiveMap): before every answer, the size and
+//! [`LiveMap`]: before every answer, the size and
 //! modification time of every Python file are compared with those it was
 //! built from; when one changed, was added or was removed, the folder is
 //! indexed again incrementally (only the changed files are parsed) before

@@ -81,7 +81,8 @@ pub struct Discovery {
 /// Respects `.gitignore` and `.ignore` files (git's global excludes file and
 /// `.git/info/exclude` are not read: probing for them in every folder
 /// doubles the cost of a walk), skips hidden folders, virtual environments
-/// (folders holding `pyvenv.cfg` or `conda-meta`) and [`SKIPPED_FOLDERS`],
+/// (folders holding `pyvenv.cfg` or `conda-meta`) and `__pycache__`,
+/// `site-packages`, `dist-packages`, `node_modules` and `__pypackages__`,
 /// and applies the include and exclude globs of `config`. Symlinks are not
 /// followed unless configured; when they are, a loop is reported as a
 /// [`WalkProblem`] and the walk goes on. The walk runs on

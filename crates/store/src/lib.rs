@@ -93,7 +93,10 @@
 //! look-up); version 9 keeps each complete run's lexeme frequencies
 //! (counted when the run completes; lexical search's document
 //! frequencies); version 10 lets runs share the rows that did not change
-//! (the rows of earlier versions belong to their one run).
+//! (the rows of earlier versions belong to their one run); version 11
+//! keeps with each file's row what its writer made of it
+//! (`file_rows.facts`, opaque bytes: the indexer's compact facts; see
+//! [`RunHandle::held_files`]).
 //!
 //! Chunk texts are content-addressed and shared by runs, so an unchanged
 //! chunk costs a location row per run, not a text. `embeddings.embedding` is
@@ -134,6 +137,6 @@ pub use error::StoreError;
 pub use history::{ChunkRef, RunDiff};
 pub use jobs::{JobId, JobInfo, JobState, UnknownJobState};
 pub use read::FileEntry;
-pub use run::{ChunkRow, EdgeRow, FileRow, FindingRow, IngestReport, Rejected, RunHandle, TagRow, UnitRow};
+pub use run::{ChunkRow, EdgeRow, FileRow, FindingRow, HeldFile, IngestReport, Rejected, RunHandle, TagRow, UnitRow};
 pub use search::{HYBRID_POOL, SearchHit, SearchMode, SearchQuery, code_words, fuse, is_name, merge_parts};
 pub use store::{RunId, RunInfo, RunSpec, RunStatus, Store, UnknownRunStatus};

@@ -30,6 +30,28 @@ pub struct FileRow {
     /// Its text, stored once per content hash (shared by runs), so that a
     /// run's code can be read as it was.
     pub source: String,
+    /// What the writer keeps of the file to reuse its work in a later
+    /// process, opaque to the store (the indexer's compact facts): given
+    /// back by [`RunHandle::held_files`] while the row is carried.
+    pub facts: Option<Vec<u8>>,
+}
+
+/// A file a run holds as it is (see [`RunHandle::unchanged`]), with what
+/// its writer kept of it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct HeldFile {
+    /// Its path.
+    pub path: String,
+    /// Its dotted module name.
+    pub module: String,
+    /// The hash of its bytes it was written with.
+    pub content_hash: String,
+    /// Its chunks in the run (each with its vector).
+    pub chunks: u64,
+    /// [`FileRow::facts`] as written, or as last set by
+    /// [`RunHandle::set_facts`].
+    pub facts: Option<Vec<u8>>,
 }
 
 /// A class, function or method of a run: its symbol table.
@@ -188,6 +210,7 @@ impl std::fmt::Debug for RunHandle {
 /// A value of the runs' plain tables (files, tags, findings).
 enum Cell<'a> {
     Text(&'a str),
+    Bytes(Option<&'a [u8]>),
     /// A name of the crates' own (an enum's), never holding NUL.
     Label(&'static str),
     Int(u32),
@@ -198,6 +221,20 @@ enum Cell<'a> {
 const TREE: u8 = 1;
 const EDGES: u8 = 2;
 const FINDINGS: u8 = 4;
+
+/// The condition that every live chunk of the file at `path` (an SQL
+/// expression) in the run `$1` of project `$2` has its vector for the
+/// model and dimensions of placeholders `model` and `dims`: half of what
+/// [`RunHandle::unchanged`] and [`RunHandle::held_files`] ask of a file.
+fn every_chunk_embedded(path: &str, model: &str, dims: &str) -> String {
+    format!(
+        "NOT EXISTS (
+             SELECT 1 FROM chunk_rows c
+             WHERE c.project_id = $2 AND c.path = {path} AND c.from_run <= $1 AND c.until_run > $1
+                 AND NOT EXISTS (SELECT 1 FROM embeddings e
+                                 WHERE e.model_id = {model} AND e.dimensions = {dims} AND e.chunk_id = c.id))"
+    )
+}
 
 /// `until_run` of a live row: the largest bigint.
 const LIVE: i64 = i64::MAX;
@@ -512,19 +549,20 @@ impl RunHandle {
                 Cell::Text(&f.content_hash),
                 Cell::Int(f.lines),
                 Cell::Text(&f.source),
+                Cell::Bytes(f.facts.as_deref()),
             ]
         });
         let [delete, close] = replace_paths("file_rows");
         self.add_plain(
             "storing files",
-            "path text, module text, content_hash text, lines integer, source text",
+            "path text, module text, content_hash text, lines integer, source text, facts bytea",
             &[
                 "INSERT INTO sources SELECT DISTINCT ON (content_hash) content_hash, source FROM staging
                  ORDER BY content_hash ON CONFLICT DO NOTHING",
                 &delete,
                 &close,
-                "INSERT INTO file_rows (project_id, from_run, path, module, content_hash, lines)
-                 SELECT DISTINCT ON (path) $2, $1, path, module, content_hash, lines FROM staging ORDER BY path",
+                "INSERT INTO file_rows (project_id, from_run, path, module, content_hash, lines, facts)
+                 SELECT DISTINCT ON (path) $2, $1, path, module, content_hash, lines, facts FROM staging ORDER BY path",
             ],
             rows,
             false,
@@ -811,20 +849,19 @@ impl RunHandle {
         let modules: Vec<&str> = files.iter().map(|f| f.module.as_str()).collect();
         let hashes: Vec<&str> = files.iter().map(|f| f.content_hash.as_str()).collect();
         let [run, project] = self.keys();
-        let dims = i32::try_from(self.info.dimensions).unwrap_or(i32::MAX);
+        let dims = self.dimensions();
         let client = self.store.client().await?;
         let rows = client
             .query(
-                "SELECT s.i FROM unnest($3::text[], $4::text[], $5::text[]) WITH ORDINALITY AS s (path, module, hash, i)
-                 WHERE EXISTS (
-                     SELECT 1 FROM file_rows f JOIN runs w ON w.id = f.from_run
-                     WHERE f.project_id = $2 AND f.path = s.path AND f.from_run <= $1 AND f.until_run > $1
-                         AND f.module = s.module AND f.content_hash = s.hash AND w.config_fingerprint = $6)
-                 AND NOT EXISTS (
-                     SELECT 1 FROM chunk_rows c
-                     WHERE c.project_id = $2 AND c.path = s.path AND c.from_run <= $1 AND c.until_run > $1
-                         AND NOT EXISTS (SELECT 1 FROM embeddings e
-                                         WHERE e.model_id = $7 AND e.dimensions = $8 AND e.chunk_id = c.id))",
+                &format!(
+                    "SELECT s.i FROM unnest($3::text[], $4::text[], $5::text[]) WITH ORDINALITY AS s (path, module, hash, i)
+                     WHERE EXISTS (
+                         SELECT 1 FROM file_rows f JOIN runs w ON w.id = f.from_run
+                         WHERE f.project_id = $2 AND f.path = s.path AND f.from_run <= $1 AND f.until_run > $1
+                             AND f.module = s.module AND f.content_hash = s.hash AND w.config_fingerprint = $6)
+                     AND {}",
+                    every_chunk_embedded("s.path", "$7", "$8")
+                ),
                 &[&run, &project, &paths, &modules, &hashes, &self.info.config_fingerprint, &self.info.model_id, &dims],
             )
             .await
@@ -836,6 +873,66 @@ impl RunHandle {
             }
         }
         Ok(unchanged)
+    }
+
+    /// Every file the run holds as it is (as [`RunHandle::unchanged`]
+    /// means it), with the [`FileRow::facts`] it was written with: what a
+    /// new process needs to reuse the work of the files that did not
+    /// change, by their content hashes, without reading their rows back.
+    /// By path.
+    pub async fn held_files(&self) -> Result<Vec<HeldFile>, StoreError> {
+        let [run, project] = self.keys();
+        let dims = self.dimensions();
+        let client = self.store.client().await?;
+        let rows = client
+            .query(
+                &format!(
+                    "SELECT f.path, f.module, f.content_hash, f.facts,
+                         (SELECT count(*) FROM chunk_rows c
+                          WHERE c.project_id = $2 AND c.path = f.path AND c.from_run <= $1 AND c.until_run > $1)
+                     FROM file_rows f JOIN runs w ON w.id = f.from_run
+                     WHERE f.project_id = $2 AND f.from_run <= $1 AND f.until_run > $1 AND w.config_fingerprint = $3
+                         AND {}
+                     ORDER BY f.path",
+                    every_chunk_embedded("f.path", "$4", "$5")
+                ),
+                &[&run, &project, &self.info.config_fingerprint, &self.info.model_id, &dims],
+            )
+            .await
+            .map_err(StoreError::db("reading the files the run holds"))?;
+        Ok(rows
+            .into_iter()
+            .map(|row| HeldFile {
+                path: row.get(0),
+                module: row.get(1),
+                content_hash: row.get(2),
+                facts: row.get(3),
+                chunks: u64::try_from(row.get::<_, i64>(4)).unwrap_or_default(),
+            })
+            .collect())
+    }
+
+    /// Sets the [`FileRow::facts`] of files the run holds (carried or
+    /// written), by path, where they were missing or made for another
+    /// codebase layout. Facts are a writer's cache, not part of what a run
+    /// shows, so a row carried from earlier runs is updated in place.
+    pub async fn set_facts(&self, files: &[FileRow]) -> Result<(), StoreError> {
+        let (paths, facts): (Vec<&str>, Vec<Option<&[u8]>>) =
+            files.iter().map(|f| (f.path.as_str(), f.facts.as_deref())).unzip();
+        if paths.is_empty() {
+            return Ok(());
+        }
+        let [run, project] = self.keys();
+        let client = self.store.client().await?;
+        client
+            .execute(
+                "UPDATE file_rows f SET facts = s.facts FROM unnest($3::text[], $4::bytea[]) AS s (path, facts)
+                 WHERE f.project_id = $2 AND f.path = s.path AND f.from_run <= $1 AND f.until_run > $1",
+                &[&run, &project, &paths, &facts],
+            )
+            .await
+            .map_err(StoreError::db("keeping file facts"))?;
+        Ok(())
     }
 
     /// Declares the run's whole tree: the files, units, chunks and tags of
@@ -903,6 +1000,7 @@ impl RunHandle {
                 types.extend(cells.iter().map(|cell| match cell {
                     Cell::Text(_) | Cell::Label(_) => Type::TEXT,
                     Cell::Int(_) => Type::INT4,
+                    Cell::Bytes(_) => Type::BYTEA,
                 }));
             }
             let mut replaced = false;
@@ -913,6 +1011,7 @@ impl RunHandle {
                         Cell::Text(text) => Box::new(pg_text(text, &mut replaced)),
                         Cell::Label(label) => Box::new(label),
                         Cell::Int(value) => Box::new(i32_of(value)),
+                        Cell::Bytes(bytes) => Box::new(bytes.map(<[u8]>::to_vec)),
                     }
                 })
                 .collect();
@@ -929,6 +1028,11 @@ impl RunHandle {
         report.sent = rows.len() as u64;
         self.wrote(inserted);
         Ok(report)
+    }
+
+    /// The run's vector size, as the `embeddings.dimensions` column holds it.
+    fn dimensions(&self) -> i32 {
+        i32::try_from(self.info.dimensions).unwrap_or(i32::MAX)
     }
 
     /// The run and its project, as the merge statements' `$1` and `$2`.

@@ -454,8 +454,8 @@ impl Store {
 }
 
 /// Weighted reciprocal rank fusion: a hit scores `sum weight / (60 + rank)`
-/// over the rankings it appears in (the lexical one weighs
-/// [`LEXICAL_WEIGHT`]); the parts of one unit are merged into its best hit.
+/// over the rankings it appears in (the lexical one weighs twice the
+/// vector one); the parts of one unit are merged into its best hit.
 pub fn fuse(by_vector: Vec<SearchHit>, by_text: Vec<SearchHit>, k: usize) -> Vec<SearchHit> {
     let mut fused: HashMap<(ChunkId, String, u32), SearchHit> = HashMap::new();
     for (weight, ranking) in [(1.0, by_vector), (LEXICAL_WEIGHT, by_text)] {

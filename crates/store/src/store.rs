@@ -24,6 +24,7 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
     (8, "symbol prefixes", include_str!("../migrations/0008_symbol_prefixes.sql")),
     (9, "lexeme frequencies", include_str!("../migrations/0009_lexeme_frequencies.sql")),
     (10, "shared rows", include_str!("../migrations/0010_shared_rows.sql")),
+    (11, "file facts", include_str!("../migrations/0011_file_facts.sql")),
 ];
 
 /// Advisory-lock key of migrations and index creation (any schema).

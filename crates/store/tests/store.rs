@@ -57,6 +57,7 @@ fn file(path: &str, hash: &str) -> FileRow {
         content_hash: hash.into(),
         lines: 3,
         source: format!("# {hash}\n"),
+        facts: None,
     }
 }
 
@@ -85,7 +86,7 @@ async fn migrations_are_idempotent_and_safe_in_parallel() {
     let config = config("migrations");
     let (a, b) = tokio::join!(Store::connect(config.clone()), Store::connect(config.clone()));
     let (a, b) = (a.expect("first"), b.expect("second"));
-    assert_eq!(a.schema_version().await.expect("version"), 10);
+    assert_eq!(a.schema_version().await.expect("version"), 11);
     assert_eq!(b.migrate().await.expect("again"), Vec::<i32>::new());
     assert!(!format!("{config:?}").contains("password="), "{config:?}");
 }
@@ -118,7 +119,7 @@ async fn a_version_1_database_is_migrated_with_its_runs_and_edges() {
         .await
         .expect("a version 1 schema");
     let store = Store::connect(config).await.expect("migrate");
-    assert_eq!(store.schema_version().await.expect("version"), 10);
+    assert_eq!(store.schema_version().await.expect("version"), 11);
     // Version 3 gives the chunks of older runs their code lexemes too.
     let found: bool = client
         .query_one(&format!("SELECT lexemes @@ to_tsquery('simple', 'fromenvvar') FROM {schema}.chunk_texts"), &[])
@@ -632,7 +633,20 @@ async fn runs_share_the_rows_that_did_not_change() {
     tree(&[("e.py", "os unembedded")]).write(&run, false).await;
     let unchanged = run.unchanged(&[file("e.py", "os unembedded")]).await.expect("unchanged");
     assert_eq!(unchanged, [false]);
+    // The files held as they are come back with what their writer kept
+    // (nothing yet), the unembedded one not at all; facts set stay with a
+    // file's row into the runs that carry it.
+    let held = run.held_files().await.expect("held");
+    let paths: Vec<(&str, u64, bool)> = held.iter().map(|h| (h.path.as_str(), h.chunks, h.facts.is_some())).collect();
+    assert_eq!(paths, [("a.py", 1, false), ("b.py", 1, false), ("d.py", 1, false)]);
+    let kept = FileRow { facts: Some(vec![0, 1, 2]), ..file("b.py", "") };
+    run.set_facts(&[kept]).await.expect("facts set");
     run.fail("test").await.expect("fail");
+    let after = store.begin_run(spec.clone()).await.expect("run");
+    let held = after.held_files().await.expect("held");
+    let facts: Vec<Option<Vec<u8>>> = held.into_iter().map(|h| h.facts).collect();
+    assert_eq!(facts, [None, Some(vec![0, 1, 2]), None]);
+    after.fail("test").await.expect("fail");
 
     // Another configuration carries nothing over.
     let other = store.begin_run(spec.clone().config_fingerprint("other")).await.expect("run");
