@@ -86,6 +86,13 @@ impl Entry {
     }
 }
 
+/// What a run starts from: the entries, and where rows are found.
+pub(crate) struct Previous {
+    pub(crate) entries: HashMap<String, Entry>,
+    pub(crate) keep_rows: bool,
+    pub(crate) source: Option<RowSource>,
+}
+
 impl Previous {
     /// Whether some file's rows may have to come from the target: the
     /// cache is empty (a first run), or it holds a file's facts without
@@ -93,13 +100,6 @@ impl Previous {
     pub(crate) fn may_need_target(&self) -> bool {
         self.entries.is_empty() || (self.source.is_none() && self.entries.values().any(|e| e.rows.is_none()))
     }
-}
-
-/// What a run starts from: the entries, and where rows are found.
-pub(crate) struct Previous {
-    pub(crate) entries: HashMap<String, Entry>,
-    pub(crate) keep_rows: bool,
-    pub(crate) source: Option<RowSource>,
 }
 
 /// What a file is now, as far as the cache can tell.

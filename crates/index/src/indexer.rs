@@ -564,8 +564,7 @@ impl Indexer {
         batch: Batch,
         summary: &mut IndexSummary,
     ) -> Result<(), IndexError> {
-        let Intake { run, embedder, stale } = intake;
-        let run = *run;
+        let (run, embedder, stale) = (intake.run, &intake.embedder, &intake.stale);
         let clock = Instant::now();
         // Files the run already holds as they are keep their rows; the
         // others replace theirs, the file row last (see `RunSink`).

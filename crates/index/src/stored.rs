@@ -101,7 +101,7 @@ impl Stored {
             return None;
         }
         let (held, facts) = self.held.remove(&file.rel_path)?;
-        Some(FileWork::held(&held, facts))
+        Some(FileWork::held(held, facts))
     }
 }
 

@@ -61,11 +61,11 @@ impl FileWork {
     }
 
     /// The work of a file the run holds as it is: its facts, read back.
-    pub(crate) fn held(held: &HeldFile, facts: FileFacts) -> Self {
+    pub(crate) fn held(held: HeldFile, facts: FileFacts) -> Self {
         let file = FileRow {
-            path: held.path.clone(),
-            module: held.module.clone(),
-            content_hash: held.content_hash.clone(),
+            path: held.path,
+            module: held.module,
+            content_hash: held.content_hash,
             lines: 0,
             source: String::new(),
             facts: None,
