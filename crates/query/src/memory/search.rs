@@ -153,6 +153,11 @@ pub(super) struct Lexical {
     embedder: Bm25,
     /// Token -> the documents holding it, ascending, with its weight there.
     postings: HashMap<u32, Vec<(u32, f32)>>,
+    /// Token -> the documents whose names hold it, ascending ([`Lexical::named`]).
+    names: HashMap<u32, Vec<u32>>,
+    /// What a query token adds, times its inverse document frequency, to
+    /// a document whose names hold it.
+    name_weight: f32,
     documents: usize,
 }
 
@@ -213,27 +218,61 @@ impl Lexical {
             }
         }
         postings.values_mut().for_each(|list| list.shrink_to_fit());
-        Self { embedder, postings, documents: tokens.len() }
+        Self { embedder, postings, names: HashMap::new(), name_weight: 0.0, documents: tokens.len() }
+    }
+
+    /// The index, where a query token also adds `weight` times its inverse
+    /// document frequency to the documents whose names (as `names` gives
+    /// them) hold it, as the store's ranking adds its name weight: BM25
+    /// saturates the frequency of a word that a unit's body repeats, and a
+    /// word of the unit's own name would otherwise count no more than one
+    /// of its body's.
+    pub(super) fn named<D: Sync>(mut self, documents: &[D], names: impl Fn(&D) -> String + Sync, weight: f32) -> Self {
+        let tokenizer = DefaultTokenizer::new(Language::English);
+        let tokens: Vec<Vec<u32>> =
+            on_threads(documents, |words: &mut Words, document| words.tokens(&tokenizer, &names(document)));
+        let mut lists: HashMap<u32, Vec<u32>> = HashMap::new();
+        for (tokens, document) in tokens.iter().zip(0u32..) {
+            for &token in tokens {
+                let list = lists.entry(token).or_default();
+                if list.last() != Some(&document) {
+                    list.push(document);
+                }
+            }
+        }
+        self.names = lists;
+        self.name_weight = weight;
+        self
     }
 
     /// Every document that shares a token with `query`, with its score,
     /// in no stated order (rankings order them): for each of the query's
     /// tokens (a repeated one counts again), its inverse document frequency
-    /// times its weight in the document.
+    /// times its weight in the document, plus the name weight when the
+    /// document's names hold it.
     pub(super) fn scores(&self, query: &str) -> Vec<(u32, f32)> {
         let mut totals = vec![0.0f32; self.documents];
         let mut seen = vec![false; self.documents];
         let mut matched = Vec::new();
-        for token in self.embedder.embed(query).iter() {
-            let Some(list) = self.postings.get(&token.index) else { continue };
-            let idf = self.idf(list.len());
-            for &(document, weight) in list {
-                let i = document as usize;
-                if !seen[i] {
-                    seen[i] = true;
+        let mut add = |document: u32, score: f32| {
+            if let Some(total) = totals.get_mut(document as usize) {
+                if !seen[document as usize] {
+                    seen[document as usize] = true;
                     matched.push(document);
                 }
-                totals[i] += idf * weight;
+                *total += score;
+            }
+        };
+        for token in self.embedder.embed(query).iter() {
+            let list = self.postings.get(&token.index);
+            let named = self.names.get(&token.index).filter(|_| self.name_weight > 0.0);
+            let frequency = list.map_or_else(|| named.map_or(0, Vec::len), Vec::len);
+            let idf = self.idf(frequency);
+            for &(document, weight) in list.into_iter().flatten() {
+                add(document, idf * weight);
+            }
+            for &document in named.into_iter().flatten() {
+                add(document, idf * self.name_weight);
             }
         }
         matched.into_iter().map(|d| (d, totals[d as usize])).collect()
@@ -415,6 +454,46 @@ mod tests {
             compared += got.len();
         }
         assert!(compared > 1_000, "common words matched many documents: {compared}");
+    }
+
+    #[test]
+    fn names_add_their_weight_times_the_words_rarity() {
+        let texts = corpus();
+        // Every 7th document is named `decoder`; one other is named `zebra`, a word no text holds.
+        let names: Vec<String> = (0..texts.len())
+            .map(|i| match i {
+                _ if i % 7 == 0 => "Decoder decode".to_owned(),
+                5 => "zebra".to_owned(),
+                _ => String::new(),
+            })
+            .collect();
+        let plain = Lexical::new(&texts, String::clone);
+        let indices: Vec<usize> = (0..texts.len()).collect();
+        let named = Lexical::new(&texts, String::clone).named(&indices, |&i| names[i].clone(), 1.5);
+        let as_map = |scores: Vec<(u32, f32)>| scores.into_iter().collect::<HashMap<u32, f32>>();
+        let before = as_map(plain.scores("decoder"));
+        let after = as_map(named.scores("decoder"));
+        let token = plain.embedder.embed("decoder").iter().next().map(|t| t.index).expect("a token");
+        let idf = plain.idf(plain.postings.get(&token).map_or(0, Vec::len));
+        assert!(before.len() > 3, "the word is common in the corpus: {}", before.len());
+        for (i, name) in names.iter().enumerate() {
+            let (i, bonus) = (i as u32, if name.starts_with("Decoder") { idf * 1.5 } else { 0.0 });
+            let expected = before.get(&i).copied().map_or(bonus, |score| score + bonus);
+            assert_eq!(after.get(&i).copied().unwrap_or(0.0).to_bits(), expected.to_bits(), "document {i}");
+        }
+        // A word only a name holds still finds its document.
+        assert_eq!(plain.scores("zebra"), []);
+        let zebra = named.scores("zebra");
+        assert_eq!(zebra.len(), 1);
+        assert_eq!(zebra[0].0, 5);
+        assert!(zebra[0].1 > 0.0);
+        // Weight 0 names nothing more: the plain ranking.
+        let zero = Lexical::new(&texts, String::clone).named(&indices, |&i| names[i].clone(), 0.0);
+        let mut a = zero.scores("decoder encode");
+        let mut b = plain.scores("decoder encode");
+        a.sort_by_key(|&(d, _)| d);
+        b.sort_by_key(|&(d, _)| d);
+        assert!(a == b, "weight 0 ranks as no names");
     }
 
     #[test]
