@@ -7,8 +7,9 @@
 //!   (parse, domains, chunks, hash embeddings, the import and call graphs,
 //!   the class hierarchy, drift), and the map answers from the rows it
 //!   wrote. Search is exact cosine over the vectors plus BM25 (the `bm25`
-//!   crate's weights) over the chunks' code words, fused as the store fuses
-//!   them; indexes (vectors by dimension, postings lists, names, symbols by
+//!   crate's weights) over the chunks' code words, with the docstring's
+//!   words and the unit's own names weighing more, as in the store, fused
+//!   as the store fuses them; indexes (vectors by dimension, postings lists, names, symbols by
 //!   prefix) give a full scan's answers at the cost of what a query touches.
 //!   [`LiveMap`] keeps one up to date as the folder's files change: each
 //!   answer looks first, a change is indexed incrementally (only changed
