@@ -174,7 +174,7 @@ pub struct UnknownEdgeKind(pub String);
 pub enum BuildError {
     /// The codebase could not be walked.
     #[error("cannot discover the codebase")]
-    Discover(#[from] pyatlas_parser::Error),
+    Discover(#[from] pyatlas_parser::DiscoverError),
     /// The import cache could not be written.
     #[error("cannot write the import cache {}", path.display())]
     Cache {

@@ -19,7 +19,7 @@ type Kept = (pyatlas_intent_tags::FileFacts, Option<FileRows>);
 /// What the parse thread hands back.
 pub(crate) struct Fed {
     /// The parse's outcome (only the workers failing to start is an error).
-    pub(crate) parsed: Result<(), pyatlas_parser::Error>,
+    pub(crate) parsed: Result<(), pyatlas_parser::StartError>,
     /// The cache's entries after the run, for an incremental one.
     pub(crate) entries: Option<HashMap<String, Entry>>,
     /// Files whose earlier work was reused.

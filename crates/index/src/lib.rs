@@ -105,7 +105,10 @@ pub enum IndexError {
     },
     /// The tree cannot be walked.
     #[error("cannot discover the codebase")]
-    Discover(#[from] pyatlas_parser::Error),
+    Discover(#[from] pyatlas_parser::DiscoverError),
+    /// The parser cannot start (its grammar, or its worker threads).
+    #[error("cannot start the parser")]
+    Parser(#[from] pyatlas_parser::StartError),
     /// The classifier's rules are invalid.
     #[error("the classifier's rules")]
     Rules(#[from] pyatlas_classifier::Error),

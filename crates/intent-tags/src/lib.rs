@@ -110,7 +110,7 @@ pub fn check_codebase(root: &Path, config: &IntentConfig) -> Result<DriftReport,
     config.check_domains(&known)?;
     let classifier = RuleClassifier::new(rules);
     let parse_config = Config::default();
-    let files = discover(root, &parse_config)?.files;
+    let files = discover(root, &parse_config).map_err(pyatlas_parser::Error::from)?.files;
     let roots = InternalRoots::new(files.iter().map(|f| f.module.as_str()));
     let mut facts = Vec::with_capacity(files.len());
     parse_files(
@@ -118,6 +118,7 @@ pub fn check_codebase(root: &Path, config: &IntentConfig) -> Result<DriftReport,
         &parse_config,
         |parsed| FileFacts::gather(&parsed, &classifier.classify(parsed.record()), config, &roots),
         |f| facts.push(f),
-    )?;
+    )
+    .map_err(pyatlas_parser::Error::from)?;
     Ok(check(&CodebaseFacts::link(facts), config, &known))
 }

@@ -6,7 +6,7 @@ use globset::{Glob, GlobSet, GlobSetBuilder};
 use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
-use crate::error::Error;
+use crate::error::DiscoverError;
 use crate::model::ModuleName;
 
 /// Folders that never hold the codebase's own code, skipped by default
@@ -89,15 +89,16 @@ pub struct Discovery {
 /// [`Config::threads`](crate::Config::threads) threads.
 ///
 /// # Errors
-/// [`Error::Root`] when the root cannot be read, [`Error::Glob`] for an
+/// [`DiscoverError::Root`] when the root cannot be read, [`DiscoverError::Glob`] for an
 /// invalid glob.
-pub fn discover(root: impl AsRef<Path>, config: &Config) -> Result<Discovery, Error> {
+pub fn discover(root: impl AsRef<Path>, config: &Config) -> Result<Discovery, DiscoverError> {
     let root = root.as_ref();
-    let metadata = std::fs::metadata(root).map_err(|source| Error::Root { path: root.to_path_buf(), source })?;
+    let metadata =
+        std::fs::metadata(root).map_err(|source| DiscoverError::Root { path: root.to_path_buf(), source })?;
     let include = glob_set(&config.include)?;
     let exclude = glob_set(&config.exclude)?;
     let names = ModuleNamer::new(root, &config.source_roots, metadata.is_dir())
-        .map_err(|source| Error::Root { path: root.to_path_buf(), source })?;
+        .map_err(|source| DiscoverError::Root { path: root.to_path_buf(), source })?;
 
     let mut discovery = Discovery { root: root.to_path_buf(), ..Discovery::default() };
     if metadata.is_file() {
@@ -222,7 +223,7 @@ impl Walked {
     }
 }
 
-fn glob_set(globs: &[String]) -> Result<Option<GlobSet>, Error> {
+fn glob_set(globs: &[String]) -> Result<Option<GlobSet>, DiscoverError> {
     if globs.is_empty() {
         return Ok(None);
     }
@@ -230,11 +231,11 @@ fn glob_set(globs: &[String]) -> Result<Option<GlobSet>, Error> {
     for glob in globs {
         // `tests` also means everything below `tests`.
         for pattern in [glob.clone(), format!("{}/**", glob.trim_end_matches('/'))] {
-            let glob = Glob::new(&pattern).map_err(|source| Error::Glob { glob: glob.clone(), source })?;
+            let glob = Glob::new(&pattern).map_err(|source| DiscoverError::Glob { glob: glob.clone(), source })?;
             builder.add(glob);
         }
     }
-    builder.build().map(Some).map_err(|source| Error::Glob { glob: globs.join(", "), source })
+    builder.build().map(Some).map_err(|source| DiscoverError::Glob { glob: globs.join(", "), source })
 }
 
 fn walk_problem(root: &Path, error: &ignore::Error) -> WalkProblem {

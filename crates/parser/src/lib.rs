@@ -11,7 +11,9 @@
 //! Parsing never fails on input: a file that cannot be read, decoded or
 //! parsed still yields a record with what could be extracted, plus
 //! [`Diagnostic`]s with their line and column. Only a root that cannot be
-//! read, an invalid glob or a worker that cannot start is an [`Error`].
+//! read or an invalid glob ([`DiscoverError`]), or a parser that cannot
+//! start ([`StartError`]) is an error; [`Error`] is either, for
+//! [`parse_codebase`], which walks and parses.
 //!
 //! ```
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -63,7 +65,7 @@ mod strings;
 
 pub use config::{Config, DEFAULT_MAX_FILE_SIZE};
 pub use discover::{Discovery, SourceFile, WalkProblem, discover};
-pub use error::Error;
+pub use error::{DiscoverError, Error, GrammarError, StartError};
 pub use model::{
     Binding, BindingKind, ByteRange, Call, Comment, Diagnostic, DiagnosticKind, FileRecord, Import, ImportKind,
     ImportedName, Keyword, ModuleName, Parameter, ParameterKind, QualName, Severity, Unit, UnitKind, UnknownUnitKind,

@@ -9,7 +9,7 @@ use tree_sitter::{Parser, Tree};
 use crate::config::Config;
 use crate::decode::{byte_line_col, decode, to_u32};
 use crate::discover::SourceFile;
-use crate::error::Error;
+use crate::error::GrammarError;
 use crate::extract::{ExtractOptions, extract};
 use crate::model::{Diagnostic, DiagnosticKind, FileRecord};
 
@@ -64,7 +64,7 @@ impl ParsedFile {
 /// let parsed = parser.parse_bytes(&file, b"class A:\n    def m(self):\n        def inner(): pass\n");
 /// let qualnames: Vec<_> = parsed.record().units.iter().map(|u| u.qualname.as_str()).collect();
 /// assert_eq!(qualnames, ["A", "A.m", "A.m.<locals>.inner"]);
-/// # Ok::<(), pyatlas_parser::Error>(())
+/// # Ok::<(), pyatlas_parser::GrammarError>(())
 /// ```
 pub struct SourceParser {
     parser: Parser,
@@ -82,8 +82,8 @@ impl SourceParser {
     /// A parser with the limits of `config`.
     ///
     /// # Errors
-    /// [`Error::Language`] if the tree-sitter runtime rejects the grammar.
-    pub fn new(config: &Config) -> Result<Self, Error> {
+    /// [`GrammarError`] if the tree-sitter runtime rejects the grammar.
+    pub fn new(config: &Config) -> Result<Self, GrammarError> {
         let mut parser = Parser::new();
         parser.set_language(&tree_sitter_python::LANGUAGE.into())?;
         Ok(Self {

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
 use crate::discover::{Discovery, SourceFile, WalkProblem, discover};
-use crate::error::Error;
+use crate::error::{Error, StartError};
 use crate::model::FileRecord;
 use crate::parse::{ParsedFile, SourceParser};
 
@@ -62,8 +62,8 @@ pub struct Codebase {
 /// For a large tree, prefer [`parse_files`], which streams.
 ///
 /// # Errors
-/// As [`discover`], and [`Error::Thread`] or [`Error::Language`] when the
-/// workers cannot start. Problems in single files are diagnostics, never errors.
+/// [`Error::Discover`] as [`discover`], and [`Error::Start`] as
+/// [`parse_files`] when the workers cannot start. Problems in single files are diagnostics, never errors.
 pub fn parse_codebase(root: impl AsRef<Path>, config: &Config) -> Result<Codebase, Error> {
     let start = Instant::now();
     let discovery = discover(root, config)?;
@@ -108,7 +108,7 @@ impl SinkFlow for ControlFlow<()> {
 /// the files in progress are done. The [`Stats`] count what was delivered.
 ///
 /// ```
-/// # fn main() -> Result<(), pyatlas_parser::Error> {
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// use pyatlas_parser::{Config, discover, parse_files};
 ///
 /// let root = tempfile::tempdir().unwrap();
@@ -123,8 +123,9 @@ impl SinkFlow for ControlFlow<()> {
 /// ```
 ///
 /// # Errors
-/// [`Error::Thread`] or [`Error::Language`] when the workers cannot start.
-pub fn parse_files<T, M, S, F>(files: &[SourceFile], config: &Config, map: M, mut sink: S) -> Result<Stats, Error>
+/// [`StartError`] when the workers cannot start: the grammar cannot be
+/// loaded, or a thread cannot be spawned.
+pub fn parse_files<T, M, S, F>(files: &[SourceFile], config: &Config, map: M, mut sink: S) -> Result<Stats, StartError>
 where
     T: Send,
     M: Fn(ParsedFile) -> T + Sync,
@@ -149,7 +150,7 @@ where
     }
     let (result_tx, result_rx) = unbounded::<Message<T>>();
 
-    std::thread::scope(|scope| -> Result<(), Error> {
+    std::thread::scope(|scope| -> Result<(), StartError> {
         let (map, next_index, stop) = (&map, &next_index, &stop);
         for (index, mut parser) in parsers.drain(..).enumerate() {
             let permit_rx = permit_rx.clone();
@@ -168,7 +169,7 @@ where
                         }
                     }
                 })
-                .map_err(Error::Thread)?;
+                .map_err(StartError::Thread)?;
         }
         drop((result_tx, permit_rx));
 

@@ -209,6 +209,16 @@ fn a_folder_named_like_a_python_file_is_walked_not_parsed() {
 fn an_unreadable_root_is_an_error_not_a_panic() {
     let error = parse_codebase(Path::new("/definitely/not/here"), &Config::default()).expect_err("missing root");
     assert!(error.to_string().contains("/definitely/not/here"), "{error}");
+    assert!(matches!(error, pyatlas_parser::Error::Discover(pyatlas_parser::DiscoverError::Root { .. })), "{error:?}");
+}
+
+#[test]
+fn an_invalid_glob_is_a_discovery_error_naming_it() {
+    let root = tempfile::tempdir().expect("tempdir");
+    let config = Config::default().exclude(vec!["a/[b".to_owned()]);
+    let error = pyatlas_parser::discover(root.path(), &config).expect_err("invalid glob");
+    assert!(matches!(&error, pyatlas_parser::DiscoverError::Glob { glob, .. } if glob == "a/[b"), "{error:?}");
+    assert!(error.to_string().contains("a/[b"), "{error}");
 }
 
 #[test]
