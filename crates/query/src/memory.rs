@@ -351,8 +351,8 @@ fn lexical_text(text: &str) -> String {
 
 /// How many times a word of a chunk's first docstring counts in BM25 (a
 /// field weight of BM25F, as a term frequency): the store weighs the
-/// docstring's words most too. 2 ranks better than 1 and no worse than 3
-/// on the question sets of `benches/search`.
+/// docstring's words most too. Chosen with the name weight on the question
+/// sets of `benches/search` (1 to 3 tried; the sweep is in benches/README.md).
 const DOCSTRING_WEIGHT: usize = 2;
 
 /// What a query word adds, times its inverse document frequency, to a
